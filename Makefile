@@ -1,0 +1,41 @@
+# hookline: `make run` starts a demo server, `make test` runs lint and every test.
+VENV   ?= .venv
+PYTHON ?= python3
+BIN     = $(VENV)/bin
+SRC     = hookline
+
+.PHONY: run test lint format migrate clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Reinstall only when the dependency list changes.
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@ $(VENV)/.installed-run
+
+run: $(VENV)/.installed-run
+	$(BIN)/hookline serve --demo
+
+migrate: $(VENV)/.installed-run
+	$(BIN)/hookline migrate
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check $(SRC) tests
+	$(BIN)/ruff format --check $(SRC) tests
+	$(BIN)/mypy --strict $(SRC)
+
+test: lint
+	$(BIN)/python -m pytest
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff check --fix $(SRC) tests
+	$(BIN)/ruff format $(SRC) tests
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache
