@@ -1,0 +1,12 @@
+"""MAAC's webhook topics: names, zones, ``data`` schemas, samples and descriptions."""
+
+from hookline.catalog.topics import (
+    TOPICS,
+    ZONES,
+    Topic,
+    get_topic,
+    topics_in_zone,
+    validate_data,
+)
+
+__all__ = ["TOPICS", "ZONES", "Topic", "get_topic", "topics_in_zone", "validate_data"]
