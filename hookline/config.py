@@ -1,0 +1,44 @@
+"""Settings, read once from the environment (``HOOKLINE_*``) into one typed object."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hookline.domain.urls import IPNetwork, parse_networks
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOOKLINE_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description="Where SQLite and keys live.")
+    database_url: str | None = Field(
+        default=None, description="postgresql+psycopg://... selects PostgreSQL; default SQLite."
+    )
+    secret_key: SecretStr | None = Field(
+        default=None, description="Encrypts share secrets at rest; generated when unset."
+    )
+    operator_token: SecretStr | None = Field(
+        default=None, description="Bearer token of the operator routes (/v1/admin)."
+    )
+    allow_http: bool = Field(default=False, description="Accept http:// webhook URLs.")
+    allow_private_networks: str = Field(
+        default="", description="Comma-separated CIDRs webhook URLs may point into."
+    )
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'hookline.db').resolve()}"
+
+    @cached_property
+    def allowed_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.allow_private_networks)
+
+    @property
+    def key_file(self) -> Path:
+        return self.data_dir / "secret.key"

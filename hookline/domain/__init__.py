@@ -1,0 +1,1 @@
+"""Plain objects and rules of hookline, free of web and SQL details."""

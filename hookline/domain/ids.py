@@ -1,0 +1,26 @@
+"""Identifiers: a short type prefix plus a time-ordered random part.
+
+Time order lets cursor paging sort by id alone; the prefix tells a support engineer
+at a glance what kind of object an id names (``wh_`` webhook, ``pf_`` platform).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
+
+
+def _encode(value: int, length: int) -> str:
+    chars = []
+    for _ in range(length):
+        value, rem = divmod(value, 32)
+        chars.append(_ALPHABET[rem])
+    return "".join(reversed(chars))
+
+
+def new_id(prefix: str) -> str:
+    """A ULID-shaped id: 48 bits of milliseconds, then 80 random bits."""
+    millis = time.time_ns() // 1_000_000
+    return f"{prefix}_{_encode(millis, 10)}{_encode(secrets.randbits(80), 16)}"

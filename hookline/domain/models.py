@@ -1,0 +1,93 @@
+"""The objects a marketer and an operator manage, and the rules between them."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+DEFAULT_TIMEZONE = "Asia/Taipei"
+DEFAULT_WEBHOOK_LIMIT = 3
+MAX_WEBHOOK_LIMIT = 1000
+MAX_NAME_LENGTH = 100
+MAX_ROTATION_GRACE_SECONDS = 7 * 24 * 3600
+
+
+class WebhookStatus(enum.StrEnum):
+    WORKING = "working"
+    STOPPED = "stopped"
+
+
+class StopReason(enum.StrEnum):
+    BY_USER = "by_user"
+    FAILING = "failing"
+    GONE = "gone"
+
+
+@dataclass(frozen=True)
+class ZonePurchase:
+    """A paid zone: its topics work while ``now < valid_until``."""
+
+    zone: int
+    valid_until: datetime
+
+    def is_valid(self, now: datetime) -> bool:
+        return now < self.valid_until
+
+
+@dataclass(frozen=True)
+class Platform:
+    """A tenant: one LINE official account and everything it owns."""
+
+    id: str
+    name: str
+    timezone: str
+    webhook_limit: int
+    created_at: datetime
+    updated_at: datetime
+    zones: tuple[ZonePurchase, ...] = ()
+
+    def zone(self, zone: int) -> ZonePurchase | None:
+        return next((z for z in self.zones if z.zone == zone), None)
+
+
+@dataclass(frozen=True)
+class Webhook:
+    id: str
+    platform_id: str
+    name: str
+    url: str
+    topics: tuple[str, ...]
+    status: WebhookStatus
+    stop_reason: StopReason | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def is_working(self) -> bool:
+        return self.status is WebhookStatus.WORKING
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    id: str
+    platform_id: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class WebhookPage:
+    items: list[Webhook]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something, for the audit log: never a secret, only ids and addresses."""
+
+    kind: str  # "platform_token", "operator", "user"
+    id: str
+    ip: str | None = None
+    user_agent: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)

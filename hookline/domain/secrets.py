@@ -1,0 +1,94 @@
+"""Share secrets, API tokens and encryption at rest.
+
+One share secret serves both signature styles: MAAC signs with the whole
+``whsec_...`` string as the HMAC key, Standard Webhooks with the base64-decoded
+bytes after the prefix. API tokens are random and stored only as SHA-256 digests
+(they carry 256 bits of entropy, so a slow hash adds nothing).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+
+SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
+SECRET_BYTES = 32
+PLATFORM_TOKEN_PREFIX = "hlp_"  # noqa: S105
+OPERATOR_TOKEN_PREFIX = "hlo_"  # noqa: S105
+
+
+def generate_share_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode("ascii")
+
+
+def standard_webhooks_key(secret: str) -> bytes:
+    """The HMAC key Standard Webhooks uses: the base64 part of ``whsec_...``."""
+    return base64.b64decode(secret.removeprefix(SECRET_PREFIX))
+
+
+def generate_token(prefix: str) -> str:
+    return prefix + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def tokens_equal(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+class SecretBox:
+    """Encrypts share secrets at rest (Fernet: AES-128-CBC + HMAC-SHA256).
+
+    The key may be a Fernet key or any passphrase; a passphrase is stretched with
+    SHA-256 so operators can set ``HOOKLINE_SECRET_KEY`` to something memorable
+    without weakening the format.
+    """
+
+    def __init__(self, key: str) -> None:
+        self._fernet = Fernet(_fernet_key(key))
+
+    def encrypt(self, plaintext: str) -> str:
+        return self._fernet.encrypt(plaintext.encode("utf-8")).decode("ascii")
+
+    def decrypt(self, ciphertext: str) -> str:
+        try:
+            return self._fernet.decrypt(ciphertext.encode("ascii")).decode("utf-8")
+        except InvalidToken as exc:
+            raise SecretKeyMismatch(
+                "A stored secret cannot be decrypted: HOOKLINE_SECRET_KEY differs from the key"
+                " it was encrypted with."
+            ) from exc
+
+
+class SecretKeyMismatch(RuntimeError):
+    pass
+
+
+def _fernet_key(key: str) -> bytes:
+    raw = key.encode("utf-8")
+    try:
+        if len(base64.urlsafe_b64decode(raw)) == 32:
+            return raw
+    except ValueError:
+        pass
+    return base64.urlsafe_b64encode(hashlib.sha256(raw).digest())
+
+
+def load_or_create_key_file(path: Path) -> str:
+    """Read the data dir's key, creating it (mode 0600) on first start."""
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = Fernet.generate_key().decode("ascii")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key + "\n")
+    return key
