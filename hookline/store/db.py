@@ -1,0 +1,91 @@
+"""Engines and transactions for SQLite and PostgreSQL behind one small interface.
+
+Writers must not interleave their checks and writes (the webhook limit is a
+count-then-insert). SQLite gets that from ``BEGIN IMMEDIATE`` (one writer at a time,
+readers unaffected in WAL mode); PostgreSQL from a row lock on the platform, taken
+by ``lock_platform``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, select, text
+from sqlalchemy.engine import make_url
+
+from hookline.store import tables
+
+
+class Database:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A transaction that will write: serialised against other writers on SQLite."""
+        with self.engine.connect().execution_options(hookline_write=True) as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def lock_platform(self, conn: Connection, platform_id: str) -> bool:
+        """Serialise writers of one platform; answers whether the platform exists."""
+        query = select(tables.platforms.c.id).where(tables.platforms.c.id == platform_id)
+        if self.dialect == "postgresql":
+            query = query.with_for_update()
+        return conn.execute(query).first() is not None
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def create_database(url: str, **engine_kwargs: Any) -> Database:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, **engine_kwargs)
+        _configure_sqlite(engine)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, **engine_kwargs)
+    return Database(engine)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL, foreign keys, a busy timeout, and our own BEGIN so writers can say IMMEDIATE.
+
+    pysqlite's implicit transactions would start writers as DEFERRED, which lets two
+    writers read the same count and then both insert; taking the write lock at BEGIN
+    closes that gap.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get("hookline_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")

@@ -1,0 +1,119 @@
+"""The schema as the code declares it; migrations must build exactly this."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+from hookline.store.types import UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = 40
+
+platforms = Table(
+    "platforms",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("webhook_limit", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+platform_zones = Table(
+    "platform_zones",
+    metadata,
+    Column("platform_id", String(ID), ForeignKey("platforms.id"), nullable=False),
+    Column("zone", Integer, nullable=False),
+    Column("valid_until", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("platform_id", "zone"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("platform_id", String(ID), ForeignKey("platforms.id"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("platform_id", String(ID), ForeignKey("platforms.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("url", String(2048), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("stop_reason", String(16), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime, nullable=True),
+    Index("ix_webhooks_platform_id_status", "platform_id", "status"),
+)
+
+webhook_topics = Table(
+    "webhook_topics",
+    metadata,
+    Column("webhook_id", String(ID), ForeignKey("webhooks.id"), nullable=False),
+    Column("topic", String(64), nullable=False),
+    Column("position", Integer, nullable=False),
+    PrimaryKeyConstraint("webhook_id", "topic"),
+    Index("ix_webhook_topics_topic", "topic"),
+)
+
+webhook_secrets = Table(
+    "webhook_secrets",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("webhook_id", String(ID), ForeignKey("webhooks.id"), nullable=False, index=True),
+    Column("ciphertext", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("platform_id", String(ID), nullable=True, index=True),
+    Column("actor_kind", String(32), nullable=False),
+    Column("actor_id", String(ID), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target_id", String(ID), nullable=True),
+    Column("ip", String(64), nullable=True),
+    Column("user_agent", String(300), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("platform_id", String(ID), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("result_id", String(ID), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("platform_id", "key"),
+)

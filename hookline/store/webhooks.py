@@ -1,0 +1,173 @@
+"""Queries for webhooks, their topics, their share secrets and create idempotency."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, case, delete, insert, or_, select, update
+
+from hookline.domain.ids import new_id
+from hookline.domain.models import StopReason, Webhook, WebhookStatus
+from hookline.store.tables import idempotency_keys, webhook_secrets, webhook_topics, webhooks
+
+
+def insert_webhook(
+    conn: Connection,
+    *,
+    platform_id: str,
+    name: str,
+    url: str,
+    topics: Sequence[str],
+    now: datetime,
+) -> str:
+    webhook_id = new_id("wh")
+    conn.execute(
+        insert(webhooks).values(
+            id=webhook_id,
+            platform_id=platform_id,
+            name=name,
+            url=url,
+            status=WebhookStatus.WORKING.value,
+            stop_reason=None,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    replace_topics(conn, webhook_id, topics)
+    return webhook_id
+
+
+def replace_topics(conn: Connection, webhook_id: str, topics: Sequence[str]) -> None:
+    conn.execute(delete(webhook_topics).where(webhook_topics.c.webhook_id == webhook_id))
+    conn.execute(
+        insert(webhook_topics),
+        [{"webhook_id": webhook_id, "topic": t, "position": i} for i, t in enumerate(topics)],
+    )
+
+
+def _topics_of(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    found: dict[str, list[str]] = defaultdict(list)
+    if ids:
+        rows = conn.execute(
+            select(webhook_topics.c.webhook_id, webhook_topics.c.topic)
+            .where(webhook_topics.c.webhook_id.in_(ids))
+            .order_by(webhook_topics.c.webhook_id, webhook_topics.c.position)
+        ).all()
+        for row in rows:
+            found[row.webhook_id].append(row.topic)
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def _to_webhook(row: Any, topics: tuple[str, ...]) -> Webhook:
+    return Webhook(
+        id=row.id,
+        platform_id=row.platform_id,
+        name=row.name,
+        url=row.url,
+        topics=topics,
+        status=WebhookStatus(row.status),
+        stop_reason=StopReason(row.stop_reason) if row.stop_reason else None,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def get_webhook(conn: Connection, platform_id: str, webhook_id: str) -> Webhook | None:
+    """A live webhook of this platform; another platform's id is simply not found."""
+    row = conn.execute(
+        select(webhooks).where(
+            webhooks.c.id == webhook_id,
+            webhooks.c.platform_id == platform_id,
+            webhooks.c.deleted_at.is_(None),
+        )
+    ).first()
+    if row is None:
+        return None
+    return _to_webhook(row, _topics_of(conn, [row.id]).get(row.id, ()))
+
+
+def list_webhooks(
+    conn: Connection, platform_id: str, *, after_id: str | None, limit: int
+) -> list[Webhook]:
+    query = (
+        select(webhooks)
+        .where(webhooks.c.platform_id == platform_id, webhooks.c.deleted_at.is_(None))
+        .order_by(webhooks.c.id)
+        .limit(limit)
+    )
+    if after_id is not None:
+        query = query.where(webhooks.c.id > after_id)
+    rows = conn.execute(query).all()
+    topics = _topics_of(conn, [r.id for r in rows])
+    return [_to_webhook(r, topics.get(r.id, ())) for r in rows]
+
+
+def update_webhook(conn: Connection, webhook_id: str, now: datetime, **values: Any) -> None:
+    conn.execute(
+        update(webhooks).where(webhooks.c.id == webhook_id).values(updated_at=now, **values)
+    )
+
+
+def insert_secret(conn: Connection, webhook_id: str, ciphertext: str, now: datetime) -> None:
+    conn.execute(
+        insert(webhook_secrets).values(
+            id=new_id("sec"), webhook_id=webhook_id, ciphertext=ciphertext, created_at=now
+        )
+    )
+
+
+def expire_secrets(conn: Connection, webhook_id: str, expires_at: datetime) -> None:
+    """End every secret still valid at ``expires_at`` no later than that moment."""
+    conn.execute(
+        update(webhook_secrets)
+        .where(
+            webhook_secrets.c.webhook_id == webhook_id,
+            or_(
+                webhook_secrets.c.expires_at.is_(None),
+                webhook_secrets.c.expires_at > expires_at,
+            ),
+        )
+        .values(expires_at=expires_at)
+    )
+
+
+def active_secret_ciphertexts(conn: Connection, webhook_id: str, now: datetime) -> list[str]:
+    """Secrets that still sign, newest first: the current one, then any in grace."""
+    rows = conn.execute(
+        select(webhook_secrets.c.ciphertext)
+        .where(
+            webhook_secrets.c.webhook_id == webhook_id,
+            or_(webhook_secrets.c.expires_at.is_(None), webhook_secrets.c.expires_at > now),
+        )
+        .order_by(
+            case((webhook_secrets.c.expires_at.is_(None), 0), else_=1),
+            webhook_secrets.c.expires_at.desc(),
+        )
+    ).all()
+    return [r.ciphertext for r in rows]
+
+
+def find_idempotent_result(conn: Connection, platform_id: str, key: str) -> tuple[str, str] | None:
+    row = conn.execute(
+        select(idempotency_keys.c.request_hash, idempotency_keys.c.result_id).where(
+            idempotency_keys.c.platform_id == platform_id, idempotency_keys.c.key == key
+        )
+    ).first()
+    return None if row is None else (row.request_hash, row.result_id)
+
+
+def save_idempotent_result(
+    conn: Connection, platform_id: str, key: str, request_hash: str, result_id: str, now: datetime
+) -> None:
+    conn.execute(
+        insert(idempotency_keys).values(
+            platform_id=platform_id,
+            key=key,
+            request_hash=request_hash,
+            result_id=result_id,
+            created_at=now,
+        )
+    )
