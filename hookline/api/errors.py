@@ -1,0 +1,125 @@
+"""RFC 9457 problem details for every error the API returns.
+
+Clients branch on ``code``; people read ``detail``. Validation problems also list each
+offending field, so a form can show the message beside it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hookline.domain import errors as domain
+
+PROBLEM_TYPE = "urn:hookline:problem:"
+
+STATUS_BY_ERROR: dict[type[domain.HooklineError], int] = {
+    domain.InvalidInput: 422,
+    domain.NotFound: 404,
+    domain.Unauthorized: 401,
+    domain.ZoneNotPurchased: 403,
+    domain.ZoneExpired: 403,
+    domain.WebhookLimitReached: 409,
+    domain.IdempotencyKeyReused: 422,
+}
+
+TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    500: "Internal server error",
+}
+
+
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body = {
+        "type": PROBLEM_TYPE + code,
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
+    return JSONResponse(
+        body, status_code=status, headers=headers, media_type="application/problem+json"
+    )
+
+
+def _status_of(exc: domain.HooklineError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 400
+
+
+async def _on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, domain.HooklineError)
+    status = _status_of(exc)
+    extra: dict[str, Any] = dict(exc.extra)
+    headers = None
+    if isinstance(exc, domain.InvalidInput):
+        extra["errors"] = [
+            {"field": e.field, "code": e.code, "message": e.message} for e in exc.errors
+        ]
+    if isinstance(exc, domain.Unauthorized):
+        headers = {"WWW-Authenticate": "Bearer"}
+    return problem(status, exc.code, exc.message, headers=headers, **extra)
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    parts = [p for p in loc if p not in ("body", "query", "path", "header")]
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "body"
+
+
+async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errs = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errs):
+        return problem(400, "invalid_json", "The request body is not valid JSON.")
+    fields = []
+    for e in errs:
+        field = _field_path(tuple(e.get("loc", ())))
+        message = str(e.get("msg", "is invalid"))
+        fields.append(
+            {
+                "field": field,
+                "code": str(e.get("type", "invalid")),
+                "message": f"{field}: {message}",
+            }
+        )
+    detail = " ".join(f["message"] for f in fields)
+    return problem(422, "validation_error", detail, errors=fields)
+
+
+async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed"}
+    code = codes.get(exc.status_code, "http_error")
+    detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "Error")
+    return problem(exc.status_code, code, detail, headers=dict(exc.headers or {}))
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(domain.HooklineError, _on_domain_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)

@@ -1,0 +1,71 @@
+"""Operator routes: platforms, zone purchases, limits and API tokens."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from hookline.api.deps import Ctx, Operator
+from hookline.api.routers.platform import detail_of
+from hookline.api.schemas import (
+    PlatformCreate,
+    PlatformCreated,
+    PlatformDetail,
+    PlatformOut,
+    PlatformPatch,
+    TokenCreated,
+    ZoneSet,
+)
+from hookline.domain.models import DEFAULT_TIMEZONE, DEFAULT_WEBHOOK_LIMIT
+from hookline.services import platforms
+
+router = APIRouter(prefix="/v1/admin", tags=["operator"])
+
+
+@router.post("/platforms", status_code=201)
+def create_platform(body: PlatformCreate, ctx: Ctx, _op: Operator) -> PlatformCreated:
+    created = platforms.create_platform(
+        ctx,
+        body.name,
+        timezone=body.timezone or DEFAULT_TIMEZONE,
+        webhook_limit=DEFAULT_WEBHOOK_LIMIT if body.webhook_limit is None else body.webhook_limit,
+    )
+    return PlatformCreated(
+        **PlatformOut.of(created.platform).model_dump(), api_token=created.api_token
+    )
+
+
+@router.get("/platforms/{platform_id}")
+def get_platform(platform_id: str, ctx: Ctx, _op: Operator) -> PlatformDetail:
+    return detail_of(platforms.overview(ctx, platform_id))
+
+
+@router.patch("/platforms/{platform_id}")
+def update_platform(
+    platform_id: str, body: PlatformPatch, ctx: Ctx, _op: Operator
+) -> PlatformDetail:
+    platforms.update_platform(
+        ctx,
+        platform_id,
+        name=body.name,
+        timezone=body.timezone,
+        webhook_limit=body.webhook_limit,
+    )
+    return detail_of(platforms.overview(ctx, platform_id))
+
+
+@router.put("/platforms/{platform_id}/zones/{zone}")
+def set_zone(platform_id: str, zone: int, body: ZoneSet, ctx: Ctx, _op: Operator) -> PlatformDetail:
+    platforms.set_zone(ctx, platform_id, zone, body.valid_until)
+    return detail_of(platforms.overview(ctx, platform_id))
+
+
+@router.post("/platforms/{platform_id}/tokens", status_code=201)
+def create_token(platform_id: str, ctx: Ctx, _op: Operator) -> TokenCreated:
+    token_id, token = platforms.create_token(ctx, platform_id)
+    return TokenCreated(id=token_id, token=token)
+
+
+@router.delete("/platforms/{platform_id}/tokens/{token_id}", status_code=204)
+def revoke_token(platform_id: str, token_id: str, ctx: Ctx, _op: Operator) -> Response:
+    platforms.revoke_token(ctx, platform_id, token_id)
+    return Response(status_code=204)

@@ -1,0 +1,53 @@
+"""The calling platform's own view: its zones, limit and the topics it may use."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from hookline.api.deps import Ctx, PlatformToken
+from hookline.api.schemas import PlatformDetail, PlatformOut, TopicOut, ZoneOut
+from hookline.catalog import TOPICS
+from hookline.domain.errors import ZoneExpired, ZoneNotPurchased
+from hookline.services import platforms
+from hookline.services.platforms import PlatformOverview
+from hookline.services.webhooks import check_zones
+
+router = APIRouter(prefix="/v1", tags=["platform"])
+
+
+def detail_of(ov: PlatformOverview) -> PlatformDetail:
+    return PlatformDetail(
+        **PlatformOut.of(ov.platform).model_dump(),
+        working_webhooks=ov.working_webhooks,
+        zones=[ZoneOut(zone=z.zone, valid_until=z.valid_until, valid=z.valid) for z in ov.zones],
+    )
+
+
+@router.get("/platform")
+def get_platform(ctx: Ctx, token: PlatformToken) -> PlatformDetail:
+    return detail_of(platforms.overview(ctx, token.platform_id))
+
+
+@router.get("/topics")
+def list_topics(ctx: Ctx, token: PlatformToken) -> list[TopicOut]:
+    platform = platforms.get_platform(ctx, token.platform_id)
+    now = ctx.clock()
+    out = []
+    for topic in TOPICS.values():
+        reason = None
+        try:
+            check_zones(platform, [topic.name], now)
+        except (ZoneNotPurchased, ZoneExpired) as exc:
+            reason = exc.message
+        out.append(
+            TopicOut(
+                name=topic.name,
+                zone=topic.zone,
+                description=dict(topic.description),
+                schema_=dict(topic.schema),
+                sample=dict(topic.sample),
+                available=reason is None,
+                unavailable_reason=reason,
+            )
+        )
+    return out

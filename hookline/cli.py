@@ -1,0 +1,185 @@
+"""The ``hookline`` command: serve, migrate, and operator tasks (admin ...)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import typer
+from pydantic import SecretStr
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from hookline import __version__
+from hookline.config import Settings
+from hookline.domain.errors import HooklineError
+from hookline.services.context import Context
+
+app = typer.Typer(
+    help="hookline: MAAC-compatible webhooks for LINE marketing.", no_args_is_help=True
+)
+admin = typer.Typer(help="Operator tasks on the database this machine is configured for.")
+app.add_typer(admin, name="admin")
+console = Console()
+err = Console(stderr=True)
+
+
+@contextmanager
+def _clean_errors() -> Iterator[None]:
+    """Turn rule violations into one red line and exit 1, not a traceback."""
+    try:
+        yield
+    except HooklineError as exc:
+        err.print(f"[red]error[/red] [bold]{exc.code}[/bold]: {exc.message}")
+        raise typer.Exit(1) from None
+
+
+def _migrated_context(settings: Settings) -> Context:
+    from hookline.api import build_context
+    from hookline.store.migrate import upgrade
+
+    ctx = build_context(settings)
+    upgrade(ctx.db)
+    return ctx
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date (serve does this on start too)."""
+    from hookline.store.migrate import current_revision
+
+    settings = Settings()
+    ctx = _migrated_context(settings)
+    console.print(
+        f"[green]database at revision[/green] {current_revision(ctx.db)} ({ctx.db.dialect})"
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    no_worker: Annotated[
+        bool,
+        typer.Option("--no-worker", help="Run the API only; deliveries need `hookline worker`."),
+    ] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Seed a demo platform and allow loopback http URLs.")
+    ] = False,
+) -> None:
+    """Migrate the database, then serve the API (and, later, the dashboard and worker)."""
+    import uvicorn
+
+    from hookline.api import create_app
+    from hookline.demo import LOOPBACK_NETWORKS, ensure_demo
+
+    if demo:
+        os.environ.setdefault("HOOKLINE_ALLOW_HTTP", "true")
+        os.environ.setdefault("HOOKLINE_ALLOW_PRIVATE_NETWORKS", LOOPBACK_NETWORKS)
+    settings = Settings()
+    ctx = _migrated_context(settings)
+    if demo:
+        op_token = settings.operator_token.get_secret_value() if settings.operator_token else None
+        creds = ensure_demo(ctx, settings.data_dir, op_token)
+        settings = settings.model_copy(update={"operator_token": SecretStr(creds.operator_token)})
+        base = f"http://{host}:{port}"
+        console.print(
+            Panel.fit(
+                f"[bold]hookline {__version__}[/bold] demo\n"
+                f"API docs:        {base}/docs\n"
+                f"Dashboard:       {base}/ (arrives with the dashboard issue)\n"
+                f"Platform id:     {creds.platform_id}\n"
+                f"API token:       {creds.api_token}\n"
+                f"Operator token:  {creds.operator_token}\n"
+                f"Try: curl -H 'Authorization: Bearer {creds.api_token}' {base}/v1/platform",
+                title="hookline is running",
+            )
+        )
+    if not no_worker:
+        console.print(
+            "[dim]delivery worker: not part of this build yet (delivery engine issue)[/dim]"
+        )
+    uvicorn.run(create_app(settings, ctx), host=host, port=port, log_level="info")
+
+
+def _admin_context() -> Context:
+    return _migrated_context(Settings())
+
+
+@admin.command("create-platform")
+def create_platform(
+    name: Annotated[str, typer.Option(help="Platform (LINE official account) name.")],
+    timezone: Annotated[
+        str, typer.Option(help="IANA time zone of event timestamps.")
+    ] = "Asia/Taipei",
+    webhook_limit: Annotated[int, typer.Option(help="Working webhooks allowed.")] = 3,
+) -> None:
+    """Create a platform and print its first API token (shown once)."""
+    from hookline.services import platforms
+
+    with _clean_errors():
+        created = platforms.create_platform(_admin_context(), name, timezone, webhook_limit)
+    table = Table(show_header=False)
+    table.add_row("platform id", created.platform.id)
+    table.add_row("name", created.platform.name)
+    table.add_row("timezone", created.platform.timezone)
+    table.add_row("webhook limit", str(created.platform.webhook_limit))
+    table.add_row("API token (shown once)", created.api_token)
+    console.print(table)
+
+
+@admin.command("grant-zone")
+def grant_zone(
+    platform_id: Annotated[str, typer.Argument(help="The platform's id (pf_...).")],
+    zone: Annotated[int, typer.Argument(help="Zone number: 1 or 2.")],
+    until: Annotated[
+        datetime | None, typer.Option(help="Purchase valid until (UTC if no offset given).")
+    ] = None,
+    days: Annotated[int, typer.Option(help="Valid for this many days from now.")] = 365,
+) -> None:
+    """Record a zone purchase and its valid-until date."""
+    from hookline.services import platforms
+
+    valid_until = (
+        (until.replace(tzinfo=until.tzinfo or UTC))
+        if until
+        else (datetime.now(UTC) + timedelta(days=days))
+    )
+    with _clean_errors():
+        platforms.set_zone(_admin_context(), platform_id, zone, valid_until)
+    console.print(
+        f"[green]zone {zone}[/green] of {platform_id} valid until {valid_until.isoformat()}"
+    )
+
+
+@admin.command("set-limit")
+def set_limit(
+    platform_id: Annotated[str, typer.Argument(help="The platform's id (pf_...).")],
+    limit: Annotated[int, typer.Argument(help="Working webhooks allowed.")],
+) -> None:
+    """Change how many working webhooks a platform may have."""
+    from hookline.services import platforms
+
+    with _clean_errors():
+        platforms.update_platform(_admin_context(), platform_id, webhook_limit=limit)
+    console.print(f"[green]webhook limit[/green] of {platform_id} is now {limit}")
+
+
+@admin.command("create-token")
+def create_token(
+    platform_id: Annotated[str, typer.Argument(help="The platform's id (pf_...).")],
+) -> None:
+    """Create another API token for a platform (shown once)."""
+    from hookline.services import platforms
+
+    with _clean_errors():
+        token_id, token = platforms.create_token(_admin_context(), platform_id)
+    console.print(f"token id {token_id}\nAPI token (shown once): [bold]{token}[/bold]")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,71 @@
+"""The demo platform that ``hookline serve --demo`` seeds once and prints on every start.
+
+Tokens are stored hashed, so the demo's own token is kept in the data dir (mode 0600)
+to be printed again on the next ``make run``. This is for a local trial only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from hookline.catalog import ZONES
+from hookline.domain.secrets import OPERATOR_TOKEN_PREFIX, generate_token
+from hookline.services import platforms
+from hookline.services.context import Context
+
+DEMO_PLATFORM_NAME = "Demo platform"
+LOOPBACK_NETWORKS = "127.0.0.0/8,::1/128"
+
+
+@dataclass(frozen=True)
+class DemoCredentials:
+    platform_id: str
+    api_token: str
+    operator_token: str
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def ensure_demo(ctx: Context, data_dir: Path, operator_token: str | None) -> DemoCredentials:
+    """Seed the demo platform on first start; afterwards read back what was seeded."""
+    path = data_dir / "demo-credentials.json"
+    if path.exists():
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            platforms.get_platform(ctx, saved["platform_id"])
+            return DemoCredentials(
+                platform_id=saved["platform_id"],
+                api_token=saved["api_token"],
+                operator_token=operator_token or saved["operator_token"],
+            )
+        except Exception:  # the database was reset under the file: seed again
+            path.unlink()
+    created = platforms.create_platform(ctx, DEMO_PLATFORM_NAME)
+    until = ctx.clock() + timedelta(days=365)
+    for zone in ZONES:
+        platforms.set_zone(ctx, created.platform.id, zone, until)
+    creds = DemoCredentials(
+        platform_id=created.platform.id,
+        api_token=created.api_token,
+        operator_token=operator_token or generate_token(OPERATOR_TOKEN_PREFIX),
+    )
+    _write_private(
+        path,
+        json.dumps(
+            {
+                "platform_id": creds.platform_id,
+                "api_token": creds.api_token,
+                "operator_token": creds.operator_token,
+            }
+        ),
+    )
+    return creds

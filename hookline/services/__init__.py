@@ -1,0 +1,1 @@
+"""Use cases: the rules of hookline applied to the store, one module per resource."""

@@ -1,0 +1,24 @@
+"""What every use case needs: the database, the secret box, the clock, the URL policy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from hookline.domain.secrets import SecretBox
+from hookline.domain.urls import IPNetwork
+from hookline.store import Database
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Context:
+    db: Database
+    box: SecretBox
+    allow_http: bool = False
+    allowed_networks: Sequence[IPNetwork] = ()
+    clock: Callable[[], datetime] = utcnow

@@ -1,0 +1,163 @@
+"""Operator use cases: platforms, zone purchases and API tokens; token authentication."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from hookline.catalog import ZONES
+from hookline.domain import secrets
+from hookline.domain.errors import InvalidInput, PlatformNotFound, TokenNotFound, Unauthorized
+from hookline.domain.models import DEFAULT_TIMEZONE, DEFAULT_WEBHOOK_LIMIT, ApiToken, Platform
+from hookline.services.context import Context
+from hookline.services.validation import (
+    clean_name,
+    clean_timezone,
+    clean_webhook_limit,
+    clean_zone,
+)
+from hookline.store import platforms as store
+
+
+@dataclass(frozen=True)
+class CreatedPlatform:
+    platform: Platform
+    api_token: str
+    token_id: str
+
+
+@dataclass(frozen=True)
+class ZoneState:
+    zone: int
+    valid_until: datetime | None
+    valid: bool
+
+
+@dataclass(frozen=True)
+class PlatformOverview:
+    platform: Platform
+    working_webhooks: int
+    zones: list[ZoneState]
+
+
+def create_platform(
+    ctx: Context,
+    name: str,
+    timezone: str = DEFAULT_TIMEZONE,
+    webhook_limit: int = DEFAULT_WEBHOOK_LIMIT,
+) -> CreatedPlatform:
+    name = clean_name(name, max_length=200)
+    timezone = clean_timezone(timezone)
+    webhook_limit = clean_webhook_limit(webhook_limit)
+    token = secrets.generate_token(secrets.PLATFORM_TOKEN_PREFIX)
+    now = ctx.clock()
+    with ctx.db.write() as conn:
+        platform_id = store.insert_platform(
+            conn, name=name, timezone=timezone, webhook_limit=webhook_limit, now=now
+        )
+        token_id = store.insert_token(conn, platform_id, secrets.hash_token(token), now)
+        platform = store.get_platform(conn, platform_id)
+    assert platform is not None
+    return CreatedPlatform(platform=platform, api_token=token, token_id=token_id)
+
+
+def get_platform(ctx: Context, platform_id: str) -> Platform:
+    with ctx.db.read() as conn:
+        platform = store.get_platform(conn, platform_id)
+    if platform is None:
+        raise PlatformNotFound(f"No platform has the id '{platform_id}'.")
+    return platform
+
+
+def update_platform(
+    ctx: Context,
+    platform_id: str,
+    *,
+    name: str | None = None,
+    timezone: str | None = None,
+    webhook_limit: int | None = None,
+) -> Platform:
+    values: dict[str, object] = {}
+    if name is not None:
+        values["name"] = clean_name(name, max_length=200)
+    if timezone is not None:
+        values["timezone"] = clean_timezone(timezone)
+    if webhook_limit is not None:
+        values["webhook_limit"] = clean_webhook_limit(webhook_limit)
+    with ctx.db.write() as conn:
+        if not ctx.db.lock_platform(conn, platform_id):
+            raise PlatformNotFound(f"No platform has the id '{platform_id}'.")
+        if values:
+            store.update_platform(conn, platform_id, ctx.clock(), **values)
+        platform = store.get_platform(conn, platform_id)
+    assert platform is not None
+    return platform
+
+
+def set_zone(ctx: Context, platform_id: str, zone: int, valid_until: datetime) -> Platform:
+    """Record a zone purchase (or change its end). A date in the past ends the zone now."""
+    zone = clean_zone(zone)
+    if valid_until.tzinfo is None:
+        raise InvalidInput.single(
+            "valid_until",
+            "timezone_required",
+            "valid_until must carry a UTC offset, e.g. 2027-12-31T23:59:59+08:00.",
+        )
+    with ctx.db.write() as conn:
+        if not ctx.db.lock_platform(conn, platform_id):
+            raise PlatformNotFound(f"No platform has the id '{platform_id}'.")
+        store.set_zone(conn, platform_id, zone, valid_until, ctx.clock())
+        platform = store.get_platform(conn, platform_id)
+    assert platform is not None
+    return platform
+
+
+def overview(ctx: Context, platform_id: str) -> PlatformOverview:
+    now = ctx.clock()
+    with ctx.db.read() as conn:
+        platform = store.get_platform(conn, platform_id)
+        if platform is None:
+            raise PlatformNotFound(f"No platform has the id '{platform_id}'.")
+        working = store.count_working_webhooks(conn, platform_id)
+    zones = []
+    for zone in ZONES:
+        purchase = platform.zone(zone)
+        zones.append(
+            ZoneState(
+                zone=zone,
+                valid_until=purchase.valid_until if purchase else None,
+                valid=bool(purchase and purchase.is_valid(now)),
+            )
+        )
+    return PlatformOverview(platform=platform, working_webhooks=working, zones=zones)
+
+
+def create_token(ctx: Context, platform_id: str) -> tuple[str, str]:
+    """A new API token for the platform: (token id, token). The token is shown once."""
+    token = secrets.generate_token(secrets.PLATFORM_TOKEN_PREFIX)
+    with ctx.db.write() as conn:
+        if not ctx.db.lock_platform(conn, platform_id):
+            raise PlatformNotFound(f"No platform has the id '{platform_id}'.")
+        token_id = store.insert_token(conn, platform_id, secrets.hash_token(token), ctx.clock())
+    return token_id, token
+
+
+def revoke_token(ctx: Context, platform_id: str, token_id: str) -> None:
+    with ctx.db.write() as conn:
+        if not ctx.db.lock_platform(conn, platform_id):
+            raise PlatformNotFound(f"No platform has the id '{platform_id}'.")
+        if not store.revoke_token(conn, platform_id, token_id, ctx.clock()):
+            raise TokenNotFound(f"Platform '{platform_id}' has no active token '{token_id}'.")
+
+
+def list_tokens(ctx: Context, platform_id: str) -> list[ApiToken]:
+    with ctx.db.read() as conn:
+        return store.list_tokens(conn, platform_id)
+
+
+def authenticate(ctx: Context, token: str) -> ApiToken:
+    with ctx.db.read() as conn:
+        found = store.find_active_token(conn, secrets.hash_token(token))
+    if found is None:
+        raise Unauthorized("The API token is not valid or has been revoked.")
+    return found

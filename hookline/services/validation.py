@@ -1,0 +1,79 @@
+"""Field rules shared by every entry point (API, CLI, dashboard)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from hookline.catalog import TOPICS, ZONES
+from hookline.domain.errors import FieldError, InvalidInput
+from hookline.domain.models import MAX_NAME_LENGTH, MAX_WEBHOOK_LIMIT
+from hookline.domain.urls import WebhookURLError, check_webhook_url
+from hookline.services.context import Context
+
+
+def clean_name(name: str, *, field: str = "name", max_length: int = MAX_NAME_LENGTH) -> str:
+    cleaned = name.strip()
+    if not cleaned:
+        raise InvalidInput.single(field, "name_empty", f"{field} must not be empty.")
+    if len(cleaned) > max_length:
+        raise InvalidInput.single(
+            field, "name_too_long", f"{field} must be at most {max_length} characters."
+        )
+    return cleaned
+
+
+def clean_url(ctx: Context, url: str) -> str:
+    try:
+        return check_webhook_url(
+            url, allow_http=ctx.allow_http, allowed_networks=ctx.allowed_networks
+        )
+    except WebhookURLError as exc:
+        raise InvalidInput.single("url", exc.code, f"url: {exc.message}") from exc
+
+
+def clean_topics(topics: Sequence[str]) -> tuple[str, ...]:
+    if not topics:
+        raise InvalidInput.single("topics", "topics_empty", "topics must name at least one topic.")
+    errors = [
+        FieldError(
+            f"topics[{i}]",
+            "unknown_topic",
+            f"topics[{i}] '{t}' is not a topic; known topics: {', '.join(TOPICS)}.",
+        )
+        for i, t in enumerate(topics)
+        if t not in TOPICS
+    ]
+    if errors:
+        raise InvalidInput(errors)
+    return tuple(dict.fromkeys(topics))
+
+
+def clean_timezone(timezone: str) -> str:
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInput.single(
+            "timezone",
+            "unknown_timezone",
+            f"timezone '{timezone}' is not an IANA time zone name such as 'Asia/Taipei'.",
+        ) from exc
+    return timezone
+
+
+def clean_webhook_limit(limit: int) -> int:
+    if not 0 <= limit <= MAX_WEBHOOK_LIMIT:
+        raise InvalidInput.single(
+            "webhook_limit",
+            "out_of_range",
+            f"webhook_limit must be between 0 and {MAX_WEBHOOK_LIMIT}.",
+        )
+    return limit
+
+
+def clean_zone(zone: int) -> int:
+    if zone not in ZONES:
+        raise InvalidInput.single(
+            "zone", "unknown_zone", f"zone must be one of {', '.join(map(str, ZONES))}."
+        )
+    return zone

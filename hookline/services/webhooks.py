@@ -1,0 +1,309 @@
+"""Marketer use cases: create, list, change, stop, resume, delete webhooks; their secrets.
+
+Every change that could put a platform over its limit of working webhooks runs in one
+write transaction that first locks the platform, so two concurrent creates cannot
+both take the last place.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection
+
+from hookline.catalog import TOPICS
+from hookline.domain import secrets
+from hookline.domain.errors import (
+    IdempotencyKeyReused,
+    InvalidInput,
+    PlatformNotFound,
+    WebhookLimitReached,
+    WebhookNotFound,
+    ZoneExpired,
+    ZoneNotPurchased,
+)
+from hookline.domain.models import (
+    MAX_ROTATION_GRACE_SECONDS,
+    Actor,
+    Platform,
+    StopReason,
+    Webhook,
+    WebhookPage,
+    WebhookStatus,
+)
+from hookline.services.context import Context
+from hookline.services.validation import clean_name, clean_topics, clean_url
+from hookline.store import platforms as platform_store
+from hookline.store import webhooks as store
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+def _platform(ctx: Context, conn: Connection, platform_id: str) -> Platform:
+    if not ctx.db.lock_platform(conn, platform_id):
+        raise PlatformNotFound(f"No platform has the id '{platform_id}'.")
+    platform = platform_store.get_platform(conn, platform_id)
+    assert platform is not None
+    return platform
+
+
+def _webhook(conn: Connection, platform_id: str, webhook_id: str) -> Webhook:
+    webhook = store.get_webhook(conn, platform_id, webhook_id)
+    if webhook is None:
+        raise WebhookNotFound(f"No webhook has the id '{webhook_id}'.")
+    return webhook
+
+
+def check_zones(platform: Platform, topics: Sequence[str], now: datetime) -> None:
+    """A webhook only works while the zone of each of its topics is purchased and valid."""
+    for topic in topics:
+        zone = TOPICS[topic].zone
+        purchase = platform.zone(zone)
+        if purchase is None:
+            raise ZoneNotPurchased(
+                f"Topic '{topic}' belongs to zone {zone}, which this platform has not purchased.",
+                zone=zone,
+                topic=topic,
+            )
+        if not purchase.is_valid(now):
+            raise ZoneExpired(
+                f"Topic '{topic}' belongs to zone {zone}, whose purchase was valid until"
+                f" {purchase.valid_until.isoformat()}.",
+                zone=zone,
+                topic=topic,
+                valid_until=purchase.valid_until.isoformat(),
+            )
+
+
+def _check_limit(conn: Connection, platform: Platform) -> None:
+    working = platform_store.count_working_webhooks(conn, platform.id)
+    if working >= platform.webhook_limit:
+        raise WebhookLimitReached(
+            f"This platform already has {working} working webhooks, its limit is"
+            f" {platform.webhook_limit}. Stop or delete one, or ask customer support to"
+            " raise the limit.",
+            limit=platform.webhook_limit,
+            working=working,
+        )
+
+
+def _request_hash(name: str, url: str, topics: Sequence[str]) -> str:
+    canonical = json.dumps({"name": name, "url": url, "topics": list(topics)}, sort_keys=True)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def create_webhook(
+    ctx: Context,
+    platform_id: str,
+    *,
+    name: str,
+    url: str,
+    topics: Sequence[str],
+    idempotency_key: str | None = None,
+) -> Webhook:
+    name = clean_name(name)
+    url = clean_url(ctx, url)
+    cleaned_topics = clean_topics(topics)
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
+        raise InvalidInput.single(
+            "Idempotency-Key",
+            "invalid_idempotency_key",
+            "The Idempotency-Key header must be 1 to 255 characters.",
+        )
+    now = ctx.clock()
+    with ctx.db.write() as conn:
+        platform = _platform(ctx, conn, platform_id)
+        if idempotency_key is not None:
+            request_hash = _request_hash(name, url, cleaned_topics)
+            earlier = store.find_idempotent_result(conn, platform_id, idempotency_key)
+            if earlier is not None:
+                if earlier[0] != request_hash:
+                    raise IdempotencyKeyReused(
+                        "This Idempotency-Key was already used for a different request."
+                    )
+                return _webhook(conn, platform_id, earlier[1])
+        check_zones(platform, cleaned_topics, now)
+        _check_limit(conn, platform)
+        webhook_id = store.insert_webhook(
+            conn, platform_id=platform_id, name=name, url=url, topics=cleaned_topics, now=now
+        )
+        store.insert_secret(conn, webhook_id, ctx.box.encrypt(secrets.generate_share_secret()), now)
+        if idempotency_key is not None:
+            store.save_idempotent_result(
+                conn, platform_id, idempotency_key, request_hash, webhook_id, now
+            )
+        return _webhook(conn, platform_id, webhook_id)
+
+
+def get_webhook(ctx: Context, platform_id: str, webhook_id: str) -> Webhook:
+    with ctx.db.read() as conn:
+        return _webhook(conn, platform_id, webhook_id)
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        value = base64.urlsafe_b64decode(cursor.encode("ascii") + b"==").decode("ascii")
+    except (ValueError, UnicodeError) as exc:
+        raise InvalidInput.single(
+            "cursor", "invalid_cursor", "cursor is not one this API returned."
+        ) from exc
+    if not value.startswith("wh_"):
+        raise InvalidInput.single(
+            "cursor", "invalid_cursor", "cursor is not one this API returned."
+        )
+    return value
+
+
+def _encode_cursor(webhook_id: str) -> str:
+    return base64.urlsafe_b64encode(webhook_id.encode("ascii")).decode("ascii").rstrip("=")
+
+
+def list_webhooks(
+    ctx: Context, platform_id: str, *, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
+) -> WebhookPage:
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidInput.single(
+            "limit", "out_of_range", f"limit must be between 1 and {MAX_PAGE_SIZE}."
+        )
+    after = _decode_cursor(cursor) if cursor else None
+    with ctx.db.read() as conn:
+        items = store.list_webhooks(conn, platform_id, after_id=after, limit=limit + 1)
+    has_more = len(items) > limit
+    items = items[:limit]
+    return WebhookPage(items=items, next_cursor=_encode_cursor(items[-1].id) if has_more else None)
+
+
+def update_webhook(
+    ctx: Context,
+    platform_id: str,
+    webhook_id: str,
+    *,
+    name: str | None = None,
+    url: str | None = None,
+    topics: Sequence[str] | None = None,
+) -> Webhook:
+    values: dict[str, str] = {}
+    if name is not None:
+        values["name"] = clean_name(name)
+    if url is not None:
+        values["url"] = clean_url(ctx, url)
+    cleaned_topics = clean_topics(topics) if topics is not None else None
+    now = ctx.clock()
+    with ctx.db.write() as conn:
+        platform = _platform(ctx, conn, platform_id)
+        webhook = _webhook(conn, platform_id, webhook_id)
+        if cleaned_topics is not None and cleaned_topics != webhook.topics:
+            check_zones(platform, cleaned_topics, now)
+            store.replace_topics(conn, webhook_id, cleaned_topics)
+        store.update_webhook(conn, webhook_id, now, **values)
+        return _webhook(conn, platform_id, webhook_id)
+
+
+def stop_webhook(
+    ctx: Context, platform_id: str, webhook_id: str, reason: StopReason = StopReason.BY_USER
+) -> Webhook:
+    with ctx.db.write() as conn:
+        _platform(ctx, conn, platform_id)
+        _webhook(conn, platform_id, webhook_id)
+        store.update_webhook(
+            conn,
+            webhook_id,
+            ctx.clock(),
+            status=WebhookStatus.STOPPED.value,
+            stop_reason=reason.value,
+        )
+        return _webhook(conn, platform_id, webhook_id)
+
+
+def resume_webhook(ctx: Context, platform_id: str, webhook_id: str) -> Webhook:
+    now = ctx.clock()
+    with ctx.db.write() as conn:
+        platform = _platform(ctx, conn, platform_id)
+        webhook = _webhook(conn, platform_id, webhook_id)
+        if webhook.is_working:
+            return webhook
+        check_zones(platform, webhook.topics, now)
+        _check_limit(conn, platform)
+        store.update_webhook(
+            conn, webhook_id, now, status=WebhookStatus.WORKING.value, stop_reason=None
+        )
+        return _webhook(conn, platform_id, webhook_id)
+
+
+def delete_webhook(ctx: Context, platform_id: str, webhook_id: str) -> None:
+    """Hide the webhook and stop it; its rows stay so delivery history remains readable."""
+    now = ctx.clock()
+    with ctx.db.write() as conn:
+        _platform(ctx, conn, platform_id)
+        _webhook(conn, platform_id, webhook_id)
+        store.update_webhook(
+            conn,
+            webhook_id,
+            now,
+            status=WebhookStatus.STOPPED.value,
+            stop_reason=StopReason.BY_USER.value,
+            deleted_at=now,
+        )
+
+
+def reveal_secret(ctx: Context, platform_id: str, webhook_id: str, actor: Actor) -> str:
+    """The current share secret; every reveal is written to the audit log."""
+    now = ctx.clock()
+    with ctx.db.write() as conn:
+        _webhook(conn, platform_id, webhook_id)
+        ciphertexts = store.active_secret_ciphertexts(conn, webhook_id, now)
+        platform_store.record_audit(
+            conn,
+            platform_id=platform_id,
+            actor=actor,
+            action="webhook.secret.reveal",
+            target_id=webhook_id,
+            now=now,
+        )
+    return ctx.box.decrypt(ciphertexts[0])
+
+
+def rotate_secret(
+    ctx: Context,
+    platform_id: str,
+    webhook_id: str,
+    actor: Actor,
+    *,
+    expire_old_after_seconds: int = 0,
+) -> str:
+    """A new secret; the old ones stop now, or after a grace period (Standard Webhooks only)."""
+    if not 0 <= expire_old_after_seconds <= MAX_ROTATION_GRACE_SECONDS:
+        raise InvalidInput.single(
+            "expire_old_after_seconds",
+            "out_of_range",
+            "expire_old_after_seconds must be between 0 and"
+            f" {MAX_ROTATION_GRACE_SECONDS} (7 days).",
+        )
+    now = ctx.clock()
+    secret = secrets.generate_share_secret()
+    with ctx.db.write() as conn:
+        _platform(ctx, conn, platform_id)
+        _webhook(conn, platform_id, webhook_id)
+        store.expire_secrets(conn, webhook_id, now + timedelta(seconds=expire_old_after_seconds))
+        store.insert_secret(conn, webhook_id, ctx.box.encrypt(secret), now)
+        platform_store.record_audit(
+            conn,
+            platform_id=platform_id,
+            actor=actor,
+            action="webhook.secret.rotate",
+            target_id=webhook_id,
+            now=now,
+        )
+    return secret
+
+
+def signing_secrets(ctx: Context, webhook_id: str) -> list[str]:
+    """Secrets that sign a delivery now, current first (for the delivery engine)."""
+    now = ctx.clock()
+    with ctx.db.read() as conn:
+        return [ctx.box.decrypt(c) for c in store.active_secret_ciphertexts(conn, webhook_id, now)]
