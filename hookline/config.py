@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hookline.domain.urls import IPNetwork, parse_networks
@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     allow_private_networks: str = Field(
         default="", description="Comma-separated CIDRs webhook URLs may point into."
     )
+
+    @field_validator("allow_private_networks")
+    @classmethod
+    def _networks_parse(cls, value: str) -> str:
+        parse_networks(value)  # a typo here must stop the start, not open a hole later
+        return value
 
     @property
     def sqlalchemy_url(self) -> str:
