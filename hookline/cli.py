@@ -94,10 +94,14 @@ def serve(
                 f"Dashboard:       {base}/ (arrives with the dashboard issue)\n"
                 f"Platform id:     {creds.platform_id}\n"
                 f"API token:       {creds.api_token}\n"
-                f"Operator token:  {creds.operator_token}\n"
-                f"Try: curl -H 'Authorization: Bearer {creds.api_token}' {base}/v1/platform",
+                f"Operator token:  {creds.operator_token}",
                 title="hookline is running",
             )
+        )
+        # outside the panel, so the line copies whole whatever the terminal width
+        console.print(
+            f"Try: curl -H 'Authorization: Bearer {creds.api_token}' {base}/v1/platform",
+            soft_wrap=True,
         )
     if not no_worker:
         console.print(

@@ -206,15 +206,20 @@ def is_blocked_address(ip: IPAddress, allowed: Sequence[IPNetwork] = ()) -> bool
     """Whether hookline must refuse to connect to ``ip``.
 
     Only globally routable unicast addresses are fair game; the operator may open
-    specific networks (for example a local test receiver) with ``allowed``.
+    specific networks (for example a local test receiver) with ``allowed``. Cloud
+    metadata addresses stay refused even inside an allowed network: they hand out
+    credentials, and no receiver ever lives there.
     """
+    kind = _classify(ip)
+    if kind == CLOUD_METADATA:
+        return True
     if _in_any(ip, allowed):
         return False
     if isinstance(ip, ipaddress.IPv6Address):
         embedded = _embedded_ipv4(ipaddress.IPv6Address(int(ip)))
         if embedded is not None and _in_any(embedded, allowed):
             return False
-    return _classify(ip) is not None
+    return kind is not None
 
 
 # ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from hookline.domain.errors import InvalidInput, PlatformNotFound, TokenNotFound
 from hookline.domain.models import DEFAULT_TIMEZONE, DEFAULT_WEBHOOK_LIMIT, ApiToken, Platform
 from hookline.services.context import Context
 from hookline.services.validation import (
+    FieldErrors,
     clean_name,
     clean_timezone,
     clean_webhook_limit,
@@ -46,9 +47,11 @@ def create_platform(
     timezone: str = DEFAULT_TIMEZONE,
     webhook_limit: int = DEFAULT_WEBHOOK_LIMIT,
 ) -> CreatedPlatform:
-    name = clean_name(name, max_length=200)
-    timezone = clean_timezone(timezone)
-    webhook_limit = clean_webhook_limit(webhook_limit)
+    fields = FieldErrors()
+    name = fields.check(clean_name, name, max_length=200)
+    timezone = fields.check(clean_timezone, timezone)
+    webhook_limit = fields.check(clean_webhook_limit, webhook_limit)
+    fields.raise_if_any()
     token = secrets.generate_token(secrets.PLATFORM_TOKEN_PREFIX)
     now = ctx.clock()
     with ctx.db.write() as conn:
@@ -77,13 +80,15 @@ def update_platform(
     timezone: str | None = None,
     webhook_limit: int | None = None,
 ) -> Platform:
+    fields = FieldErrors()
     values: dict[str, object] = {}
     if name is not None:
-        values["name"] = clean_name(name, max_length=200)
+        values["name"] = fields.check(clean_name, name, max_length=200)
     if timezone is not None:
-        values["timezone"] = clean_timezone(timezone)
+        values["timezone"] = fields.check(clean_timezone, timezone)
     if webhook_limit is not None:
-        values["webhook_limit"] = clean_webhook_limit(webhook_limit)
+        values["webhook_limit"] = fields.check(clean_webhook_limit, webhook_limit)
+    fields.raise_if_any()
     with ctx.db.write() as conn:
         if not ctx.db.lock_platform(conn, platform_id):
             raise PlatformNotFound(f"No platform has the id '{platform_id}'.")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import ParamSpec, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hookline.catalog import TOPICS, ZONES
@@ -10,6 +11,30 @@ from hookline.domain.errors import FieldError, InvalidInput
 from hookline.domain.models import MAX_NAME_LENGTH, MAX_WEBHOOK_LIMIT
 from hookline.domain.urls import WebhookURLError, check_webhook_url
 from hookline.services.context import Context
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class FieldErrors:
+    """Runs several field checks and reports every failure at once, not just the first.
+
+    A form then shows each message beside its field in one round trip.
+    """
+
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+
+    def check(self, clean: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return clean(*args, **kwargs)
+        except InvalidInput as exc:
+            self.errors.extend(exc.errors)
+            return None  # type: ignore[return-value]  # never used: raise_if_any() follows
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise InvalidInput(self.errors)
 
 
 def clean_name(name: str, *, field: str = "name", max_length: int = MAX_NAME_LENGTH) -> str:

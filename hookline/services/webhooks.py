@@ -36,7 +36,7 @@ from hookline.domain.models import (
     WebhookStatus,
 )
 from hookline.services.context import Context
-from hookline.services.validation import clean_name, clean_topics, clean_url
+from hookline.services.validation import FieldErrors, clean_name, clean_topics, clean_url
 from hookline.store import platforms as platform_store
 from hookline.store import webhooks as store
 
@@ -106,9 +106,11 @@ def create_webhook(
     topics: Sequence[str],
     idempotency_key: str | None = None,
 ) -> Webhook:
-    name = clean_name(name)
-    url = clean_url(ctx, url)
-    cleaned_topics = clean_topics(topics)
+    fields = FieldErrors()
+    name = fields.check(clean_name, name)
+    url = fields.check(clean_url, ctx, url)
+    cleaned_topics = fields.check(clean_topics, topics)
+    fields.raise_if_any()
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
         raise InvalidInput.single(
             "Idempotency-Key",
@@ -187,12 +189,14 @@ def update_webhook(
     url: str | None = None,
     topics: Sequence[str] | None = None,
 ) -> Webhook:
+    fields = FieldErrors()
     values: dict[str, str] = {}
     if name is not None:
-        values["name"] = clean_name(name)
+        values["name"] = fields.check(clean_name, name)
     if url is not None:
-        values["url"] = clean_url(ctx, url)
-    cleaned_topics = clean_topics(topics) if topics is not None else None
+        values["url"] = fields.check(clean_url, ctx, url)
+    cleaned_topics = fields.check(clean_topics, topics) if topics is not None else None
+    fields.raise_if_any()
     now = ctx.clock()
     with ctx.db.write() as conn:
         platform = _platform(ctx, conn, platform_id)

@@ -441,3 +441,17 @@ def test_secrets_and_tokens_never_reach_the_logs(
     text = "\n".join(r.getMessage() for r in caplog.records)
     for value in (secret, rotated.json()["secret"], platform.token):
         assert value not in text
+
+
+def test_every_bad_field_is_reported_at_once(
+    client: TestClient, platform: PlatformHandle, ctx: Context
+) -> None:
+    body = {"name": "", "url": "https://10.1.1.1/", "topics": ["nope", "prize.points_added"]}
+    r = client.post("/v1/webhooks", json=body, headers=platform.headers)
+    problem = assert_problem(r, 422, "validation_error")
+    assert [(e["field"], e["code"]) for e in problem["errors"]] == [
+        ("name", "name_empty"),
+        ("url", "url_blocked_address"),
+        ("topics[0]", "unknown_topic"),
+    ]
+    assert count_rows(ctx) == 0

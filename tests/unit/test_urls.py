@@ -692,3 +692,19 @@ def test_ordinary_host_names_pass(name: str) -> None:
     assert parse_ip_literal(name) is None
     url = f"https://{name}/hook"
     assert check_webhook_url(url, allow_http=False) == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::ffff:169.254.169.254]/",
+        "http://metadata.google.internal/",
+    ],
+)
+def test_metadata_addresses_stay_refused_inside_an_allowed_network(url: str) -> None:
+    allowed = parse_networks("169.254.0.0/16,::ffff:0:0/96")
+    with pytest.raises(WebhookURLError) as info:
+        check_webhook_url(url, allow_http=True, allowed_networks=allowed)
+    assert info.value.code == "url_blocked_address"
+    assert not is_blocked_address(ipaddress.ip_address("169.254.1.1"), allowed)
