@@ -75,7 +75,7 @@ def serve(
     import uvicorn
 
     from hookline.api import create_app
-    from hookline.demo import LOOPBACK_NETWORKS, ensure_demo
+    from hookline.services.demo import LOOPBACK_NETWORKS, ensure_demo
 
     if demo:
         os.environ.setdefault("HOOKLINE_ALLOW_HTTP", "true")

@@ -208,19 +208,26 @@ def update_webhook(
         return _webhook(conn, platform_id, webhook_id)
 
 
+def _mark_stopped(
+    conn: Connection, webhook_id: str, now: datetime, reason: StopReason, **extra: object
+) -> None:
+    store.update_webhook(
+        conn,
+        webhook_id,
+        now,
+        status=WebhookStatus.STOPPED.value,
+        stop_reason=reason.value,
+        **extra,
+    )
+
+
 def stop_webhook(
     ctx: Context, platform_id: str, webhook_id: str, reason: StopReason = StopReason.BY_USER
 ) -> Webhook:
     with ctx.db.write() as conn:
         _platform(ctx, conn, platform_id)
         _webhook(conn, platform_id, webhook_id)
-        store.update_webhook(
-            conn,
-            webhook_id,
-            ctx.clock(),
-            status=WebhookStatus.STOPPED.value,
-            stop_reason=reason.value,
-        )
+        _mark_stopped(conn, webhook_id, ctx.clock(), reason)
         return _webhook(conn, platform_id, webhook_id)
 
 
@@ -245,14 +252,7 @@ def delete_webhook(ctx: Context, platform_id: str, webhook_id: str) -> None:
     with ctx.db.write() as conn:
         _platform(ctx, conn, platform_id)
         _webhook(conn, platform_id, webhook_id)
-        store.update_webhook(
-            conn,
-            webhook_id,
-            now,
-            status=WebhookStatus.STOPPED.value,
-            stop_reason=StopReason.BY_USER.value,
-            deleted_at=now,
-        )
+        _mark_stopped(conn, webhook_id, now, StopReason.BY_USER, deleted_at=now)
 
 
 def reveal_secret(ctx: Context, platform_id: str, webhook_id: str, actor: Actor) -> str:

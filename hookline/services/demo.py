@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from hookline.catalog import ZONES
+from hookline.domain.errors import PlatformNotFound
 from hookline.domain.secrets import OPERATOR_TOKEN_PREFIX, generate_token
 from hookline.services import platforms
 from hookline.services.context import Context
@@ -39,16 +40,16 @@ def ensure_demo(ctx: Context, data_dir: Path, operator_token: str | None) -> Dem
     """Seed the demo platform on first start; afterwards read back what was seeded."""
     path = data_dir / "demo-credentials.json"
     if path.exists():
-        saved = json.loads(path.read_text(encoding="utf-8"))
         try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
             platforms.get_platform(ctx, saved["platform_id"])
             return DemoCredentials(
                 platform_id=saved["platform_id"],
                 api_token=saved["api_token"],
                 operator_token=operator_token or saved["operator_token"],
             )
-        except Exception:  # the database was reset under the file: seed again
-            path.unlink()
+        except (PlatformNotFound, KeyError, TypeError, ValueError):
+            path.unlink()  # the database was reset under the file, or it is damaged: seed again
     created = platforms.create_platform(ctx, DEMO_PLATFORM_NAME)
     until = ctx.clock() + timedelta(days=365)
     for zone in ZONES:
