@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import Connection
+
 from hookline.catalog import ZONES
 from hookline.domain import secrets
 from hookline.domain.errors import InvalidInput, PlatformNotFound, TokenNotFound, Unauthorized
@@ -41,6 +43,16 @@ class PlatformOverview:
     zones: list[ZoneState]
 
 
+def platform_not_found(platform_id: str) -> PlatformNotFound:
+    return PlatformNotFound(f"No platform has the id '{platform_id}'.")
+
+
+def lock_platform(ctx: Context, conn: Connection, platform_id: str) -> None:
+    """Serialise this platform's writers for the rest of the transaction, or 404."""
+    if not ctx.db.lock_platform(conn, platform_id):
+        raise platform_not_found(platform_id)
+
+
 def create_platform(
     ctx: Context,
     name: str,
@@ -68,7 +80,7 @@ def get_platform(ctx: Context, platform_id: str) -> Platform:
     with ctx.db.read() as conn:
         platform = store.get_platform(conn, platform_id)
     if platform is None:
-        raise PlatformNotFound(f"No platform has the id '{platform_id}'.")
+        raise platform_not_found(platform_id)
     return platform
 
 
@@ -90,8 +102,7 @@ def update_platform(
         values["webhook_limit"] = fields.check(clean_webhook_limit, webhook_limit)
     fields.raise_if_any()
     with ctx.db.write() as conn:
-        if not ctx.db.lock_platform(conn, platform_id):
-            raise PlatformNotFound(f"No platform has the id '{platform_id}'.")
+        lock_platform(ctx, conn, platform_id)
         if values:
             store.update_platform(conn, platform_id, ctx.clock(), **values)
         platform = store.get_platform(conn, platform_id)
@@ -109,8 +120,7 @@ def set_zone(ctx: Context, platform_id: str, zone: int, valid_until: datetime) -
             "valid_until must carry a UTC offset, e.g. 2027-12-31T23:59:59+08:00.",
         )
     with ctx.db.write() as conn:
-        if not ctx.db.lock_platform(conn, platform_id):
-            raise PlatformNotFound(f"No platform has the id '{platform_id}'.")
+        lock_platform(ctx, conn, platform_id)
         store.set_zone(conn, platform_id, zone, valid_until, ctx.clock())
         platform = store.get_platform(conn, platform_id)
     assert platform is not None
@@ -122,7 +132,7 @@ def overview(ctx: Context, platform_id: str) -> PlatformOverview:
     with ctx.db.read() as conn:
         platform = store.get_platform(conn, platform_id)
         if platform is None:
-            raise PlatformNotFound(f"No platform has the id '{platform_id}'.")
+            raise platform_not_found(platform_id)
         working = store.count_working_webhooks(conn, platform_id)
     zones = []
     for zone in ZONES:
@@ -141,16 +151,14 @@ def create_token(ctx: Context, platform_id: str) -> tuple[str, str]:
     """A new API token for the platform: (token id, token). The token is shown once."""
     token = secrets.generate_token(secrets.PLATFORM_TOKEN_PREFIX)
     with ctx.db.write() as conn:
-        if not ctx.db.lock_platform(conn, platform_id):
-            raise PlatformNotFound(f"No platform has the id '{platform_id}'.")
+        lock_platform(ctx, conn, platform_id)
         token_id = store.insert_token(conn, platform_id, secrets.hash_token(token), ctx.clock())
     return token_id, token
 
 
 def revoke_token(ctx: Context, platform_id: str, token_id: str) -> None:
     with ctx.db.write() as conn:
-        if not ctx.db.lock_platform(conn, platform_id):
-            raise PlatformNotFound(f"No platform has the id '{platform_id}'.")
+        lock_platform(ctx, conn, platform_id)
         if not store.revoke_token(conn, platform_id, token_id, ctx.clock()):
             raise TokenNotFound(f"Platform '{platform_id}' has no active token '{token_id}'.")
 

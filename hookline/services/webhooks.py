@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
-from hookline.catalog import TOPICS
+from hookline.catalog import TOPICS, Topic
 from hookline.domain import secrets
 from hookline.domain.errors import (
+    HooklineError,
     IdempotencyKeyReused,
     InvalidInput,
-    PlatformNotFound,
     WebhookLimitReached,
     WebhookNotFound,
     ZoneExpired,
@@ -36,6 +36,7 @@ from hookline.domain.models import (
     WebhookStatus,
 )
 from hookline.services.context import Context
+from hookline.services.platforms import lock_platform, platform_not_found
 from hookline.services.validation import FieldErrors, clean_name, clean_topics, clean_url
 from hookline.store import platforms as platform_store
 from hookline.store import webhooks as store
@@ -45,8 +46,7 @@ MAX_PAGE_SIZE = 100
 
 
 def _platform(ctx: Context, conn: Connection, platform_id: str) -> Platform:
-    if not ctx.db.lock_platform(conn, platform_id):
-        raise PlatformNotFound(f"No platform has the id '{platform_id}'.")
+    lock_platform(ctx, conn, platform_id)
     platform = platform_store.get_platform(conn, platform_id)
     assert platform is not None
     return platform
@@ -59,25 +59,49 @@ def _webhook(conn: Connection, platform_id: str, webhook_id: str) -> Webhook:
     return webhook
 
 
+def zone_refusal(platform: Platform, topic: str, now: datetime) -> HooklineError | None:
+    """Why this platform may not use ``topic`` now, or None when it may.
+
+    A webhook only works while the zone of each of its topics is purchased and valid.
+    """
+    zone = TOPICS[topic].zone
+    purchase = platform.zone(zone)
+    if purchase is None:
+        return ZoneNotPurchased(
+            f"Topic '{topic}' belongs to zone {zone}, which this platform has not purchased.",
+            zone=zone,
+            topic=topic,
+        )
+    if not purchase.is_valid(now):
+        return ZoneExpired(
+            f"Topic '{topic}' belongs to zone {zone}, whose purchase was valid until"
+            f" {purchase.valid_until.isoformat()}.",
+            zone=zone,
+            topic=topic,
+            valid_until=purchase.valid_until.isoformat(),
+        )
+    return None
+
+
 def check_zones(platform: Platform, topics: Sequence[str], now: datetime) -> None:
-    """A webhook only works while the zone of each of its topics is purchased and valid."""
     for topic in topics:
-        zone = TOPICS[topic].zone
-        purchase = platform.zone(zone)
-        if purchase is None:
-            raise ZoneNotPurchased(
-                f"Topic '{topic}' belongs to zone {zone}, which this platform has not purchased.",
-                zone=zone,
-                topic=topic,
-            )
-        if not purchase.is_valid(now):
-            raise ZoneExpired(
-                f"Topic '{topic}' belongs to zone {zone}, whose purchase was valid until"
-                f" {purchase.valid_until.isoformat()}.",
-                zone=zone,
-                topic=topic,
-                valid_until=purchase.valid_until.isoformat(),
-            )
+        refusal = zone_refusal(platform, topic, now)
+        if refusal is not None:
+            raise refusal
+
+
+def topic_availability(ctx: Context, platform_id: str) -> list[tuple[Topic, str | None]]:
+    """Every catalog topic with the reason this platform may not use it now (None: it may)."""
+    with ctx.db.read() as conn:
+        platform = platform_store.get_platform(conn, platform_id)
+    if platform is None:
+        raise platform_not_found(platform_id)
+    now = ctx.clock()
+    out = []
+    for topic in TOPICS.values():
+        refusal = zone_refusal(platform, topic.name, now)
+        out.append((topic, refusal.message if refusal else None))
+    return out
 
 
 def _check_limit(conn: Connection, platform: Platform) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -43,23 +44,17 @@ def make_platform(client: TestClient, clock: Any) -> Any:
         r = client.post("/v1/admin/platforms", json={"name": "Coffee", **body}, headers=OP)
         assert r.status_code == 201, r.text
         created = r.json()
+        until = (clock.now + timedelta(days=days)).isoformat()
         for zone in zones:
-            until = (clock.now.replace(microsecond=0)).isoformat()
             r = client.put(
                 f"/v1/admin/platforms/{created['id']}/zones/{zone}",
-                json={"valid_until": _plus_days(until, days)},
+                json={"valid_until": until},
                 headers=OP,
             )
             assert r.status_code == 200, r.text
         return PlatformHandle(created["id"], created["api_token"])
 
     return make
-
-
-def _plus_days(iso: str, days: int) -> str:
-    from datetime import datetime, timedelta
-
-    return (datetime.fromisoformat(iso) + timedelta(days=days)).isoformat()
 
 
 @pytest.fixture

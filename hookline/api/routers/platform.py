@@ -6,11 +6,8 @@ from fastapi import APIRouter
 
 from hookline.api.deps import Ctx, PlatformToken
 from hookline.api.schemas import PlatformDetail, PlatformOut, TopicOut, ZoneOut
-from hookline.catalog import TOPICS
-from hookline.domain.errors import ZoneExpired, ZoneNotPurchased
-from hookline.services import platforms
+from hookline.services import platforms, webhooks
 from hookline.services.platforms import PlatformOverview
-from hookline.services.webhooks import check_zones
 
 router = APIRouter(prefix="/v1", tags=["platform"])
 
@@ -30,24 +27,15 @@ def get_platform(ctx: Ctx, token: PlatformToken) -> PlatformDetail:
 
 @router.get("/topics")
 def list_topics(ctx: Ctx, token: PlatformToken) -> list[TopicOut]:
-    platform = platforms.get_platform(ctx, token.platform_id)
-    now = ctx.clock()
-    out = []
-    for topic in TOPICS.values():
-        reason = None
-        try:
-            check_zones(platform, [topic.name], now)
-        except (ZoneNotPurchased, ZoneExpired) as exc:
-            reason = exc.message
-        out.append(
-            TopicOut(
-                name=topic.name,
-                zone=topic.zone,
-                description=dict(topic.description),
-                schema_=dict(topic.schema),
-                sample=dict(topic.sample),
-                available=reason is None,
-                unavailable_reason=reason,
-            )
+    return [
+        TopicOut(
+            name=topic.name,
+            zone=topic.zone,
+            description=dict(topic.description),
+            schema_=dict(topic.schema),
+            sample=dict(topic.sample),
+            available=reason is None,
+            unavailable_reason=reason,
         )
-    return out
+        for topic, reason in webhooks.topic_availability(ctx, token.platform_id)
+    ]
