@@ -84,8 +84,14 @@ def serve(
     ctx = _migrated_context(settings)
     if demo:
         op_token = settings.operator_token.get_secret_value() if settings.operator_token else None
-        creds = ensure_demo(ctx, settings.data_dir, op_token)
-        settings = settings.model_copy(update={"operator_token": SecretStr(creds.operator_token)})
+        in_token = settings.ingest_token.get_secret_value() if settings.ingest_token else None
+        creds = ensure_demo(ctx, settings.data_dir, op_token, in_token)
+        settings = settings.model_copy(
+            update={
+                "operator_token": SecretStr(creds.operator_token),
+                "ingest_token": SecretStr(creds.ingest_token),
+            }
+        )
         base = f"http://{host}:{port}"
         console.print(
             Panel.fit(
@@ -94,7 +100,8 @@ def serve(
                 f"Dashboard:       {base}/ (arrives with the dashboard issue)\n"
                 f"Platform id:     {creds.platform_id}\n"
                 f"API token:       {creds.api_token}\n"
-                f"Operator token:  {creds.operator_token}",
+                f"Operator token:  {creds.operator_token}\n"
+                f"Ingest token:    {creds.ingest_token}",
                 title="hookline is running",
             )
         )
@@ -103,11 +110,123 @@ def serve(
             f"Try: curl -H 'Authorization: Bearer {creds.api_token}' {base}/v1/platform",
             soft_wrap=True,
         )
-    if not no_worker:
         console.print(
-            "[dim]delivery worker: not part of this build yet (delivery engine issue)[/dim]"
+            f"Events: hookline simulate --url {base} --token {creds.ingest_token}"
+            f" --platform {creds.platform_id} --rate 5 --count 50",
+            soft_wrap=True,
         )
-    uvicorn.run(create_app(settings, ctx), host=host, port=port, log_level="info")
+    worker_note = "off (--no-worker): run `hookline worker`" if no_worker else "embedded"
+    console.print(f"[dim]delivery worker: {worker_note}[/dim]")
+    app_ = create_app(settings, ctx, embedded_worker=not no_worker)
+    uvicorn.run(app_, host=host, port=port, log_level="info")
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(help="Requests in flight (default HOOKLINE_WORKER_CONCURRENCY).")
+    ] = None,
+) -> None:
+    """Deliver events: claim due deliveries from the shared database and send them.
+
+    Run as many as you like, on any machine sharing the PostgreSQL database (or on
+    this machine sharing the SQLite file). SIGTERM or Ctrl-C stops claiming, lets the
+    requests in flight finish (or releases them) and exits 0.
+    """
+    import asyncio
+    import logging
+    import signal
+
+    from hookline.api.app import build_sender, run_worker, worker_settings
+    from hookline.dispatch.worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    settings = Settings()
+    if concurrency is not None:
+        settings = settings.model_copy(update={"worker_concurrency": concurrency})
+    ctx = _migrated_context(settings)
+
+    async def main() -> None:
+        sender = build_sender(settings)
+        the_worker = Worker(ctx, sender, worker_settings(settings))
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, the_worker.stop)
+        console.print(
+            f"[green]worker[/green] {the_worker.name} on {ctx.db.dialect}"
+            f" ({settings.worker_concurrency} in flight, {settings.webhook_concurrency} per"
+            " webhook)"
+        )
+        try:
+            await run_worker(the_worker, settings)
+        finally:
+            await sender.close()
+        console.print(f"worker stopped after {the_worker.sent} attempts")
+
+    asyncio.run(main())
+
+
+@app.command()
+def simulate(
+    platform: Annotated[str, typer.Option(help="Platform id the events belong to.")],
+    topic: Annotated[
+        str | None, typer.Option(help="Event topic; default: a random topic per event.")
+    ] = None,
+    rate: Annotated[float, typer.Option(help="Events per second.")] = 10.0,
+    count: Annotated[int, typer.Option(help="How many events to publish.")] = 100,
+    url: Annotated[str, typer.Option(help="Base URL of hookline.")] = "http://127.0.0.1:8000",
+    token: Annotated[
+        str | None,
+        typer.Option(help="Ingest token (default: $HOOKLINE_INGEST_TOKEN).", show_default=False),
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Most events per request.")] = 100,
+    seed: Annotated[int | None, typer.Option(help="Seed for reproducible data.")] = None,
+) -> None:
+    """Publish realistic, schema-valid random events through the ingest API."""
+    import asyncio
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from hookline.simulate import SimulationError
+    from hookline.simulate import simulate as run_simulation
+
+    ingest_token = token or os.environ.get("HOOKLINE_INGEST_TOKEN")
+    if not ingest_token:
+        err.print("[red]error[/red]: give --token or set HOOKLINE_INGEST_TOKEN")
+        raise typer.Exit(2)
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("publishing", total=count)
+        try:
+            report = asyncio.run(
+                run_simulation(
+                    base_url=url.rstrip("/"),
+                    token=ingest_token,
+                    platform_id=platform,
+                    topic=topic,
+                    rate=rate,
+                    count=count,
+                    batch_size=batch_size,
+                    seed=seed,
+                    on_progress=lambda done, _total: progress.update(task, completed=done),
+                )
+            )
+        except (SimulationError, ValueError) as exc:
+            err.print(f"[red]error[/red]: {exc}")
+            raise typer.Exit(1) from None
+    console.print(
+        f"sent {report.sent}, accepted {report.accepted}, rejected {report.rejected},"
+        f" {report.deliveries} deliveries created, {report.seconds:.1f} s"
+    )
+    for message in report.errors:
+        err.print(f"[yellow]rejected[/yellow]: {message}")
+    if report.rejected:
+        raise typer.Exit(1)
 
 
 def _admin_context() -> Context:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hookline.domain.urls import IPNetwork, parse_networks
@@ -28,6 +28,37 @@ class Settings(BaseSettings):
     allow_private_networks: str = Field(
         default="", description="Comma-separated CIDRs webhook URLs may point into."
     )
+
+    ingest_token: SecretStr | None = Field(
+        default=None, description="Bearer token of the producers' ingest routes (/internal)."
+    )
+    retention_days: float = Field(
+        default=30, gt=0, description="Events, deliveries and attempts older than this are purged."
+    )
+    connect_timeout: float = Field(default=5.0, gt=0, description="Seconds to open a connection.")
+    send_timeout: float = Field(default=15.0, gt=0, description="Seconds for a whole attempt.")
+    worker_concurrency: int = Field(default=200, ge=1, description="Requests in flight per worker.")
+    webhook_concurrency: int = Field(
+        default=50, ge=1, description="Deliveries in flight per webhook, across all workers."
+    )
+    lease_seconds: float = Field(
+        default=60.0, gt=0, description="How long a claimed delivery stays a worker's own."
+    )
+    poll_interval: float = Field(
+        default=1.0, gt=0, description="Longest wait between looks at the queue without a wake-up."
+    )
+    failing_days: float = Field(
+        default=5.0, gt=0, description="A webhook failing every attempt this long is stopped."
+    )
+
+    @model_validator(mode="after")
+    def _lease_outlives_attempt(self) -> Settings:
+        if self.lease_seconds <= self.send_timeout:
+            raise ValueError(
+                "HOOKLINE_LEASE_SECONDS must be longer than HOOKLINE_SEND_TIMEOUT, or a slow"
+                " attempt would be sent twice."
+            )
+        return self
 
     @field_validator("allow_private_networks")
     @classmethod

@@ -2,19 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI, Request, Response
 
 from hookline import __version__
 from hookline.api import errors
-from hookline.api.routers import admin, health, platform, webhooks
+from hookline.api.routers import admin, deliveries, health, ingest, platform, webhooks
 from hookline.config import Settings
+from hookline.dispatch.sender import Sender
+from hookline.dispatch.wakeup import listen_postgres
+from hookline.dispatch.worker import Worker, WorkerSettings
 from hookline.domain.secrets import SecretBox, load_or_create_key_file
 from hookline.services.context import Context
 from hookline.store import create_database
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_INGEST_BYTES = 256 * 1024
+MAX_BATCH_BYTES = 32 * 1024 * 1024
+BATCH_PATH = "/internal/v1/events/batch"
+INGEST_PATH = "/internal/v1/events"
+
+
+def body_limit(path: str) -> int:
+    """Producers send bigger bodies than marketers: one event up to 256 KiB, a batch more."""
+    if path == BATCH_PATH:
+        return MAX_BATCH_BYTES
+    if path == INGEST_PATH:
+        return MAX_INGEST_BYTES
+    return MAX_BODY_BYTES
+
 
 DESCRIPTION = """\
 Manage MAAC-compatible webhooks: platforms and their zones (operators), webhooks and
@@ -34,12 +55,73 @@ def build_context(settings: Settings) -> Context:
         box=SecretBox(key),
         allow_http=settings.allow_http,
         allowed_networks=settings.allowed_networks,
+        failing_period=timedelta(days=settings.failing_days),
     )
 
 
-def create_app(settings: Settings | None = None, context: Context | None = None) -> FastAPI:
+def build_sender(settings: Settings) -> Sender:
+    return Sender(
+        allowed_networks=settings.allowed_networks,
+        connect_timeout=settings.connect_timeout,
+        total_timeout=settings.send_timeout,
+    )
+
+
+def worker_settings(settings: Settings) -> WorkerSettings:
+    return WorkerSettings(
+        concurrency=settings.worker_concurrency,
+        per_webhook_cap=settings.webhook_concurrency,
+        lease_seconds=settings.lease_seconds,
+        poll_interval=settings.poll_interval,
+        shutdown_timeout=settings.send_timeout + 1,
+        retention=timedelta(days=settings.retention_days),
+    )
+
+
+async def run_worker(worker: Worker, settings: Settings) -> None:
+    """The worker loop plus, on PostgreSQL, a LISTEN task that wakes it across processes."""
+    stop = asyncio.Event()
+    listener = None
+    if worker.ctx.db.dialect == "postgresql":
+        listener = asyncio.create_task(listen_postgres(settings.sqlalchemy_url, worker.wake, stop))
+    try:
+        await worker.run()
+    finally:
+        stop.set()
+        if listener is not None:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+
+def create_app(
+    settings: Settings | None = None,
+    context: Context | None = None,
+    *,
+    embedded_worker: bool = False,
+) -> FastAPI:
+    """The API; with ``embedded_worker`` it also delivers, woken in-process by ingest."""
     settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = None
+        worker = None
+        if embedded_worker:
+            worker = Worker(app.state.context, build_sender(settings), worker_settings(settings))
+            app.state.context.wake_workers = worker.wake
+            task = asyncio.create_task(run_worker(worker, settings))
+        try:
+            yield
+        finally:
+            if worker is not None and task is not None:
+                worker.stop()
+                await task
+                await worker.sender.close()
+            await app.state.sender.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="hookline",
         version=__version__,
         description=DESCRIPTION,
@@ -50,6 +132,10 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     app.state.operator_token = (
         settings.operator_token.get_secret_value() if settings.operator_token else None
     )
+    app.state.ingest_token = (
+        settings.ingest_token.get_secret_value() if settings.ingest_token else None
+    )
+    app.state.sender = build_sender(settings)  # for test sends and resends; lazy session
     errors.install(app)
 
     @app.middleware("http")
@@ -57,14 +143,22 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+        limit = body_limit(request.url.path)
+        if length is not None and (not length.isdigit() or int(length) > limit):
             return errors.problem(
                 413,
                 "payload_too_large",
-                f"The request body must be at most {MAX_BODY_BYTES} bytes.",
+                f"The request body must be at most {limit} bytes.",
             )
         return await call_next(request)
 
-    for router in (health.router, admin.router, platform.router, webhooks.router):
+    for router in (
+        health.router,
+        admin.router,
+        platform.router,
+        webhooks.router,
+        deliveries.router,
+        ingest.router,
+    ):
         app.include_router(router)
     return app

@@ -25,14 +25,14 @@ Ctx = Annotated[Context, Depends(get_context)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
+def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None or not credentials.credentials:
         raise Unauthorized("Send the token as 'Authorization: Bearer <token>'.")
     return credentials.credentials
 
 
 def require_operator(request: Request, credentials: Credentials) -> Actor:
-    token = _token(credentials)
+    token = bearer_token(credentials)
     expected: str | None = request.app.state.operator_token
     if not expected:
         raise Unauthorized("Operator routes are disabled: HOOKLINE_OPERATOR_TOKEN is not set.")
@@ -42,7 +42,7 @@ def require_operator(request: Request, credentials: Credentials) -> Actor:
 
 
 def require_platform_token(ctx: Ctx, credentials: Credentials) -> ApiToken:
-    return platforms.authenticate(ctx, _token(credentials))
+    return platforms.authenticate(ctx, bearer_token(credentials))
 
 
 def _actor(request: Request, kind: str, actor_id: str) -> Actor:

@@ -25,6 +25,9 @@ STATUS_BY_ERROR: dict[type[domain.HooklineError], int] = {
     domain.ZoneExpired: 403,
     domain.WebhookLimitReached: 409,
     domain.IdempotencyKeyReused: 422,
+    domain.PayloadTooLarge: 413,
+    domain.IngestDisabled: 503,
+    domain.DeliveryInFlight: 409,
 }
 
 TITLES = {
@@ -38,6 +41,7 @@ TITLES = {
     415: "Unsupported media type",
     422: "Unprocessable content",
     500: "Internal server error",
+    503: "Service unavailable",
 }
 
 
@@ -69,18 +73,31 @@ def _status_of(exc: domain.HooklineError) -> int:
     return 400
 
 
-async def _on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, domain.HooklineError)
+def problem_fields(exc: domain.HooklineError) -> dict[str, Any]:
+    """The body of a domain error's problem, also used per item in batch answers."""
     status = _status_of(exc)
-    extra: dict[str, Any] = dict(exc.extra)
-    headers = None
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE + exc.code,
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": exc.message,
+        "code": exc.code,
+        **exc.extra,
+    }
     if isinstance(exc, domain.InvalidInput):
-        extra["errors"] = [
+        body["errors"] = [
             {"field": e.field, "code": e.code, "message": e.message} for e in exc.errors
         ]
-    if isinstance(exc, domain.Unauthorized):
-        headers = {"WWW-Authenticate": "Bearer"}
-    return problem(status, exc.code, exc.message, headers=headers, **extra)
+    return body
+
+
+async def _on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, domain.HooklineError)
+    body = problem_fields(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, domain.Unauthorized) else None
+    return JSONResponse(
+        body, status_code=body["status"], headers=headers, media_type="application/problem+json"
+    )
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:

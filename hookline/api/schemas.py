@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from hookline.domain.models import Platform, StopReason, Webhook, WebhookStatus
+from hookline.domain.retry import RetryPolicy
 
 
 class Strict(BaseModel):
@@ -24,6 +25,14 @@ class PlatformPatch(Strict):
     name: str | None = None
     timezone: str | None = None
     webhook_limit: int | None = None
+    retry_policy: RetryPolicy | None = None
+
+
+class PlatformSettings(Strict):
+    retry_policy: RetryPolicy = Field(
+        description="extended (default): 1 s, 2 s, 4 s, then up to 24 h, about two days in all;"
+        " maac: 1 s, 2 s, 4 s only, as MAAC does."
+    )
 
 
 class ZoneSet(Strict):
@@ -35,6 +44,7 @@ class PlatformOut(BaseModel):
     name: str
     timezone: str
     webhook_limit: int
+    retry_policy: RetryPolicy
     created_at: datetime
     updated_at: datetime
 
@@ -45,6 +55,7 @@ class PlatformOut(BaseModel):
             name=p.name,
             timezone=p.timezone,
             webhook_limit=p.webhook_limit,
+            retry_policy=p.retry_policy,
             created_at=p.created_at,
             updated_at=p.updated_at,
         )

@@ -75,3 +75,23 @@ class WebhookLimitReached(HooklineError):
 
 class IdempotencyKeyReused(HooklineError):
     code = "idempotency_key_reused"
+
+
+class DeliveryNotFound(NotFound):
+    code = "delivery_not_found"
+
+
+class EventNotFound(NotFound):
+    code = "event_not_found"
+
+
+class PayloadTooLarge(HooklineError):
+    code = "payload_too_large"
+
+
+class IngestDisabled(HooklineError):
+    code = "ingest_disabled"
+
+
+class DeliveryInFlight(HooklineError):
+    code = "delivery_in_flight"

@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from hookline.domain.retry import RetryPolicy
+
 DEFAULT_TIMEZONE = "Asia/Taipei"
 DEFAULT_WEBHOOK_LIMIT = 3
 MAX_WEBHOOK_LIMIT = 1000
@@ -46,6 +48,7 @@ class Platform:
     created_at: datetime
     updated_at: datetime
     zones: tuple[ZonePurchase, ...] = ()
+    retry_policy: RetryPolicy = RetryPolicy.EXTENDED
 
     def zone(self, zone: int) -> ZonePurchase | None:
         return next((z for z in self.zones if z.zone == zone), None)

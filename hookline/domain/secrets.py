@@ -21,6 +21,7 @@ SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 SECRET_BYTES = 32
 PLATFORM_TOKEN_PREFIX = "hlp_"  # noqa: S105
 OPERATOR_TOKEN_PREFIX = "hlo_"  # noqa: S105
+INGEST_TOKEN_PREFIX = "hli_"  # noqa: S105
 
 
 def generate_share_secret() -> str:

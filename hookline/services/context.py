@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from hookline.domain.secrets import SecretBox
 from hookline.domain.urls import IPNetwork
@@ -22,3 +22,7 @@ class Context:
     allow_http: bool = False
     allowed_networks: Sequence[IPNetwork] = ()
     clock: Callable[[], datetime] = utcnow
+    failing_period: timedelta = timedelta(days=5)
+    """A webhook whose every attempt failed this long is stopped as ``failing``."""
+    wake_workers: Callable[[], None] = lambda: None
+    """Called after a commit that made deliveries due (the in-process wake-up)."""

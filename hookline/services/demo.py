@@ -14,7 +14,11 @@ from pathlib import Path
 
 from hookline.catalog import ZONES
 from hookline.domain.errors import PlatformNotFound
-from hookline.domain.secrets import OPERATOR_TOKEN_PREFIX, generate_token
+from hookline.domain.secrets import (
+    INGEST_TOKEN_PREFIX,
+    OPERATOR_TOKEN_PREFIX,
+    generate_token,
+)
 from hookline.services import platforms
 from hookline.services.context import Context
 
@@ -27,6 +31,7 @@ class DemoCredentials:
     platform_id: str
     api_token: str
     operator_token: str
+    ingest_token: str
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -36,18 +41,40 @@ def _write_private(path: Path, text: str) -> None:
         fh.write(text)
 
 
-def ensure_demo(ctx: Context, data_dir: Path, operator_token: str | None) -> DemoCredentials:
+def _save(path: Path, creds: DemoCredentials) -> None:
+    _write_private(
+        path,
+        json.dumps(
+            {
+                "platform_id": creds.platform_id,
+                "api_token": creds.api_token,
+                "operator_token": creds.operator_token,
+                "ingest_token": creds.ingest_token,
+            }
+        ),
+    )
+
+
+def ensure_demo(
+    ctx: Context, data_dir: Path, operator_token: str | None, ingest_token: str | None = None
+) -> DemoCredentials:
     """Seed the demo platform on first start; afterwards read back what was seeded."""
     path = data_dir / "demo-credentials.json"
     if path.exists():
         try:
             saved = json.loads(path.read_text(encoding="utf-8"))
             platforms.get_platform(ctx, saved["platform_id"])
-            return DemoCredentials(
+            creds = DemoCredentials(
                 platform_id=saved["platform_id"],
                 api_token=saved["api_token"],
                 operator_token=operator_token or saved["operator_token"],
+                ingest_token=ingest_token
+                or saved.get("ingest_token")
+                or generate_token(INGEST_TOKEN_PREFIX),
             )
+            if "ingest_token" not in saved:  # a file written before ingest existed
+                _save(path, creds)
+            return creds
         except (PlatformNotFound, KeyError, TypeError, ValueError):
             path.unlink()  # the database was reset under the file, or it is damaged: seed again
     created = platforms.create_platform(ctx, DEMO_PLATFORM_NAME)
@@ -58,15 +85,7 @@ def ensure_demo(ctx: Context, data_dir: Path, operator_token: str | None) -> Dem
         platform_id=created.platform.id,
         api_token=created.api_token,
         operator_token=operator_token or generate_token(OPERATOR_TOKEN_PREFIX),
+        ingest_token=ingest_token or generate_token(INGEST_TOKEN_PREFIX),
     )
-    _write_private(
-        path,
-        json.dumps(
-            {
-                "platform_id": creds.platform_id,
-                "api_token": creds.api_token,
-                "operator_token": creds.operator_token,
-            }
-        ),
-    )
+    _save(path, creds)
     return creds

@@ -11,6 +11,7 @@ from hookline.catalog import ZONES
 from hookline.domain import secrets
 from hookline.domain.errors import InvalidInput, PlatformNotFound, TokenNotFound, Unauthorized
 from hookline.domain.models import DEFAULT_TIMEZONE, DEFAULT_WEBHOOK_LIMIT, ApiToken, Platform
+from hookline.domain.retry import RetryPolicy
 from hookline.services.context import Context
 from hookline.services.validation import (
     FieldErrors,
@@ -91,6 +92,7 @@ def update_platform(
     name: str | None = None,
     timezone: str | None = None,
     webhook_limit: int | None = None,
+    retry_policy: RetryPolicy | None = None,
 ) -> Platform:
     fields = FieldErrors()
     values: dict[str, object] = {}
@@ -100,6 +102,8 @@ def update_platform(
         values["timezone"] = fields.check(clean_timezone, timezone)
     if webhook_limit is not None:
         values["webhook_limit"] = fields.check(clean_webhook_limit, webhook_limit)
+    if retry_policy is not None:
+        values["retry_policy"] = RetryPolicy(retry_policy).value
     fields.raise_if_any()
     with ctx.db.write() as conn:
         lock_platform(ctx, conn, platform_id)

@@ -39,6 +39,7 @@ from hookline.services.context import Context
 from hookline.services.platforms import lock_platform, platform_not_found
 from hookline.services.validation import FieldErrors, clean_name, clean_topics, clean_url
 from hookline.store import platforms as platform_store
+from hookline.store import queue
 from hookline.store import webhooks as store
 
 DEFAULT_PAGE_SIZE = 20
@@ -235,6 +236,8 @@ def update_webhook(
 def _mark_stopped(
     conn: Connection, webhook_id: str, now: datetime, reason: StopReason, **extra: object
 ) -> None:
+    """Stop the webhook; what it still had pending is cancelled, never sent later."""
+    queue.cancel_pending(conn, webhook_id, now)
     store.update_webhook(
         conn,
         webhook_id,

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from hookline.domain.ids import new_id
 from hookline.domain.models import Actor, ApiToken, Platform, WebhookStatus, ZonePurchase
+from hookline.domain.retry import RetryPolicy
 from hookline.store.tables import api_tokens, audit_log, platform_zones, platforms, webhooks
 
 
@@ -45,6 +46,7 @@ def get_platform(conn: Connection, platform_id: str) -> Platform | None:
         created_at=row.created_at,
         updated_at=row.updated_at,
         zones=tuple(ZonePurchase(zone=z.zone, valid_until=z.valid_until) for z in zones),
+        retry_policy=RetryPolicy(row.retry_policy),
     )
 
 

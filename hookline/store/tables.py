@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
     Table,
     Text,
+    false,
 )
 
 from hookline.store.types import UTCDateTime
@@ -34,6 +38,7 @@ platforms = Table(
     Column("name", String(200), nullable=False),
     Column("timezone", String(64), nullable=False),
     Column("webhook_limit", Integer, nullable=False),
+    Column("retry_policy", String(16), nullable=False, server_default="extended"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
@@ -70,6 +75,7 @@ webhooks = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("deleted_at", UTCDateTime, nullable=True),
+    Column("failing_since", UTCDateTime, nullable=True),
     Index("ix_webhooks_platform_id_status", "platform_id", "status"),
 )
 
@@ -116,4 +122,72 @@ idempotency_keys = Table(
     Column("result_id", String(ID), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("platform_id", "key"),
+)
+
+# The delivery engine. An event holds the body rendered once at ingest; a delivery is
+# one (event, webhook) pair and is also the queue entry; an attempt is one HTTP POST.
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("platform_id", String(ID), ForeignKey("platforms.id"), nullable=False),
+    Column("topic", String(64), nullable=False),
+    Column("producer_id", String(255), nullable=True),
+    Column("body", LargeBinary, nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("is_test", Boolean, nullable=False, server_default=false()),
+    Index("ix_events_platform_id_received_at", "platform_id", "received_at"),
+    Index("ix_events_received_at", "received_at"),
+)
+
+ingest_keys = Table(
+    "ingest_keys",
+    metadata,
+    Column("platform_id", String(ID), nullable=False),
+    Column("producer_id", String(255), nullable=False),
+    Column("event_id", String(ID), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("platform_id", "producer_id"),
+    Index("ix_ingest_keys_created_at", "created_at"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("event_id", String(ID), ForeignKey("events.id"), nullable=False, index=True),
+    Column("webhook_id", String(ID), ForeignKey("webhooks.id"), nullable=False),
+    Column("platform_id", String(ID), nullable=False),
+    Column("topic", String(64), nullable=False),
+    Column("idempotency_key", String(32), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_expires_at", UTCDateTime, nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", String(32), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("completed_at", UTCDateTime, nullable=True),
+    Index("ix_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
+    Index("ix_deliveries_webhook_id_created_at", "webhook_id", "created_at"),
+    Index("ix_deliveries_created_at", "created_at"),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", String(ID), ForeignKey("deliveries.id"), nullable=False, index=True),
+    Column("number", Integer, nullable=False),
+    Column("trigger", String(16), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("latency_ms", Float, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("error", String(32), nullable=True),
+    Column("error_detail", String(500), nullable=True),
+    Column("response_body", Text, nullable=False),
 )

@@ -49,6 +49,7 @@ def update_platform(
         name=body.name,
         timezone=body.timezone,
         webhook_limit=body.webhook_limit,
+        retry_policy=body.retry_policy,
     )
     return detail_of(platforms.overview(ctx, platform_id))
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from hookline.api.deps import Ctx, PlatformToken
-from hookline.api.schemas import PlatformDetail, PlatformOut, TopicOut, ZoneOut
+from hookline.api.schemas import (
+    PlatformDetail,
+    PlatformOut,
+    PlatformSettings,
+    TopicOut,
+    ZoneOut,
+)
 from hookline.services import platforms, webhooks
 from hookline.services.platforms import PlatformOverview
 
@@ -22,6 +28,15 @@ def detail_of(ov: PlatformOverview) -> PlatformDetail:
 
 @router.get("/platform")
 def get_platform(ctx: Ctx, token: PlatformToken) -> PlatformDetail:
+    return detail_of(platforms.overview(ctx, token.platform_id))
+
+
+@router.patch("/platform")
+def update_platform_settings(
+    body: PlatformSettings, ctx: Ctx, token: PlatformToken
+) -> PlatformDetail:
+    """The settings a platform may change itself: for now its retry policy."""
+    platforms.update_platform(ctx, token.platform_id, retry_policy=body.retry_policy)
     return detail_of(platforms.overview(ctx, token.platform_id))
 
 

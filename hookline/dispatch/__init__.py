@@ -1,0 +1,1 @@
+"""Delivery of webhook events: sending attempts to receivers."""

@@ -1,0 +1,348 @@
+"""One HTTP POST attempt of a webhook delivery, and an account of what came of it.
+
+The sender neither signs, retries nor records anything; it makes one attempt and never
+raises for network or HTTP trouble. What it does take care of is where it connects:
+
+* **Server-side request forgery is judged at send time.** A webhook URL is checked when
+  it is created, but a host name can resolve to a different address at any moment
+  (DNS rebinding), so the check that counts happens here. Every host name goes through
+  ``_GuardedResolver``, the only resolver of the shared connector (whose DNS cache is
+  off): if *any* address in the answer is blocked by
+  :func:`hookline.domain.urls.is_blocked_address` the delivery is refused.
+* **The connection goes to the address that was checked.** The resolver hands the
+  checked addresses to the connector in numeric form, so nothing is looked up twice.
+* **Address literals are checked before anything else**, because aiohttp skips the
+  resolver for them. The host is read with :func:`parse_ip_literal`, which understands
+  the odd spellings (``2130706433``, ``0x7f.1``, ``[::ffff:127.0.0.1]``).
+* ``localhost`` and ``*.localhost`` are loopback names (RFC 6761): they are answered with
+  127.0.0.1 and ::1 without asking DNS, and refused unless loopback is allowed.
+* **Redirects are never followed**: that would carry the signed body to a URL nobody
+  checked. A 3xx is reported like any other non-2xx status.
+* Whatever the guard refuses - a blocked address, a scheme other than http/https, a
+  host that cannot be read - comes back as ``BLOCKED_ADDRESS`` with nothing sent.
+* No proxy settings from the environment and no cookies are used, and at most
+  ``RESPONSE_BODY_LIMIT`` bytes of a response are read; a longer response's connection
+  is closed rather than drained.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import enum
+import ipaddress
+import socket
+import ssl
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+
+import aiohttp
+from aiohttp import hdrs
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import ThreadedResolver
+from multidict import CIMultiDict
+from yarl import URL
+
+from hookline import __version__
+from hookline.domain.urls import (
+    IPAddress,
+    IPNetwork,
+    WebhookURLError,
+    describe_address,
+    is_blocked_address,
+    parse_ip_literal,
+)
+
+RESPONSE_BODY_LIMIT = 4096
+
+_NUMERIC_FLAGS = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
+_LOOPBACK_V4 = ipaddress.IPv4Address("127.0.0.1")
+_LOOPBACK_V6 = ipaddress.IPv6Address("::1")
+
+
+class ErrorClass(enum.StrEnum):
+    TIMEOUT = "timeout"
+    CONNECT_ERROR = "connect_error"
+    DNS_ERROR = "dns_error"
+    TLS_ERROR = "tls_error"
+    BLOCKED_ADDRESS = "blocked_address"
+    HTTP_STATUS = "http_status"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    url: str
+    body: bytes
+    headers: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    status_code: int | None
+    latency_ms: float
+    response_body: str
+    error: ErrorClass | None
+    error_detail: str | None
+    retry_after: float | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class BlockedAddressError(Exception):
+    """The guard refused a delivery target; nothing was sent. The message names why."""
+
+
+def _check_address(ip: IPAddress, allowed: Sequence[IPNetwork]) -> None:
+    if is_blocked_address(ip, allowed):
+        kind = describe_address(ip)
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise BlockedAddressError(f"{ip} is {article} {kind} address")
+
+
+def _is_loopback_name(host: str) -> bool:
+    name = host.lower().rstrip(".")
+    return name == "localhost" or name.endswith(".localhost")
+
+
+class _GuardedResolver(AbstractResolver):
+    """Resolves with ``inner`` and refuses the answer if any address in it is blocked."""
+
+    def __init__(self, inner: AbstractResolver, allowed: Sequence[IPNetwork]) -> None:
+        self._inner = inner
+        self._allowed = tuple(allowed)
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        if _is_loopback_name(host):
+            answers = [
+                (fam, str(ip))
+                for fam, ip in ((socket.AF_INET, _LOOPBACK_V4), (socket.AF_INET6, _LOOPBACK_V6))
+                if family in (socket.AF_UNSPEC, fam)
+            ]
+        else:
+            answers = [
+                (socket.AddressFamily(r["family"]), r["host"])
+                for r in await self._inner.resolve(host, port, family)
+            ]
+        results: list[ResolveResult] = []
+        for fam, address in answers:
+            try:
+                ip = ipaddress.ip_address(address)
+            except ValueError as exc:
+                raise BlockedAddressError(f"{host} resolved to an unreadable address") from exc
+            _check_address(ip, self._allowed)
+            results.append(
+                ResolveResult(
+                    hostname=host,
+                    host=address,
+                    port=port,
+                    family=fam,
+                    proto=0,
+                    flags=_NUMERIC_FLAGS,
+                )
+            )
+        if not results:  # an empty answer would otherwise fail inside aiohttp
+            raise socket.gaierror(socket.EAI_NONAME, f"no address found for {host}")
+        return results
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After value (delta-seconds or HTTP-date), or None."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isascii() and text.isdigit():
+        try:
+            return float(int(text))
+        except OverflowError:
+            return None
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _classify(exc: BaseException, where: str, total_timeout: float) -> tuple[ErrorClass, str]:
+    """Map an exception from an attempt to an error class and a short, secret-free text."""
+    chain = list(_chain(exc))
+    for item in chain:
+        if isinstance(item, BlockedAddressError):
+            return ErrorClass.BLOCKED_ADDRESS, str(item)
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return ErrorClass.TIMEOUT, f"connecting to {where} timed out"
+    if isinstance(exc, TimeoutError):
+        return ErrorClass.TIMEOUT, f"no complete response from {where} within {total_timeout:g}s"
+    for item in chain:
+        if isinstance(item, ssl.SSLError):
+            reason = getattr(item, "verify_message", None) or item.reason or "handshake failed"
+            return ErrorClass.TLS_ERROR, f"TLS error with {where}: {reason}"
+        if isinstance(item, aiohttp.ClientSSLError):
+            return ErrorClass.TLS_ERROR, f"TLS error with {where}"
+    for item in chain:
+        if isinstance(item, aiohttp.ClientConnectorDNSError | socket.gaierror):
+            reason = getattr(item, "strerror", None) or "lookup failed"
+            return ErrorClass.DNS_ERROR, f"cannot resolve {where}: {reason}"
+    for item in chain:
+        if isinstance(item, ConnectionRefusedError):
+            return ErrorClass.CONNECT_ERROR, f"connection refused to {where}"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return ErrorClass.CONNECT_ERROR, f"{where} closed the connection without a response"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return ErrorClass.CONNECT_ERROR, f"the response from {where} was cut short"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        # Its str() repeats the URL, which may carry tokens: never show it.
+        return ErrorClass.CONNECT_ERROR, f"invalid HTTP response from {where}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return ErrorClass.CONNECT_ERROR, f"cannot connect to {where}: {exc.strerror}"
+    return ErrorClass.CONNECT_ERROR, f"cannot connect to {where} ({type(exc).__name__})"
+
+
+async def _read_limited(stream: aiohttp.StreamReader) -> tuple[bytes, bool]:
+    """Read up to RESPONSE_BODY_LIMIT bytes; also say whether the body ended within them."""
+    data = bytearray()
+    while len(data) < RESPONSE_BODY_LIMIT:
+        chunk = await stream.read(RESPONSE_BODY_LIMIT - len(data))
+        if not chunk:
+            return bytes(data), True
+        data += chunk
+    return bytes(data), stream.at_eof()
+
+
+class Sender:
+    """Sends delivery attempts over one shared, keep-alive connection pool."""
+
+    def __init__(
+        self,
+        *,
+        allowed_networks: Sequence[IPNetwork] = (),
+        connect_timeout: float = 5.0,
+        total_timeout: float = 15.0,
+        max_connections: int = 1000,
+        user_agent: str = f"hookline/{__version__}",
+    ) -> None:
+        self._allowed = tuple(allowed_networks)
+        self._total_timeout = total_timeout
+        self._timeout = aiohttp.ClientTimeout(total=total_timeout, sock_connect=connect_timeout)
+        self._max_connections = max_connections
+        self._user_agent = user_agent
+        self._session: aiohttp.ClientSession | None = None
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        # Created on first use, inside the running loop that will use it.
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self._max_connections,
+                use_dns_cache=False,
+                resolver=_GuardedResolver(ThreadedResolver(), self._allowed),
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=self._timeout,
+                trust_env=False,
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
+        return self._session
+
+    def _target(self, raw_url: str) -> URL:
+        """Parse the URL and refuse it if its scheme or literal address is not allowed."""
+        try:
+            url = URL(raw_url)
+        except ValueError as exc:
+            raise BlockedAddressError("the URL is malformed") from exc
+        if url.scheme not in ("http", "https"):
+            raise BlockedAddressError("only http and https URLs are delivered to")
+        host = url.raw_host
+        if not host:
+            raise BlockedAddressError("the URL has no host")
+        try:
+            ip = parse_ip_literal(host)
+        except WebhookURLError as exc:
+            raise BlockedAddressError(exc.message) from exc
+        if ip is not None:
+            _check_address(ip, self._allowed)
+        return url
+
+    async def send(self, request: Outgoing) -> AttemptResult:
+        """POST ``request`` once and report the outcome; never raises for network trouble."""
+        start = time.perf_counter()
+        try:
+            url = self._target(request.url)
+        except BlockedAddressError as exc:
+            return _failure(start, ErrorClass.BLOCKED_ADDRESS, str(exc))
+        host = url.host or ""
+        where = f"[{host}]:{url.port}" if ":" in host else f"{host}:{url.port}"
+        headers: CIMultiDict[str] = CIMultiDict(request.headers)
+        if hdrs.USER_AGENT not in headers:
+            headers[hdrs.USER_AGENT] = self._user_agent
+        try:
+            async with self._get_session().post(
+                url,
+                data=request.body,
+                headers=headers,
+                allow_redirects=False,
+                skip_auto_headers=(hdrs.CONTENT_TYPE,),
+            ) as response:
+                body, complete = await _read_limited(response.content)
+                if not complete:
+                    response.close()  # do not drain a huge body; drop the connection
+                status = response.status
+                retry_after = parse_retry_after(response.headers.get(hdrs.RETRY_AFTER))
+        except (TimeoutError, aiohttp.ClientError, OSError, BlockedAddressError) as exc:
+            error, detail = _classify(exc, where, self._total_timeout)
+            return _failure(start, error, detail)
+        ok = 200 <= status < 300
+        return AttemptResult(
+            status_code=status,
+            latency_ms=(time.perf_counter() - start) * 1000,
+            response_body=body.decode("utf-8", errors="replace"),
+            error=None if ok else ErrorClass.HTTP_STATUS,
+            error_detail=None if ok else f"{where} answered HTTP {status}",
+            retry_after=retry_after,
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
+    async def __aenter__(self) -> Sender:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+def _failure(start: float, error: ErrorClass, detail: str) -> AttemptResult:
+    return AttemptResult(
+        status_code=None,
+        latency_ms=(time.perf_counter() - start) * 1000,
+        response_body="",
+        error=error,
+        error_detail=detail,
+        retry_after=None,
+    )

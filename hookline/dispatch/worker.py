@@ -1,0 +1,261 @@
+"""The worker: claim due deliveries, send them concurrently, write the results back.
+
+One "pump" coroutine owns every database call, run one at a time on a single thread:
+settle the results gathered so far, claim as many due deliveries as there are free
+sending slots, then wait for a send to finish, a wake-up, the next due time or the
+poll interval. Results pile up while the database works, so writes batch themselves
+under load and stay immediate when idle.
+
+Shutdown (SIGTERM): stop claiming, let sends finish within ``shutdown_timeout``,
+release the rest untouched, write every result, return.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from hookline.dispatch.sender import AttemptResult, Outgoing, Sender
+from hookline.domain import wire
+from hookline.domain.deliveries import DueDelivery, Settlement
+from hookline.domain.ids import new_id
+from hookline.services import deliveries as service
+from hookline.services.context import Context
+from hookline.store import queue
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+INGEST_KEY_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    concurrency: int = 200
+    per_webhook_cap: int = 50
+    lease_seconds: float = 60.0
+    poll_interval: float = 1.0
+    shutdown_timeout: float = 20.0
+    maintenance_interval: float = 5.0
+    retention: timedelta = timedelta(days=30)
+    purge_batches: int = 20  # per maintenance round, 500 events each
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[-6:]}"
+
+
+class Worker:
+    def __init__(
+        self,
+        ctx: Context,
+        sender: Sender,
+        settings: WorkerSettings | None = None,
+        *,
+        name: str | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.sender = sender
+        self.settings = settings or WorkerSettings()
+        self.name = name or worker_name()
+        self.rng = rng or random.Random()  # noqa: S311 - retry jitter
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hookline-db")
+        self._sending: dict[str, asyncio.Task[None]] = {}
+        self._results: list[Settlement] = []
+        self._event: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
+        self._last_maintenance = 0.0
+        self._secrets: dict[str, str] = {}
+        self.sent = 0
+
+    # -- wake-ups ---------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Thread-safe: new deliveries are due (called by the API or a NOTIFY)."""
+        if self._loop is not None and self._event is not None:
+            self._loop.call_soon_threadsafe(self._event.set)
+
+    def stop(self) -> None:
+        """Thread-safe: begin a graceful stop."""
+        self._stopping = True
+        self.wake()
+
+    async def _db_call(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._db, lambda: fn(*args, **kwargs))
+
+    # -- the loop ---------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Work until ``stop()``; then finish or release in-flight work and return."""
+        self._loop = asyncio.get_running_loop()
+        self._event = asyncio.Event()
+        log.info("worker %s started", self.name)
+        try:
+            while not self._stopping:
+                timeout = await self._pump()
+                await self._wait(timeout)
+            await self._drain()
+        finally:
+            self._db.shutdown(wait=True)
+            log.info("worker %s stopped after %d attempts", self.name, self.sent)
+
+    async def run_until_idle(self) -> None:
+        """Burst mode (tests, one-off runs): work until nothing is due or in flight."""
+        self._loop = asyncio.get_running_loop()
+        self._event = asyncio.Event()
+        while True:
+            await self._flush()
+            if not self._sending and not await self._claim():
+                return
+            await self._wait(None)
+
+    async def _wait(self, timeout: float | None) -> None:
+        assert self._event is not None
+        if not self._event.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._event.wait(), timeout)
+        self._event.clear()
+
+    async def _pump(self, *, maintenance: bool = True) -> float | None:
+        """One round of database work; answers how long to wait before the next one."""
+        await self._flush()
+        if maintenance and time.monotonic() - self._last_maintenance >= (
+            self.settings.maintenance_interval
+        ):
+            self._last_maintenance = time.monotonic()
+            await self._maintain()
+        if self._stopping:
+            return None
+        free = self.settings.concurrency - len(self._sending)
+        if free <= 0:
+            return None  # a finishing send will wake us
+        claimed = await self._claim(free)
+        if claimed == free:
+            return 0.0
+        due = await self._db_call(self._next_due)
+        wait = self.settings.poll_interval
+        if due is not None:
+            wait = min(wait, max(0.0, (due - self.ctx.clock()).total_seconds()))
+        return wait
+
+    async def _claim(self, limit: int | None = None) -> int:
+        limit = self.settings.concurrency - len(self._sending) if limit is None else limit
+        claimed = await self._db_call(self._claim_rows, limit)
+        for due in claimed:
+            self._sending[due.id] = asyncio.create_task(self._deliver(due))
+        return len(claimed)
+
+    def _claim_rows(self, limit: int) -> list[DueDelivery]:
+        now = self.ctx.clock()
+        with self.ctx.db.write() as conn:
+            return queue.claim_due(
+                conn,
+                owner=self.name,
+                now=now,
+                lease_until=now + timedelta(seconds=self.settings.lease_seconds),
+                limit=limit,
+                per_webhook_cap=self.settings.per_webhook_cap,
+            )
+
+    def _next_due(self) -> datetime | None:
+        with self.ctx.db.read() as conn:
+            return queue.next_due_at(conn)
+
+    async def _flush(self) -> None:
+        if self._results:
+            batch, self._results = self._results, []
+            await self._db_call(service.settle, self.ctx, batch, owner=self.name)
+
+    async def _maintain(self) -> None:
+        reclaimed = await self._db_call(self._reclaim)
+        if reclaimed:
+            log.warning("reclaimed %d deliveries whose lease expired", reclaimed)
+        for _ in range(self.settings.purge_batches):
+            if not await self._db_call(self._purge):
+                break
+
+    def _reclaim(self) -> int:
+        with self.ctx.db.write() as conn:
+            return queue.reclaim_expired(conn, self.ctx.clock())
+
+    def _purge(self) -> int:
+        now = self.ctx.clock()
+        with self.ctx.db.write() as conn:
+            queue.purge_ingest_keys(conn, now - INGEST_KEY_WINDOW)
+            return queue.purge_before(conn, now - self.settings.retention)
+
+    async def _drain(self) -> None:
+        """Let in-flight sends finish (bounded), release what did not, write results."""
+        if self._sending:
+            _, pending = await asyncio.wait(
+                list(self._sending.values()), timeout=self.settings.shutdown_timeout
+            )
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        await self._flush()
+        unsent = list(self._sending)
+        if unsent:
+            now = self.ctx.clock()
+
+            def release() -> int:
+                with self.ctx.db.write() as conn:
+                    return queue.release(conn, unsent, self.name, now)
+
+            await self._db_call(release)
+
+    # -- one delivery -----------------------------------------------------------
+
+    def _decrypt(self, ciphertext: str) -> str:
+        secret = self._secrets.get(ciphertext)
+        if secret is None:
+            secret = self._secrets[ciphertext] = self.ctx.box.decrypt(ciphertext)
+        return secret
+
+    async def _deliver(self, due: DueDelivery) -> None:
+        try:
+            secrets = [self._decrypt(c) for c in due.secret_ciphertexts]
+            started_at = self.ctx.clock()
+            headers = wire.delivery_headers(
+                secrets=secrets,
+                idempotency_key=due.idempotency_key,
+                body=due.body,
+                sent_at=started_at,
+            )
+            result: AttemptResult = await self.sender.send(
+                Outgoing(url=due.url, body=due.body, headers=headers)
+            )
+            self._results.append(
+                service.settlement_for(
+                    delivery_id=due.id,
+                    webhook_id=due.webhook_id,
+                    attempts_before=due.attempts,
+                    policy=due.retry_policy,
+                    result=result,
+                    started_at=started_at,
+                    now=self.ctx.clock(),
+                    rng=self.rng,
+                )
+            )
+            self.sent += 1
+            del self._sending[due.id]
+        except asyncio.CancelledError:
+            raise  # still in _sending: released by _drain
+        except Exception:
+            log.exception("delivery %s could not be attempted; its lease will expire", due.id)
+            self._sending.pop(due.id, None)
+        finally:
+            if self._event is not None:
+                self._event.set()

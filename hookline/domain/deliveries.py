@@ -1,0 +1,99 @@
+"""Events, deliveries and attempts as the rest of the code sees them.
+
+A delivery is one event for one webhook, and it is also the queue entry: its state,
+attempt count, next attempt time and lease live on the same row, so a failed attempt
+reschedules the row instead of copying it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from hookline.domain.retry import RetryPolicy
+
+
+class DeliveryState(enum.StrEnum):
+    PENDING = "pending"
+    IN_FLIGHT = "in_flight"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class AttemptTrigger(enum.StrEnum):
+    WORKER = "worker"
+    RESEND = "resend"
+    TEST = "test"
+
+
+@dataclass(frozen=True)
+class DueDelivery:
+    """A claimed delivery with everything the sender needs, secrets still encrypted."""
+
+    id: str
+    webhook_id: str
+    platform_id: str
+    url: str
+    body: bytes
+    idempotency_key: str
+    attempts: int
+    retry_policy: RetryPolicy
+    secret_ciphertexts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    number: int
+    trigger: AttemptTrigger
+    started_at: datetime
+    latency_ms: float
+    status_code: int | None
+    error: str | None
+    error_detail: str | None
+    response_body: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: str
+    event_id: str
+    webhook_id: str
+    platform_id: str
+    topic: str
+    idempotency_key: str
+    state: DeliveryState
+    attempts: int
+    next_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    attempt_log: tuple[Attempt, ...] = ()
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    platform_id: str
+    topic: str
+    producer_id: str | None
+    body: bytes
+    occurred_at: datetime
+    received_at: datetime
+    is_test: bool
+    deliveries: tuple[Delivery, ...] = ()
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """The result of one attempt, ready to be written back to the delivery row."""
+
+    delivery_id: str
+    webhook_id: str
+    attempt: Attempt
+    state: DeliveryState
+    next_attempt_at: datetime | None
+    webhook_gone: bool = False

@@ -1,0 +1,243 @@
+"""Queries for ingest (events, their deliveries, producer ids) and the delivery log."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from hookline.domain.deliveries import (
+    Attempt,
+    AttemptTrigger,
+    Delivery,
+    DeliveryState,
+    Event,
+)
+from hookline.domain.models import WebhookStatus
+from hookline.store.tables import (
+    attempts,
+    deliveries,
+    events,
+    ingest_keys,
+    webhook_topics,
+    webhooks,
+)
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    id: str
+    webhook_id: str
+    idempotency_key: str
+
+
+def subscribers(conn: Connection, platform_id: str) -> dict[str, list[str]]:
+    """Working webhooks of a platform per topic they listen to."""
+    rows = conn.execute(
+        select(webhook_topics.c.topic, webhooks.c.id)
+        .join(webhooks, webhooks.c.id == webhook_topics.c.webhook_id)
+        .where(
+            webhooks.c.platform_id == platform_id,
+            webhooks.c.status == WebhookStatus.WORKING.value,
+            webhooks.c.deleted_at.is_(None),
+        )
+        .order_by(webhooks.c.id)
+    ).all()
+    found: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        found[row.topic].append(row.id)
+    return found
+
+
+def claim_producer_id(
+    conn: Connection,
+    platform_id: str,
+    producer_id: str,
+    event_id: str,
+    now: datetime,
+    since: datetime,
+) -> str | None:
+    """Record a producer's event id; answers the earlier event id when it was seen since ``since``.
+
+    ``ON CONFLICT DO NOTHING`` makes two concurrent ingests of the same id agree: the
+    second waits for the first and then finds its row.
+    """
+    conn.execute(
+        delete(ingest_keys).where(
+            ingest_keys.c.platform_id == platform_id,
+            ingest_keys.c.producer_id == producer_id,
+            ingest_keys.c.created_at < since,
+        )
+    )
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    inserted = conn.execute(
+        dialect_insert(ingest_keys)
+        .values(platform_id=platform_id, producer_id=producer_id, event_id=event_id, created_at=now)
+        .on_conflict_do_nothing()
+    )
+    if inserted.rowcount == 1:
+        return None
+    earlier: str = conn.execute(
+        select(ingest_keys.c.event_id).where(
+            ingest_keys.c.platform_id == platform_id, ingest_keys.c.producer_id == producer_id
+        )
+    ).scalar_one()
+    return earlier
+
+
+def count_deliveries(conn: Connection, event_id: str) -> int:
+    return int(
+        conn.execute(
+            select(func.count()).select_from(deliveries).where(deliveries.c.event_id == event_id)
+        ).scalar_one()
+    )
+
+
+def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(events), list(rows))
+
+
+def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(deliveries), list(rows))
+
+
+def _to_attempt(row: Any) -> Attempt:
+    return Attempt(
+        number=row.number,
+        trigger=AttemptTrigger(row.trigger),
+        started_at=row.started_at,
+        latency_ms=row.latency_ms,
+        status_code=row.status_code,
+        error=row.error,
+        error_detail=row.error_detail,
+        response_body=row.response_body,
+    )
+
+
+def _to_delivery(row: Any, log: Sequence[Attempt] = ()) -> Delivery:
+    return Delivery(
+        id=row.id,
+        event_id=row.event_id,
+        webhook_id=row.webhook_id,
+        platform_id=row.platform_id,
+        topic=row.topic,
+        idempotency_key=row.idempotency_key,
+        state=DeliveryState(row.state),
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_status_code=row.last_status_code,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        completed_at=row.completed_at,
+        attempt_log=tuple(log),
+    )
+
+
+def get_delivery(conn: Connection, platform_id: str, delivery_id: str) -> Delivery | None:
+    row = conn.execute(
+        select(deliveries).where(
+            deliveries.c.id == delivery_id, deliveries.c.platform_id == platform_id
+        )
+    ).first()
+    if row is None:
+        return None
+    log = conn.execute(
+        select(attempts).where(attempts.c.delivery_id == delivery_id).order_by(attempts.c.id)
+    ).all()
+    return _to_delivery(row, [_to_attempt(a) for a in log])
+
+
+def list_deliveries(
+    conn: Connection,
+    platform_id: str,
+    webhook_id: str,
+    *,
+    state: str | None,
+    topic: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    before_id: str | None,
+    limit: int,
+) -> list[Delivery]:
+    """Newest first; ``before_id`` continues a page (ids sort by creation time)."""
+    query = select(deliveries).where(
+        deliveries.c.platform_id == platform_id, deliveries.c.webhook_id == webhook_id
+    )
+    if state:
+        query = query.where(deliveries.c.state == state)
+    if topic:
+        query = query.where(deliveries.c.topic == topic)
+    if since:
+        query = query.where(deliveries.c.created_at >= since)
+    if until:
+        query = query.where(deliveries.c.created_at < until)
+    if before_id:
+        query = query.where(deliveries.c.id < before_id)
+    rows = conn.execute(query.order_by(deliveries.c.id.desc()).limit(limit)).all()
+    return [_to_delivery(r) for r in rows]
+
+
+def get_event(conn: Connection, platform_id: str, event_id: str) -> Event | None:
+    row = conn.execute(
+        select(events).where(events.c.id == event_id, events.c.platform_id == platform_id)
+    ).first()
+    if row is None:
+        return None
+    rows = conn.execute(
+        select(deliveries).where(deliveries.c.event_id == event_id).order_by(deliveries.c.id)
+    ).all()
+    return Event(
+        id=row.id,
+        platform_id=row.platform_id,
+        topic=row.topic,
+        producer_id=row.producer_id,
+        body=bytes(row.body),
+        occurred_at=row.occurred_at,
+        received_at=row.received_at,
+        is_test=bool(row.is_test),
+        deliveries=tuple(_to_delivery(r) for r in rows),
+    )
+
+
+def event_body(conn: Connection, event_id: str) -> bytes:
+    body = conn.execute(select(events.c.body).where(events.c.id == event_id)).scalar_one()
+    return bytes(body)
+
+
+def requeue_failed(
+    conn: Connection, webhook_id: str, since: datetime, until: datetime, now: datetime
+) -> int:
+    """Failed deliveries created in [since, until) get one more try, now."""
+    result = conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.webhook_id == webhook_id,
+            deliveries.c.state == DeliveryState.FAILED.value,
+            deliveries.c.created_at >= since,
+            deliveries.c.created_at < until,
+        )
+        .values(
+            state=DeliveryState.PENDING.value,
+            next_attempt_at=now,
+            completed_at=None,
+            updated_at=now,
+        )
+    )
+    return int(result.rowcount)
+
+
+def webhook_url(conn: Connection, platform_id: str, webhook_id: str) -> str | None:
+    url: str | None = conn.execute(
+        select(webhooks.c.url).where(
+            webhooks.c.id == webhook_id, webhooks.c.platform_id == platform_id
+        )
+    ).scalar()
+    return url
