@@ -25,6 +25,7 @@ from hookline.services.context import Context
 from hookline.store import Database, create_database
 from hookline.store.migrate import upgrade
 from hookline.store.tables import metadata
+from tests.support.receiver import Receiver
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "HOOKLINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -118,3 +119,9 @@ def ctx(db: Database, clock: FakeClock) -> Context:
         allowed_networks=parse_networks(LOOPBACK),
         clock=clock,
     )
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver().running() as r:
+        yield r
