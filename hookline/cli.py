@@ -147,7 +147,7 @@ def worker(
     ctx = _migrated_context(settings)
 
     async def main() -> None:
-        sender = build_sender(settings)
+        sender = build_sender(settings, ctx)
         the_worker = Worker(ctx, sender, worker_settings(settings))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -59,9 +59,10 @@ def build_context(settings: Settings) -> Context:
     )
 
 
-def build_sender(settings: Settings) -> Sender:
+def build_sender(settings: Settings, context: Context) -> Sender:
+    """The context's URL policy decides at send time, as it did when the URL was saved."""
     return Sender(
-        allowed_networks=settings.allowed_networks,
+        allowed_networks=context.allowed_networks,
         connect_timeout=settings.connect_timeout,
         total_timeout=settings.send_timeout,
     )
@@ -108,7 +109,11 @@ def create_app(
         task = None
         worker = None
         if embedded_worker:
-            worker = Worker(app.state.context, build_sender(settings), worker_settings(settings))
+            worker = Worker(
+                app.state.context,
+                build_sender(settings, app.state.context),
+                worker_settings(settings),
+            )
             app.state.context.wake_workers = worker.wake
             task = asyncio.create_task(run_worker(worker, settings))
         try:
@@ -135,7 +140,9 @@ def create_app(
     app.state.ingest_token = (
         settings.ingest_token.get_secret_value() if settings.ingest_token else None
     )
-    app.state.sender = build_sender(settings)  # for test sends and resends; lazy session
+    app.state.sender = build_sender(
+        settings, app.state.context
+    )  # for test sends and resends; lazy session
     errors.install(app)
 
     @app.middleware("http")

@@ -117,9 +117,10 @@ class Worker:
         self._event = asyncio.Event()
         while True:
             await self._flush()
-            if not self._sending and not await self._claim():
-                return
-            await self._wait(None)
+            if self._sending:
+                await self._wait(None)
+            elif not self._results and not await self._claim():
+                return  # nothing sending, nothing to write, nothing due
 
     async def _wait(self, timeout: float | None) -> None:
         assert self._event is not None

@@ -115,6 +115,7 @@ def settle(ctx: Context, settlements: Sequence[Settlement], *, owner: str | None
         queue.stop_webhooks(conn, gone, StopReason.GONE, now)
         failing = queue.track_health(conn, settlements, now, now - ctx.failing_period)
         queue.stop_webhooks(conn, [w for w in failing if w not in gone], StopReason.FAILING, now)
+        queue.cancel_for_stopped(conn, sorted({s.webhook_id for s in settlements}), now)
     return changed
 
 
@@ -192,14 +193,16 @@ def get_event(ctx: Context, platform_id: str, event_id: str) -> Event:
 def recover(
     ctx: Context, platform_id: str, webhook_id: str, since: datetime, until: datetime | None
 ) -> int:
-    """Put the failed deliveries created in [since, until) back in the queue, due now."""
+    """Put the failed deliveries created in [since, until) back in the queue, due now.
+
+    Without ``until`` the window is open-ended: everything failed since ``since``.
+    """
     now = ctx.clock()
-    end = until or now
-    if end <= since:
+    if (until or now) <= since:
         raise InvalidInput.single("until", "out_of_range", "until must be later than since.")
     get_webhook(ctx, platform_id, webhook_id)
     with ctx.db.write() as conn:
-        count = store.requeue_failed(conn, webhook_id, since, end, now)
+        count = store.requeue_failed(conn, webhook_id, since, until, now)
         if count:
             queue.notify(conn)
     if count:

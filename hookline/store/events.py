@@ -79,8 +79,9 @@ def claim_producer_id(
         dialect_insert(ingest_keys)
         .values(platform_id=platform_id, producer_id=producer_id, event_id=event_id, created_at=now)
         .on_conflict_do_nothing()
-    )
-    if inserted.rowcount == 1:
+        .returning(ingest_keys.c.event_id)
+    ).first()
+    if inserted is not None:
         return None
     earlier: str = conn.execute(
         select(ingest_keys.c.event_id).where(
@@ -213,16 +214,18 @@ def event_body(conn: Connection, event_id: str) -> bytes:
 
 
 def requeue_failed(
-    conn: Connection, webhook_id: str, since: datetime, until: datetime, now: datetime
+    conn: Connection, webhook_id: str, since: datetime, until: datetime | None, now: datetime
 ) -> int:
     """Failed deliveries created in [since, until) get one more try, now."""
+    window = [deliveries.c.created_at >= since]
+    if until is not None:
+        window.append(deliveries.c.created_at < until)
     result = conn.execute(
         update(deliveries)
         .where(
             deliveries.c.webhook_id == webhook_id,
             deliveries.c.state == DeliveryState.FAILED.value,
-            deliveries.c.created_at >= since,
-            deliveries.c.created_at < until,
+            *window,
         )
         .values(
             state=DeliveryState.PENDING.value,

@@ -275,6 +275,20 @@ def stop_webhooks(
         cancel_pending(conn, webhook_id, now)
 
 
+def cancel_for_stopped(conn: Connection, webhook_ids: Sequence[str], now: datetime) -> None:
+    """A result written after its webhook stopped must not leave a retry behind."""
+    if not webhook_ids:
+        return
+    rows = conn.execute(
+        select(webhooks.c.id).where(
+            webhooks.c.id.in_(list(webhook_ids)),
+            webhooks.c.status != WebhookStatus.WORKING.value,
+        )
+    ).all()
+    for row in rows:
+        cancel_pending(conn, row.id, now)
+
+
 def cancel_pending(conn: Connection, webhook_id: str, now: datetime) -> int:
     result = conn.execute(
         update(deliveries)

@@ -17,11 +17,15 @@ from hookline.services.context import Context
 
 OPERATOR_TOKEN = "hlo_test-operator-token"
 OP = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+INGEST_TOKEN = "hli_test-ingest-token"
+PRODUCER = {"Authorization": f"Bearer {INGEST_TOKEN}"}
 
 
 @pytest.fixture
 def client(ctx: Context) -> Iterator[TestClient]:
-    settings = Settings(operator_token=SecretStr(OPERATOR_TOKEN))
+    settings = Settings(
+        operator_token=SecretStr(OPERATOR_TOKEN), ingest_token=SecretStr(INGEST_TOKEN)
+    )
     with TestClient(create_app(settings, ctx)) as c:
         yield c
 
