@@ -1,0 +1,63 @@
+"""Workers wake when work arrives, not at their next poll.
+
+Each test sets a poll interval far longer than its own deadline, so a delivery that
+arrives in time can only have been started by a wake-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from hookline.api import create_app
+from hookline.api.app import run_worker
+from hookline.config import Settings
+from hookline.services.context import Context
+from hookline.store import Database
+from tests.integration.conftest import INGEST_TOKEN, OPERATOR_TOKEN, PRODUCER
+from tests.support.engine import SAMPLE, TOPIC, make_setup, make_worker
+from tests.support.receiver import Receiver
+
+LONG_POLL = 120.0
+
+
+def test_the_embedded_worker_is_woken_in_process(ctx: Context, receiver: Receiver) -> None:
+    setup = make_setup(ctx, [receiver.url()])
+    settings = Settings(
+        operator_token=SecretStr(OPERATOR_TOKEN),
+        ingest_token=SecretStr(INGEST_TOKEN),
+        poll_interval=LONG_POLL,
+    )
+    with TestClient(create_app(settings, ctx, embedded_worker=True)) as client:
+        r = client.post(
+            "/internal/v1/events",
+            json={"platform_id": setup.platform_id, "topic": TOPIC, "data": SAMPLE},
+            headers=PRODUCER,
+        )
+        assert r.status_code == 202
+        receiver.wait_for(lambda rc: len(rc.received()) == 1, timeout=10)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+async def test_postgres_workers_are_woken_by_notify(
+    db: Database, ctx: Context, receiver: Receiver
+) -> None:
+    setup = make_setup(ctx, [receiver.url()])
+    worker = make_worker(ctx, poll_interval=LONG_POLL)
+    url = db.engine.url.render_as_string(hide_password=False)
+    task = asyncio.create_task(run_worker(worker, Settings(database_url=url)))
+    try:
+        # This context has no in-process wake-up: only NOTIFY (or the poll) can wake the
+        # worker. After the first delivery it is idle, waiting LONG_POLL.
+        setup.publish()
+        await asyncio.to_thread(receiver.wait_for, lambda rc: len(rc.received()) == 1, 10.0)
+        setup.publish()
+        await asyncio.to_thread(receiver.wait_for, lambda rc: len(rc.received()) == 2, 10.0)
+    finally:
+        worker.stop()
+        await task
+        await worker.sender.close()
