@@ -115,6 +115,7 @@ def create_app(
                 worker_settings(settings),
             )
             app.state.context.wake_workers = worker.wake
+            app.state.worker = worker
             task = asyncio.create_task(run_worker(worker, settings))
         try:
             yield

@@ -78,6 +78,7 @@ class Worker:
         self._last_maintenance = 0.0
         self._secrets: dict[str, str] = {}
         self.sent = 0
+        self.idle = False  # waiting with nothing in flight: only a wake-up or the poll moves it
 
     # -- wake-ups ---------------------------------------------------------------
 
@@ -125,8 +126,10 @@ class Worker:
     async def _wait(self, timeout: float | None) -> None:
         assert self._event is not None
         if not self._event.is_set():
+            self.idle = not self._sending and not self._results
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._event.wait(), timeout)
+            self.idle = False
         self._event.clear()
 
     async def _pump(self, *, maintenance: bool = True) -> float | None:

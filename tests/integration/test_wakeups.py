@@ -7,6 +7,8 @@ arrives in time can only have been started by a wake-up.
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
@@ -24,6 +26,14 @@ from tests.support.receiver import Receiver
 LONG_POLL = 120.0
 
 
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Yield to the loop until ``condition`` holds, failing after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
 def test_the_embedded_worker_is_woken_in_process(ctx: Context, receiver: Receiver) -> None:
     setup = make_setup(ctx, [receiver.url()])
     settings = Settings(
@@ -32,6 +42,10 @@ def test_the_embedded_worker_is_woken_in_process(ctx: Context, receiver: Receive
         poll_interval=LONG_POLL,
     )
     with TestClient(create_app(settings, ctx, embedded_worker=True)) as client:
+        deadline = time.monotonic() + 10
+        while not client.app.state.worker.idle:  # type: ignore[attr-defined]
+            assert time.monotonic() < deadline, "the worker never went idle"
+            time.sleep(0.01)
         r = client.post(
             "/internal/v1/events",
             json={"platform_id": setup.platform_id, "topic": TOPIC, "data": SAMPLE},
@@ -55,6 +69,7 @@ async def test_postgres_workers_are_woken_by_notify(
         # worker. After the first delivery it is idle, waiting LONG_POLL.
         setup.publish()
         await asyncio.to_thread(receiver.wait_for, lambda rc: len(rc.received()) == 1, 10.0)
+        await until(lambda: worker.idle)
         setup.publish()
         await asyncio.to_thread(receiver.wait_for, lambda rc: len(rc.received()) == 2, 10.0)
     finally:
