@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -34,6 +35,12 @@ def render_body(topic: str, data: Mapping[str, Any], occurred_at: datetime, time
 def new_idempotency_key() -> str:
     """32 lowercase hex characters (a UUID4 without dashes), as MAAC sends."""
     return uuid.uuid4().hex
+
+
+def new_idempotency_keys(count: int) -> list[str]:
+    """``count`` UUID4 keys from one read of the system's randomness."""
+    pool = os.urandom(16 * count)
+    return [uuid.UUID(bytes=pool[i * 16 : i * 16 + 16], version=4).hex for i in range(count)]
 
 
 def maac_signature(secret: str, body: bytes) -> str:

@@ -18,7 +18,7 @@ from hookline.catalog import TOPICS, validate_data
 from hookline.domain import wire
 from hookline.domain.deliveries import DeliveryState
 from hookline.domain.errors import FieldError, HooklineError, InvalidInput, PayloadTooLarge
-from hookline.domain.ids import new_id
+from hookline.domain.ids import new_ids
 from hookline.domain.models import Platform
 from hookline.services.context import Context
 from hookline.services.webhooks import zone_refusal
@@ -48,14 +48,15 @@ class Ingested:
     duplicate: bool = False
 
 
-@dataclass
-class _Batch:
-    """What one transaction learns once and reuses for every event of a batch."""
+@dataclass(frozen=True)
+class _Ready:
+    """An item that passed every check, rendered, waiting for its transaction."""
 
-    platforms: dict[str, Platform | None]
-    subscribers: dict[str, Mapping[str, list[str]]]
-    events: list[dict[str, Any]]
-    deliveries: list[dict[str, Any]]
+    index: int
+    platform: Platform
+    item: IncomingEvent
+    body: bytes
+    occurred_at: datetime
 
 
 def _check_shape(item: IncomingEvent) -> None:
@@ -85,102 +86,137 @@ def _check_shape(item: IncomingEvent) -> None:
         raise InvalidInput(errors)
 
 
-def _platform(conn: Connection, batch: _Batch, platform_id: str) -> Platform:
-    if platform_id not in batch.platforms:
-        batch.platforms[platform_id] = platform_store.get_platform(conn, platform_id)
-        batch.subscribers[platform_id] = store.subscribers(conn, platform_id)
-    platform = batch.platforms[platform_id]
+def _prepare(item: IncomingEvent, platform: Platform | None, index: int, now: datetime) -> _Ready:
+    """Every check that needs no lock: schema, platform, size; and the rendering."""
+    _check_shape(item)
     if platform is None:
         raise InvalidInput.single(
-            "platform_id", "unknown_platform", f"platform_id '{platform_id}' names no platform."
+            "platform_id",
+            "unknown_platform",
+            f"platform_id '{item.platform_id}' names no platform.",
         )
-    return platform
-
-
-def _accept(conn: Connection, batch: _Batch, item: IncomingEvent, now: datetime) -> Ingested:
-    _check_shape(item)
-    platform = _platform(conn, batch, item.platform_id)
     occurred_at = item.occurred_at or now
     body = wire.render_body(item.topic, item.data, occurred_at, platform.timezone)
     if len(body) > MAX_EVENT_BYTES:
         raise PayloadTooLarge(
             f"The rendered event is {len(body)} bytes; at most {MAX_EVENT_BYTES} are delivered."
         )
-    event_id = new_id("evt")
-    if item.producer_id is not None:
-        earlier = store.claim_producer_id(
-            conn, platform.id, item.producer_id, event_id, now, now - PRODUCER_ID_WINDOW
-        )
-        if earlier is not None:
-            return Ingested(earlier, _delivery_count(conn, batch, earlier), duplicate=True)
-    batch.events.append(
-        {
-            "id": event_id,
-            "platform_id": platform.id,
-            "topic": item.topic,
-            "producer_id": item.producer_id,
-            "body": body,
-            "occurred_at": occurred_at,
-            "received_at": now,
-            "is_test": False,
+    return _Ready(index, platform, item, body, occurred_at)
+
+
+def _load_platforms(ctx: Context, items: Sequence[IncomingEvent]) -> dict[str, Platform | None]:
+    with ctx.db.read() as conn:
+        return {
+            pid: platform_store.get_platform(conn, pid) for pid in {i.platform_id for i in items}
         }
-    )
-    webhook_ids = (
-        []
-        if zone_refusal(platform, item.topic, now)
-        else batch.subscribers[platform.id].get(item.topic, [])
-    )
-    for webhook_id in webhook_ids:
-        batch.deliveries.append(
-            {
-                "id": new_id("dlv"),
-                "event_id": event_id,
-                "webhook_id": webhook_id,
-                "platform_id": platform.id,
-                "topic": item.topic,
-                "idempotency_key": wire.new_idempotency_key(),
-                "state": DeliveryState.PENDING.value,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-    return Ingested(event_id, len(webhook_ids))
-
-
-def _delivery_count(conn: Connection, batch: _Batch, event_id: str) -> int:
-    if any(e["id"] == event_id for e in batch.events):
-        return sum(1 for d in batch.deliveries if d["event_id"] == event_id)
-    return store.count_deliveries(conn, event_id)
 
 
 def ingest(ctx: Context, items: Sequence[IncomingEvent]) -> list[Ingested | HooklineError]:
     """Store each event and its deliveries; one result per item, in order.
 
     A refused item (bad data, unknown platform) changes nothing and does not stop the
-    others. The whole batch commits at once, and the workers are woken after it.
+    others. Checks and rendering happen before the write transaction, so the write
+    lock (SQLite's single writer) is held only for a few bulk statements; the whole
+    batch commits at once, and the workers are woken after it.
     """
     if len(items) > MAX_BATCH:
         raise InvalidInput.single(
             "events", "too_many", f"events may hold at most {MAX_BATCH} items, not {len(items)}."
         )
     now = ctx.clock()
-    batch = _Batch({}, {}, [], [])
-    results: list[Ingested | HooklineError] = []
+    platforms = _load_platforms(ctx, items)
+    results: list[Ingested | HooklineError | None] = [None] * len(items)
+    ready: list[_Ready] = []
+    for index, item in enumerate(items):
+        try:
+            ready.append(_prepare(item, platforms[item.platform_id], index, now))
+        except HooklineError as error:
+            results[index] = error
+    created = 0
     with ctx.db.write() as conn:
-        for item in items:
-            try:
-                results.append(_accept(conn, batch, item, now))
-            except HooklineError as error:  # nothing of this item was written yet
-                results.append(error)
-        store.insert_events(conn, batch.events)
-        store.insert_deliveries(conn, batch.deliveries)
-        if batch.deliveries:
+        for platform_id in sorted({r.platform.id for r in ready}):
+            mine = [r for r in ready if r.platform.id == platform_id]
+            created += _store(conn, mine, results, now)
+        if created:
             queue.notify(conn)
-    if batch.deliveries:
+    if created:
         ctx.wake_workers()
-    return results
+    return [r for r in results if r is not None]
+
+
+def _store(
+    conn: Connection,
+    ready: Sequence[_Ready],
+    results: list[Ingested | HooklineError | None],
+    now: datetime,
+) -> int:
+    """Write one platform's accepted events and their deliveries; answers deliveries made."""
+    platform = ready[0].platform  # platforms are never deleted; zones read just before
+    subscribers = store.subscribers(conn, platform.id)
+    event_ids = new_ids("evt", len(ready))
+    first_of: dict[str, str] = {}  # producer id -> event id, first occurrence in this batch
+    for r, event_id in zip(ready, event_ids, strict=True):
+        if r.item.producer_id is not None:
+            first_of.setdefault(r.item.producer_id, event_id)
+    earlier = store.claim_producer_ids(conn, platform.id, first_of, now, now - PRODUCER_ID_WINDOW)
+    events: list[dict[str, Any]] = []
+    targets: list[tuple[str, str, str]] = []  # (event id, webhook id, topic)
+    fresh: dict[str, int] = {}
+    duplicates: list[tuple[int, str]] = []
+    for r, event_id in zip(ready, event_ids, strict=True):
+        producer_id = r.item.producer_id
+        if producer_id is not None:
+            first = earlier.get(producer_id) or first_of[producer_id]
+            if first != event_id:
+                duplicates.append((r.index, first))
+                continue
+        topic = r.item.topic
+        webhooks = [] if zone_refusal(platform, topic, now) else subscribers.get(topic, [])
+        events.append(
+            {
+                "id": event_id,
+                "platform_id": platform.id,
+                "topic": topic,
+                "producer_id": producer_id,
+                "body": r.body,
+                "occurred_at": r.occurred_at,
+                "received_at": now,
+                "is_test": False,
+            }
+        )
+        targets.extend((event_id, w, topic) for w in webhooks)
+        fresh[event_id] = len(webhooks)
+        results[r.index] = Ingested(event_id, len(webhooks))
+    delivery_ids = new_ids("dlv", len(targets))
+    keys = wire.new_idempotency_keys(len(targets))
+    store.insert_events(conn, events)
+    store.insert_deliveries(
+        conn,
+        [
+            {
+                "id": delivery_id,
+                "event_id": event_id,
+                "webhook_id": webhook_id,
+                "platform_id": platform.id,
+                "topic": topic,
+                "idempotency_key": key,
+                "state": DeliveryState.PENDING.value,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for delivery_id, key, (event_id, webhook_id, topic) in zip(
+                delivery_ids, keys, targets, strict=True
+            )
+        ],
+    )
+    counts = store.count_deliveries_of(conn, [e for _, e in duplicates if e not in fresh])
+    for index, event_id in duplicates:
+        results[index] = Ingested(
+            event_id, fresh.get(event_id, counts.get(event_id, 0)), duplicate=True
+        )
+    return len(targets)
 
 
 def ingest_one(ctx: Context, item: IncomingEvent) -> Ingested:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -54,49 +54,84 @@ def subscribers(conn: Connection, platform_id: str) -> dict[str, list[str]]:
     return found
 
 
-def claim_producer_id(
+def claim_producer_ids(
     conn: Connection,
     platform_id: str,
-    producer_id: str,
-    event_id: str,
+    claims: Mapping[str, str],
     now: datetime,
     since: datetime,
-) -> str | None:
-    """Record a producer's event id; answers the earlier event id when it was seen since ``since``.
+) -> dict[str, str]:
+    """Record producer ids (id -> our new event id); answers those seen since ``since``.
 
-    ``ON CONFLICT DO NOTHING`` makes two concurrent ingests of the same id agree: the
-    second waits for the first and then finds its row.
+    The answer maps each already-known producer id to its earlier event id. Ids older
+    than the window are forgotten first. ``ON CONFLICT DO NOTHING ... RETURNING`` makes
+    two concurrent ingests of the same id agree: the second waits for the first, inserts
+    nothing, and finds the first one's row.
     """
-    conn.execute(
-        delete(ingest_keys).where(
-            ingest_keys.c.platform_id == platform_id,
-            ingest_keys.c.producer_id == producer_id,
-            ingest_keys.c.created_at < since,
-        )
-    )
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    inserted = conn.execute(
-        dialect_insert(ingest_keys)
-        .values(platform_id=platform_id, producer_id=producer_id, event_id=event_id, created_at=now)
-        .on_conflict_do_nothing()
-        .returning(ingest_keys.c.event_id)
-    ).first()
-    if inserted is not None:
-        return None
-    earlier: str = conn.execute(
-        select(ingest_keys.c.event_id).where(
-            ingest_keys.c.platform_id == platform_id, ingest_keys.c.producer_id == producer_id
-        )
-    ).scalar_one()
-    return earlier
-
-
-def count_deliveries(conn: Connection, event_id: str) -> int:
-    return int(
+    if not claims:
+        return {}
+    ids = list(claims)
+    known: dict[str, str] = {}
+    for chunk in _chunks(ids):
         conn.execute(
-            select(func.count()).select_from(deliveries).where(deliveries.c.event_id == event_id)
-        ).scalar_one()
-    )
+            delete(ingest_keys).where(
+                ingest_keys.c.platform_id == platform_id,
+                ingest_keys.c.producer_id.in_(chunk),
+                ingest_keys.c.created_at < since,
+            )
+        )
+        rows = conn.execute(
+            select(ingest_keys.c.producer_id, ingest_keys.c.event_id).where(
+                ingest_keys.c.platform_id == platform_id, ingest_keys.c.producer_id.in_(chunk)
+            )
+        ).all()
+        known.update({r.producer_id: r.event_id for r in rows})
+    fresh = [i for i in ids if i not in known]
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    inserted: set[str] = set()
+    for chunk in _chunks(fresh):
+        result = conn.execute(
+            dialect_insert(ingest_keys)
+            .values(
+                [
+                    {
+                        "platform_id": platform_id,
+                        "producer_id": producer_id,
+                        "event_id": claims[producer_id],
+                        "created_at": now,
+                    }
+                    for producer_id in chunk
+                ]
+            )
+            .on_conflict_do_nothing()
+            .returning(ingest_keys.c.producer_id)
+        )
+        inserted.update(r.producer_id for r in result)
+    lost = [i for i in fresh if i not in inserted]  # a concurrent ingest took them first
+    for chunk in _chunks(lost):
+        rows = conn.execute(
+            select(ingest_keys.c.producer_id, ingest_keys.c.event_id).where(
+                ingest_keys.c.platform_id == platform_id, ingest_keys.c.producer_id.in_(chunk)
+            )
+        ).all()
+        known.update({r.producer_id: r.event_id for r in rows})
+    return known
+
+
+def count_deliveries_of(conn: Connection, event_ids: Sequence[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for chunk in _chunks(list(event_ids)):
+        rows = conn.execute(
+            select(deliveries.c.event_id, func.count())
+            .where(deliveries.c.event_id.in_(chunk))
+            .group_by(deliveries.c.event_id)
+        ).all()
+        counts.update({r[0]: int(r[1]) for r in rows})
+    return counts
+
+
+def _chunks(items: Sequence[str], size: int = 250) -> list[Sequence[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:

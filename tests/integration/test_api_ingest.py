@@ -174,3 +174,26 @@ def test_a_batch_holds_at_most_1000_events(client: TestClient, platform: Platfor
     )
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "events"
+
+
+def test_concurrent_ingests_of_one_producer_id_make_one_event(
+    client: TestClient, platform: PlatformHandle, ctx: Context
+) -> None:
+    """Eight threads race with the same ids; each id ends as exactly one event."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hookline.services.ingest import IncomingEvent, ingest
+
+    (hook,) = add_webhooks(client, platform, 1)
+    batch = [IncomingEvent(platform.id, TOPIC, SAMPLE, producer_id=f"p-{i}") for i in range(20)]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: ingest(ctx, batch), range(8)))
+    for i in range(20):
+        ids = {a[i].event_id for a in answers}  # type: ignore[union-attr]
+        assert len(ids) == 1
+    fresh = sum(1 for a in answers for r in a if not r.duplicate)  # type: ignore[union-attr]
+    assert fresh == 20
+    listed = client.get(
+        f"/v1/webhooks/{hook}/deliveries", params={"limit": 200}, headers=platform.headers
+    ).json()
+    assert len(listed["data"]) == 20
