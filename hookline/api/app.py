@@ -15,7 +15,12 @@ from hookline.api import errors
 from hookline.api.routers import admin, deliveries, health, ingest, platform, webhooks
 from hookline.config import Settings
 from hookline.dispatch.sender import Sender
-from hookline.dispatch.wakeup import listen_postgres
+from hookline.dispatch.wakeup import (
+    listen_postgres,
+    listen_sqlite,
+    notify_sqlite_workers,
+    sqlite_wake_dir,
+)
 from hookline.dispatch.worker import Worker, WorkerSettings
 from hookline.domain.secrets import SecretBox, load_or_create_key_file
 from hookline.services.context import Context
@@ -50,13 +55,17 @@ def build_context(settings: Settings) -> Context:
         if settings.secret_key
         else load_or_create_key_file(settings.key_file)
     )
-    return Context(
+    context = Context(
         db=create_database(settings.sqlalchemy_url),
         box=SecretBox(key),
         allow_http=settings.allow_http,
         allowed_networks=settings.allowed_networks,
         failing_period=timedelta(days=settings.failing_days),
     )
+    wake_dir = sqlite_wake_dir(settings.sqlalchemy_url)
+    if wake_dir is not None:
+        context.wake_workers = lambda: notify_sqlite_workers(wake_dir)
+    return context
 
 
 def build_sender(settings: Settings, context: Context) -> Sender:
@@ -80,11 +89,17 @@ def worker_settings(settings: Settings) -> WorkerSettings:
 
 
 async def run_worker(worker: Worker, settings: Settings) -> None:
-    """The worker loop plus, on PostgreSQL, a LISTEN task that wakes it across processes."""
+    """The worker loop plus a listener that wakes it when another process ingests.
+
+    PostgreSQL: LISTEN. SQLite: a Unix datagram socket next to the database file.
+    """
     stop = asyncio.Event()
     listener = None
+    wake_dir = sqlite_wake_dir(str(worker.ctx.db.engine.url))
     if worker.ctx.db.dialect == "postgresql":
         listener = asyncio.create_task(listen_postgres(settings.sqlalchemy_url, worker.wake, stop))
+    elif wake_dir is not None:
+        listener = asyncio.create_task(listen_sqlite(wake_dir, worker.wake, stop))
     try:
         await worker.run()
     finally:
@@ -114,7 +129,13 @@ def create_app(
                 build_sender(settings, app.state.context),
                 worker_settings(settings),
             )
-            app.state.context.wake_workers = worker.wake
+            others = app.state.context.wake_workers
+
+            def wake_all() -> None:
+                worker.wake()
+                others()
+
+            app.state.context.wake_workers = wake_all
             app.state.worker = worker
             task = asyncio.create_task(run_worker(worker, settings))
         try:

@@ -1,15 +1,22 @@
 """Wake-ups: how a worker learns that deliveries are due without waiting for its poll.
 
 In one process the API calls ``Worker.wake`` directly. Across processes on PostgreSQL
-an ingest transaction sends ``NOTIFY`` at commit and workers ``LISTEN``. A lost
+an ingest transaction sends ``NOTIFY`` at commit and workers ``LISTEN``. SQLite has no
+NOTIFY, but its workers all share one machine: each binds a Unix datagram socket in a
+directory next to the database file, and ingest sends one byte to each after commit. A lost
 notification only costs one poll interval: polling stays the fallback, never the plan.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import secrets
+import socket
 from collections.abc import Callable
+from pathlib import Path
 
 import psycopg
 from sqlalchemy.engine import make_url
@@ -47,3 +54,64 @@ async def listen_postgres(
             await asyncio.wait_for(stop.wait(), RECONNECT_SECONDS)
         except TimeoutError:
             continue
+
+
+def sqlite_wake_dir(sqlalchemy_url: str) -> Path | None:
+    """Where workers sharing a SQLite file leave their wake-up sockets (next to the file)."""
+    url = make_url(sqlalchemy_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    db = Path(url.database)
+    return db.parent / f"{db.name}.wake"
+
+
+def notify_sqlite_workers(directory: Path) -> None:
+    """SQLite's NOTIFY: one datagram to each worker's socket; forget those of dead workers.
+
+    Ingest calls this after its commit. It never blocks and never fails the caller: a
+    worker that misses it still finds the work at its next poll.
+    """
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.setblocking(False)
+        for name in names:
+            if not name.endswith(".sock"):
+                continue
+            path = directory / name
+            try:
+                sock.sendto(b"!", str(path))
+            except (ConnectionRefusedError, FileNotFoundError):
+                with contextlib.suppress(OSError):
+                    path.unlink()  # its worker is gone
+            except (BlockingIOError, OSError):
+                pass  # its queue is full: it has been told already
+
+
+async def listen_sqlite(
+    directory: Path, on_notify: Callable[[], None], stop: asyncio.Event
+) -> None:
+    """Receive ``notify_sqlite_workers`` datagrams until ``stop``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{os.getpid()}-{secrets.token_hex(4)}.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.setblocking(False)
+    sock.bind(str(path))
+    loop = asyncio.get_running_loop()
+
+    def drain() -> None:
+        with contextlib.suppress(BlockingIOError):
+            while sock.recv(64):
+                pass
+        on_notify()
+
+    loop.add_reader(sock.fileno(), drain)
+    try:
+        await stop.wait()
+    finally:
+        loop.remove_reader(sock.fileno())
+        sock.close()
+        with contextlib.suppress(OSError):
+            path.unlink()

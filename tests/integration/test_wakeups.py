@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,6 +19,7 @@ from pydantic import SecretStr
 from hookline.api import create_app
 from hookline.api.app import run_worker
 from hookline.config import Settings
+from hookline.dispatch.wakeup import notify_sqlite_workers, sqlite_wake_dir
 from hookline.services.context import Context
 from hookline.store import Database
 from tests.integration.conftest import INGEST_TOKEN, OPERATOR_TOKEN, PRODUCER
@@ -76,3 +79,39 @@ async def test_postgres_workers_are_woken_by_notify(
         worker.stop()
         await task
         await worker.sender.close()
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+async def test_sqlite_workers_in_other_processes_are_woken_by_a_datagram(
+    db: Database, ctx: Context, receiver: Receiver
+) -> None:
+    """The worker below shares nothing with the ingesting context but the database file."""
+    url = str(db.engine.url)
+    wake_dir = sqlite_wake_dir(url)
+    assert wake_dir is not None
+    setup = make_setup(ctx, [receiver.url()])
+    worker = make_worker(replace(ctx), poll_interval=LONG_POLL)
+    ctx.wake_workers = lambda: notify_sqlite_workers(wake_dir)
+    task = asyncio.create_task(run_worker(worker, Settings(database_url=url)))
+    try:
+        await until(lambda: worker.idle and any(wake_dir.glob("*.sock")))
+        setup.publish()
+        await asyncio.to_thread(receiver.wait_for, lambda rc: len(rc.received()) == 1, 10.0)
+    finally:
+        worker.stop()
+        await task
+        await worker.sender.close()
+    assert not any(wake_dir.glob("*.sock"))  # the worker took its socket away
+
+
+def test_notifying_skips_and_forgets_dead_workers_sockets(tmp_path: Path) -> None:
+    import socket
+
+    directory = tmp_path / "hookline.db.wake"
+    directory.mkdir()
+    stale = directory / "123-dead.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+        s.bind(str(stale))  # bound, then closed: nobody reads it any more
+    notify_sqlite_workers(directory)
+    assert not stale.exists()
+    notify_sqlite_workers(tmp_path / "missing")  # no directory yet: nothing to do
