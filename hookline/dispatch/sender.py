@@ -228,6 +228,9 @@ async def _read_limited(stream: aiohttp.StreamReader) -> tuple[bytes, bool]:
     return bytes(data), stream.at_eof()
 
 
+MAX_CACHED_URLS = 10_000
+
+
 class Sender:
     """Sends delivery attempts over one shared, keep-alive connection pool."""
 
@@ -246,6 +249,7 @@ class Sender:
         self._max_connections = max_connections
         self._user_agent = user_agent
         self._session: aiohttp.ClientSession | None = None
+        self._targets: dict[str, URL | BlockedAddressError] = {}
 
     def _get_session(self) -> aiohttp.ClientSession:
         # Created on first use, inside the running loop that will use it.
@@ -285,10 +289,18 @@ class Sender:
     async def send(self, request: Outgoing) -> AttemptResult:
         """POST ``request`` once and report the outcome; never raises for network trouble."""
         start = time.perf_counter()
-        try:
-            url = self._target(request.url)
-        except BlockedAddressError as exc:
-            return _failure(start, ErrorClass.BLOCKED_ADDRESS, str(exc))
+        target = self._targets.get(request.url)
+        if target is None:  # a URL's verdict never changes: parse and check it once
+            try:
+                target = self._target(request.url)
+            except BlockedAddressError as exc:
+                target = exc
+            if len(self._targets) >= MAX_CACHED_URLS:
+                self._targets.clear()
+            self._targets[request.url] = target
+        if isinstance(target, BlockedAddressError):
+            return _failure(start, ErrorClass.BLOCKED_ADDRESS, str(target))
+        url = target
         host = url.host or ""
         where = f"[{host}]:{url.port}" if ":" in host else f"{host}:{url.port}"
         headers: CIMultiDict[str] = CIMultiDict(request.headers)
