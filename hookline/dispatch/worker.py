@@ -36,6 +36,7 @@ from hookline.store import queue
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 INGEST_KEY_WINDOW = timedelta(hours=24)
+BUSY_BACKOFF = 0.05  # seconds
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class WorkerSettings:
     maintenance_interval: float = 5.0
     retention: timedelta = timedelta(days=30)
     purge_batches: int = 20  # per maintenance round, 500 events each
+    linger: float = 0.005  # seconds to gather results before a database round
+    settle_batch: int = 100  # ... unless this many are already waiting
 
 
 def worker_name() -> str:
@@ -130,40 +133,59 @@ class Worker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._event.wait(), timeout)
             self.idle = False
+        if self._sending and len(self._results) < self.settings.settle_batch:
+            # Let a few more sends finish: one database round for many results costs
+            # far less than one per result, and ``linger`` bounds the added delay.
+            await asyncio.sleep(self.settings.linger)
         self._event.clear()
 
     async def _pump(self, *, maintenance: bool = True) -> float | None:
-        """One round of database work; answers how long to wait before the next one."""
-        await self._flush()
+        """One round of database work; answers how long to wait before the next one.
+
+        Results and the next claim share one write transaction: one lock, one commit.
+        """
         if maintenance and time.monotonic() - self._last_maintenance >= (
             self.settings.maintenance_interval
         ):
             self._last_maintenance = time.monotonic()
             await self._maintain()
-        if self._stopping:
-            return None
-        free = self.settings.concurrency - len(self._sending)
-        if free <= 0:
+        free = 0 if self._stopping else self.settings.concurrency - len(self._sending)
+        claimed = await self._cycle(free)
+        if self._stopping or self._sending or self._results:
             return None  # a finishing send will wake us
-        claimed = await self._claim(free)
         if claimed == free:
             return 0.0
         due = await self._db_call(self._next_due)
         wait = self.settings.poll_interval
         if due is not None:
             wait = min(wait, max(0.0, (due - self.ctx.clock()).total_seconds()))
+            if wait == 0.0 and claimed == 0:
+                # Due but not ours to take: its webhook is at its in-flight cap in other
+                # workers (or, on PostgreSQL, locked by their claim). Spinning on it would
+                # only fight them for the write lock.
+                wait = min(self.settings.poll_interval, BUSY_BACKOFF)
         return wait
 
-    async def _claim(self, limit: int | None = None) -> int:
-        limit = self.settings.concurrency - len(self._sending) if limit is None else limit
-        claimed = await self._db_call(self._claim_rows, limit)
+    async def _cycle(self, limit: int) -> int:
+        """Write the results gathered so far and claim up to ``limit`` more."""
+        batch, self._results = self._results, []
+        if not batch and limit <= 0:
+            return 0
+        claimed = await self._db_call(self._settle_and_claim, batch, limit)
         for due in claimed:
             self._sending[due.id] = asyncio.create_task(self._deliver(due))
         return len(claimed)
 
-    def _claim_rows(self, limit: int) -> list[DueDelivery]:
+    async def _claim(self, limit: int | None = None) -> int:
+        limit = self.settings.concurrency - len(self._sending) if limit is None else limit
+        return await self._cycle(limit)
+
+    def _settle_and_claim(self, batch: list[Settlement], limit: int) -> list[DueDelivery]:
         now = self.ctx.clock()
         with self.ctx.db.write() as conn:
+            service.settle_in(conn, self.ctx, batch, owner=self.name)
+            if limit <= 0:
+                return []
             return queue.claim_due(
                 conn,
                 owner=self.name,
@@ -179,8 +201,7 @@ class Worker:
 
     async def _flush(self) -> None:
         if self._results:
-            batch, self._results = self._results, []
-            await self._db_call(service.settle, self.ctx, batch, owner=self.name)
+            await self._cycle(0)
 
     async def _maintain(self) -> None:
         reclaimed = await self._db_call(self._reclaim)

@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import Connection
+
 from hookline.catalog import TOPICS
 from hookline.dispatch.sender import AttemptResult, ErrorClass, Outgoing
 from hookline.domain import wire
@@ -108,13 +110,24 @@ def settle(ctx: Context, settlements: Sequence[Settlement], *, owner: str | None
     """Record attempts and states, then stop webhooks that answered 410 or kept failing."""
     if not settlements:
         return 0
-    now = ctx.clock()
     with ctx.db.write() as conn:
-        changed = queue.settle(conn, settlements, now, owner=owner)
-        gone = sorted({s.webhook_id for s in settlements if s.webhook_gone})
-        queue.stop_webhooks(conn, gone, StopReason.GONE, now)
-        failing = queue.track_health(conn, settlements, now, now - ctx.failing_period)
-        queue.stop_webhooks(conn, [w for w in failing if w not in gone], StopReason.FAILING, now)
+        return settle_in(conn, ctx, settlements, owner=owner)
+
+
+def settle_in(
+    conn: Connection, ctx: Context, settlements: Sequence[Settlement], *, owner: str | None
+) -> int:
+    """``settle`` inside the caller's transaction (the worker pairs it with its next claim)."""
+    if not settlements:
+        return 0
+    now = ctx.clock()
+    changed = queue.settle(conn, settlements, now, owner=owner)
+    gone = sorted({s.webhook_id for s in settlements if s.webhook_gone})
+    queue.stop_webhooks(conn, gone, StopReason.GONE, now)
+    failing = queue.track_health(conn, settlements, now, now - ctx.failing_period)
+    queue.stop_webhooks(conn, [w for w in failing if w not in gone], StopReason.FAILING, now)
+    if gone or failing or any(s.state is DeliveryState.PENDING for s in settlements):
+        # a retry scheduled for a webhook stopped meanwhile must not stay behind
         queue.cancel_for_stopped(conn, sorted({s.webhook_id for s in settlements}), now)
     return changed
 
