@@ -1,0 +1,1 @@
+"""``make bench``: hookline's end-to-end delivery benchmark (not a test; see bench/run.py)."""
