@@ -15,6 +15,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+import fastjsonschema
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
 from hookline.catalog import samples, schemas
@@ -200,11 +201,50 @@ def _sort_key(item: tuple[list[str | int], str]) -> tuple[tuple[tuple[int, int, 
     )
 
 
+def _fast_check(topic: Topic) -> Callable[[object], object]:
+    """The schema compiled to Python by fastjsonschema: about 10x jsonschema's speed.
+
+    Ingest checks every event, and jsonschema's interpreter was half of ingest's CPU.
+    The compiled check only says valid or not; jsonschema stays the authority for the
+    list of errors. Our schemas use only keywords that draft 7 reads the same way as
+    2020-12 (type, enum, properties, required, items, pattern, format), so the
+    ``$schema`` line is dropped for the compiler; a test checks both agree.
+    """
+    cached = _fast.get(topic.name)
+    if cached is not None and cached[0] is topic.schema:
+        return cached[1]
+    schema = {k: v for k, v in topic.schema.items() if k not in ("$schema", "$id")}
+    check = fastjsonschema.compile(schema, formats={"date-time": _is_datetime_text})
+    _fast[topic.name] = (topic.schema, check)
+    return check
+
+
+_fast: dict[str, tuple[Mapping[str, Any], Callable[[object], object]]] = {}
+
+
+def _is_datetime_text(value: object) -> bool:
+    try:
+        return _is_iso_datetime(value)
+    except ValueError:
+        return False
+
+
+def is_valid_data(topic: Topic, data: object) -> bool:
+    """Whether ``data`` satisfies the topic's schema (the fast path of ingest)."""
+    try:
+        _fast_check(topic)(data)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
+
+
 def validate_data(topic: Topic, data: object) -> list[tuple[str, str]]:
     """Every way ``data`` breaks the topic's schema, as ``(json_path, message)`` pairs.
 
     All errors are returned, not just the first, so a sender can fix a payload in one
     round; the order is stable so the result can be compared and shown as is.
     """
+    if is_valid_data(topic, data):
+        return []
     found = [(_location(e), e.message) for e in _validator(topic).iter_errors(data)]
     return [(_json_path(parts), message) for parts, message in sorted(found, key=_sort_key)]

@@ -8,6 +8,8 @@ by ``lock_platform``.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +19,10 @@ from sqlalchemy import Connection, Engine, create_engine, event, select, text
 from sqlalchemy.engine import make_url
 
 from hookline.store import tables
+
+BUSY_TIMEOUT_MS = 10_000
+SHORT_BUSY_MS = 2
+WRITE_LOCK_TIMEOUT = 10.0
 
 
 class Database:
@@ -80,12 +86,35 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         if conn.get_execution_options().get("hookline_write"):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            _begin_immediate(conn.connection.driver_connection)
         else:
             conn.exec_driver_sql("BEGIN")
+
+
+def _begin_immediate(dbapi_conn: Any) -> None:
+    """Take SQLite's write lock, retrying every millisecond or so for up to 10 s.
+
+    SQLite's own busy handler backs off to sleeps of 10, 25, 50, 100 ms, so under
+    steady contention (API ingest and workers all writing) the lock sat free while
+    every waiter slept. A short busy timeout plus this loop keeps the lock busy.
+    """
+    deadline = time.monotonic() + WRITE_LOCK_TIMEOUT
+    dbapi_conn.execute(f"PRAGMA busy_timeout={SHORT_BUSY_MS}")
+    try:
+        while True:
+            try:
+                dbapi_conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise
+    finally:
+        dbapi_conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")

@@ -19,6 +19,7 @@ from hookline.domain.deliveries import (
     Event,
 )
 from hookline.domain.models import WebhookStatus
+from hookline.store.queue import chunks as _chunks
 from hookline.store.tables import (
     attempts,
     deliveries,
@@ -80,12 +81,7 @@ def claim_producer_ids(
                 ingest_keys.c.created_at < since,
             )
         )
-        rows = conn.execute(
-            select(ingest_keys.c.producer_id, ingest_keys.c.event_id).where(
-                ingest_keys.c.platform_id == platform_id, ingest_keys.c.producer_id.in_(chunk)
-            )
-        ).all()
-        known.update({r.producer_id: r.event_id for r in rows})
+        known.update(_event_ids_of(conn, platform_id, chunk))
     fresh = [i for i in ids if i not in known]
     dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     inserted: set[str] = set()
@@ -109,13 +105,19 @@ def claim_producer_ids(
         inserted.update(r.producer_id for r in result)
     lost = [i for i in fresh if i not in inserted]  # a concurrent ingest took them first
     for chunk in _chunks(lost):
-        rows = conn.execute(
-            select(ingest_keys.c.producer_id, ingest_keys.c.event_id).where(
-                ingest_keys.c.platform_id == platform_id, ingest_keys.c.producer_id.in_(chunk)
-            )
-        ).all()
-        known.update({r.producer_id: r.event_id for r in rows})
+        known.update(_event_ids_of(conn, platform_id, chunk))
     return known
+
+
+def _event_ids_of(
+    conn: Connection, platform_id: str, producer_ids: Sequence[str]
+) -> dict[str, str]:
+    rows = conn.execute(
+        select(ingest_keys.c.producer_id, ingest_keys.c.event_id).where(
+            ingest_keys.c.platform_id == platform_id, ingest_keys.c.producer_id.in_(producer_ids)
+        )
+    ).all()
+    return {r.producer_id: r.event_id for r in rows}
 
 
 def count_deliveries_of(conn: Connection, event_ids: Sequence[str]) -> dict[str, int]:
@@ -128,10 +130,6 @@ def count_deliveries_of(conn: Connection, event_ids: Sequence[str]) -> dict[str,
         ).all()
         counts.update({r[0]: int(r[1]) for r in rows})
     return counts
-
-
-def _chunks(items: Sequence[str], size: int = 250) -> list[Sequence[str]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:

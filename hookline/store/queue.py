@@ -41,7 +41,8 @@ PENDING = DeliveryState.PENDING.value
 IN_FLIGHT = DeliveryState.IN_FLIGHT.value
 
 
-def _chunks(ids: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
+def chunks(ids: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
+    """Slices short enough for an ``IN (...)`` list on either backend."""
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
 
@@ -86,7 +87,7 @@ def claim_due(
         chosen.append(row.id)
         if len(chosen) >= limit:
             break
-    for ids in _chunks(chosen):
+    for ids in chunks(chosen):
         conn.execute(
             update(deliveries)
             .where(deliveries.c.id.in_(ids))
@@ -100,7 +101,7 @@ def claim_due(
 def load_due(conn: Connection, ids: Sequence[str], now: datetime) -> list[DueDelivery]:
     """The claimed rows joined with their body, URL, retry policy and signing secrets."""
     rows: list[Any] = []
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         rows.extend(
             conn.execute(
                 select(
@@ -140,7 +141,7 @@ def load_due(conn: Connection, ids: Sequence[str], now: datetime) -> list[DueDel
 def secrets_of(conn: Connection, webhook_ids: Sequence[str], now: datetime) -> dict[str, list[str]]:
     """Signing secrets per webhook, the current one (no expiry) first, then by expiry."""
     found: dict[str, list[tuple[int, float, str]]] = defaultdict(list)
-    for chunk in _chunks(webhook_ids):
+    for chunk in chunks(webhook_ids):
         rows = conn.execute(
             select(
                 webhook_secrets.c.webhook_id,
@@ -306,7 +307,7 @@ def cancel_pending(conn: Connection, webhook_id: str, now: datetime) -> int:
 def release(conn: Connection, ids: Sequence[str], owner: str, now: datetime) -> int:
     """Give leased rows back untouched (a worker stopping before it sent them)."""
     count = 0
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         result = conn.execute(
             update(deliveries)
             .where(

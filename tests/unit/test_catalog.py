@@ -14,6 +14,8 @@ from dataclasses import FrozenInstanceError
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from hookline import catalog
@@ -474,3 +476,42 @@ def test_samples_look_like_taiwanese_line_marketing_data() -> None:
         TOPICS["form.surveycake_submitted"].sample["line_uid"]
     ]
     assert receipt["upload_datetime"].endswith("+08:00")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(sorted(TOPICS)),
+    st.integers(min_value=0, max_value=10**6),
+    st.sampled_from(
+        ["drop", "null", "number", "string", "bool", "list", "bad-uid", "nested", "none"]
+    ),
+)
+def test_the_fast_check_agrees_with_jsonschema(topic: str, seed: int, mutation: str) -> None:
+    """The compiled fast path never accepts what jsonschema, the authority, refuses."""
+    import random
+
+    from hookline.catalog.fake import fake_data
+    from hookline.catalog.topics import _validator, is_valid_data
+
+    rng = random.Random(seed)
+    data: dict[str, object] = fake_data(topic, rng)
+    key = rng.choice(sorted(data))
+    nested = [k for k, v in data.items() if isinstance(v, (dict, list)) and v]
+    if mutation == "nested" and nested:
+        inner: Any = data[rng.choice(nested)]
+        inner = inner[0] if isinstance(inner, list) else inner
+        if isinstance(inner, dict) and inner:
+            inner[rng.choice(sorted(inner))] = rng.choice([None, "x", 1, [], {}])
+    elif mutation == "drop":
+        del data[key]
+    elif mutation not in ("none", "nested"):
+        data[key] = {
+            "null": None,
+            "number": rng.choice([0, 1.5, -3]),
+            "string": "x",
+            "bool": True,
+            "list": [1, "a"],
+            "bad-uid": "U123",
+        }[mutation]
+    authority = not list(_validator(TOPICS[topic]).iter_errors(data))
+    assert is_valid_data(TOPICS[topic], data) == authority
