@@ -147,6 +147,9 @@ def worker(
     ctx = _migrated_context(settings)
 
     async def main() -> None:
+        import gc
+
+        gc.freeze()  # start-up objects (SQLAlchemy, schemas) need no more collecting
         sender = build_sender(settings, ctx)
         the_worker = Worker(ctx, sender, worker_settings(settings))
         loop = asyncio.get_running_loop()

@@ -88,6 +88,17 @@ def worker_settings(settings: Settings) -> WorkerSettings:
     )
 
 
+async def checkpoint_periodically(ctx: Context, stop: asyncio.Event, every: float = 1.0) -> None:
+    """SQLite: checkpoint the WAL off the writers' path (see ``Database.checkpoint``)."""
+    if ctx.db.dialect != "sqlite":
+        return
+    while not stop.is_set():
+        with contextlib.suppress(Exception):  # a busy checkpoint simply waits for the next
+            await asyncio.to_thread(ctx.db.checkpoint)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+
+
 async def run_worker(worker: Worker, settings: Settings) -> None:
     """The worker loop plus a listener that wakes it when another process ingests.
 
@@ -100,10 +111,12 @@ async def run_worker(worker: Worker, settings: Settings) -> None:
         listener = asyncio.create_task(listen_postgres(settings.sqlalchemy_url, worker.wake, stop))
     elif wake_dir is not None:
         listener = asyncio.create_task(listen_sqlite(wake_dir, worker.wake, stop))
+    checkpointer = asyncio.create_task(checkpoint_periodically(worker.ctx, stop))
     try:
         await worker.run()
     finally:
         stop.set()
+        await checkpointer
         if listener is not None:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
