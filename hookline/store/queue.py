@@ -34,7 +34,7 @@ from hookline.store.tables import (
 )
 
 NOTIFY_CHANNEL = "hookline_deliveries"
-LOOKAHEAD = 4  # rows read per place to fill, so saturated webhooks can be skipped
+LOOKAHEAD = 2  # rows read per place to fill, so saturated webhooks can be skipped
 CHUNK = 500  # ids per IN (...) list
 
 PENDING = DeliveryState.PENDING.value
