@@ -80,12 +80,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="Events/s of a low-rate probe after the steady phase (latency floor; no target).",
     )
     p.add_argument("--probe-seconds", type=float, default=5.0, help="0: no probe.")
-    p.add_argument("--workers", type=int, default=0, help="0: embedded worker in serve.")
     p.add_argument(
-        "--worker-concurrency", type=int, default=None, help="HOOKLINE_WORKER_CONCURRENCY."
+        "--workers",
+        type=int,
+        default=2,
+        help="`hookline worker` processes beside `serve --no-worker`; 0: serve's embedded worker.",
     )
     p.add_argument(
-        "--webhook-concurrency", type=int, default=None, help="HOOKLINE_WEBHOOK_CONCURRENCY."
+        "--worker-concurrency", type=int, default=150, help="HOOKLINE_WORKER_CONCURRENCY."
+    )
+    p.add_argument(
+        "--webhook-concurrency",
+        type=int,
+        default=200,
+        help="HOOKLINE_WEBHOOK_CONCURRENCY (3 webhooks share every worker's slots).",
     )
     p.add_argument("--ceiling-seconds", type=float, default=8.0)
     p.add_argument("--receiver", choices=("auto", "nginx", "builtin"), default="auto")
