@@ -13,12 +13,16 @@ import time
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 
 
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]  # 10 bits -> 2 characters
+
+
 def _encode(value: int, length: int) -> str:
-    chars = []
-    for _ in range(length):
-        value, rem = divmod(value, 32)
-        chars.append(_ALPHABET[rem])
-    return "".join(reversed(chars))
+    """``value`` in ``length`` base-32 characters (``length`` even), most significant first."""
+    pairs = []
+    for _ in range(length // 2):
+        value, rem = divmod(value, 1024)
+        pairs.append(_PAIRS[rem])
+    return "".join(reversed(pairs))
 
 
 def new_id(prefix: str) -> str:
