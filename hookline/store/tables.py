@@ -174,7 +174,6 @@ deliveries = Table(
     Column("completed_at", UTCDateTime, nullable=True),
     Index("ix_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
     Index("ix_deliveries_webhook_id_created_at", "webhook_id", "created_at"),
-    Index("ix_deliveries_created_at", "created_at"),
 )
 
 attempts = Table(

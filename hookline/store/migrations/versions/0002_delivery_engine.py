@@ -86,7 +86,6 @@ def upgrade() -> None:
     op.create_index(
         "ix_deliveries_webhook_id_created_at", "deliveries", ["webhook_id", "created_at"]
     )
-    op.create_index("ix_deliveries_created_at", "deliveries", ["created_at"])
     op.create_table(
         "attempts",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
