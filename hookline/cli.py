@@ -152,7 +152,7 @@ def worker(
     import logging
     import signal
 
-    from hookline.api.app import build_sender, run_worker, worker_settings
+    from hookline.dispatch.runner import build_sender, run_worker, worker_settings
     from hookline.dispatch.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -174,7 +174,7 @@ def worker(
             " webhook)"
         )
         try:
-            await run_worker(the_worker, settings)
+            await run_worker(the_worker)
         finally:
             await sender.close()
         console.print(f"worker stopped after {the_worker.sent} attempts")

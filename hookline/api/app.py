@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -14,14 +13,9 @@ from hookline import __version__
 from hookline.api import errors
 from hookline.api.routers import admin, deliveries, health, ingest, platform, webhooks
 from hookline.config import Settings
-from hookline.dispatch.sender import Sender
-from hookline.dispatch.wakeup import (
-    listen_postgres,
-    listen_sqlite,
-    notify_sqlite_workers,
-    sqlite_wake_dir,
-)
-from hookline.dispatch.worker import Worker, WorkerSettings
+from hookline.dispatch.runner import build_sender, run_worker, worker_settings
+from hookline.dispatch.wakeup import notify_sqlite_workers, sqlite_wake_dir
+from hookline.dispatch.worker import Worker
 from hookline.domain.secrets import SecretBox, load_or_create_key_file
 from hookline.services.context import Context
 from hookline.store import create_database
@@ -68,61 +62,6 @@ def build_context(settings: Settings) -> Context:
     return context
 
 
-def build_sender(settings: Settings, context: Context) -> Sender:
-    """The context's URL policy decides at send time, as it did when the URL was saved."""
-    return Sender(
-        allowed_networks=context.allowed_networks,
-        connect_timeout=settings.connect_timeout,
-        total_timeout=settings.send_timeout,
-    )
-
-
-def worker_settings(settings: Settings) -> WorkerSettings:
-    return WorkerSettings(
-        concurrency=settings.worker_concurrency,
-        per_webhook_cap=settings.webhook_concurrency,
-        lease_seconds=settings.lease_seconds,
-        poll_interval=settings.poll_interval,
-        shutdown_timeout=settings.send_timeout + 1,
-        retention=timedelta(days=settings.retention_days),
-    )
-
-
-async def checkpoint_periodically(ctx: Context, stop: asyncio.Event, every: float = 1.0) -> None:
-    """SQLite: checkpoint the WAL off the writers' path (see ``Database.checkpoint``)."""
-    if ctx.db.dialect != "sqlite":
-        return
-    while not stop.is_set():
-        with contextlib.suppress(Exception):  # a busy checkpoint simply waits for the next
-            await asyncio.to_thread(ctx.db.checkpoint)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), every)
-
-
-async def run_worker(worker: Worker, settings: Settings) -> None:
-    """The worker loop plus a listener that wakes it when another process ingests.
-
-    PostgreSQL: LISTEN. SQLite: a Unix datagram socket next to the database file.
-    """
-    stop = asyncio.Event()
-    listener = None
-    wake_dir = sqlite_wake_dir(str(worker.ctx.db.engine.url))
-    if worker.ctx.db.dialect == "postgresql":
-        listener = asyncio.create_task(listen_postgres(settings.sqlalchemy_url, worker.wake, stop))
-    elif wake_dir is not None:
-        listener = asyncio.create_task(listen_sqlite(wake_dir, worker.wake, stop))
-    checkpointer = asyncio.create_task(checkpoint_periodically(worker.ctx, stop))
-    try:
-        await worker.run()
-    finally:
-        stop.set()
-        await checkpointer
-        if listener is not None:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
-
-
 def create_app(
     settings: Settings | None = None,
     context: Context | None = None,
@@ -150,7 +89,7 @@ def create_app(
 
             app.state.context.wake_workers = wake_all
             app.state.worker = worker
-            task = asyncio.create_task(run_worker(worker, settings))
+            task = asyncio.create_task(run_worker(worker))
         try:
             yield
         finally:

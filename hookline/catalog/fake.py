@@ -19,6 +19,7 @@ import random
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
+from hookline.catalog.samples import survey_question
 from hookline.catalog.schemas import (
     LINE_PUSH_ERROR_CATEGORIES,
     MESSAGE_TYPES,
@@ -116,28 +117,6 @@ def _receipt(rng: random.Random) -> Data:
     }
 
 
-def _question(
-    sn: int,
-    subject: str,
-    kind: str,
-    answer: list[str],
-    alias: str = "",
-    answer_alias: list[str] | None = None,
-    other: list[str] | None = None,
-) -> Data:
-    return {
-        "subject": subject,
-        "type": kind,
-        "sn": sn,
-        "label": "",
-        "alias": alias,
-        "answer": answer,
-        "otherAnswer": other or [],
-        "answerLabel": [],
-        "answerAlias": answer_alias or [],
-    }
-
-
 def _survey(rng: random.Random) -> Data:
     uid, customer = _line_uid(rng), _customer_id(rng)
     gender, gender_text = rng.choice((("male", "男"), ("female", "女"), ("unknown", "不透露")))
@@ -158,13 +137,13 @@ def _survey(rng: random.Random) -> Data:
         member.append(("maac_member_customer_id", "會員編號", "TXTSHORT", customer, None))
     asked = member[:1] + [q for q in member[1:] if rng.random() < 0.7]
     result = [
-        _question(sn, subject, kind, [text], alias, answer_alias)
+        survey_question(sn, subject, kind, [text], alias=alias, answer_alias=answer_alias)
         for sn, (alias, subject, kind, text, answer_alias) in enumerate(asked, 1)
     ]
     channels = rng.sample(_CHANNELS[:4], rng.randint(1, 2))
     other = [rng.choice(_CHANNELS[4:])] if rng.random() < 0.3 else []
     result.append(
-        _question(
+        survey_question(
             len(result) + 1,
             "您最常在哪些通路購買我們的商品？",
             "CHOICEMULTI",
@@ -174,7 +153,7 @@ def _survey(rng: random.Random) -> Data:
     )
     if rng.random() < 0.6:
         result.append(
-            _question(
+            survey_question(
                 len(result) + 1, "還有什麼想對我們說的嗎？", "TXTLONG", [rng.choice(_COMMENTS)]
             )
         )

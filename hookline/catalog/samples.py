@@ -35,7 +35,7 @@ RECEIPT_VALIDATED: dict[str, Any] = {
 }
 
 
-def _question(
+def survey_question(
     sn: int,
     subject: str,
     kind: str,
@@ -80,10 +80,12 @@ SURVEYCAKE_SUBMITTED: dict[str, Any] = {
             "maac_member_birthday": ["1990-05-20"],
         },
         "result": [
-            _question(1, "LINE UID", "TXTSHORT", [LINE_UID], alias="maac_member_line_uid"),
-            _question(2, "您的姓名", "TXTSHORT", ["王小明"], alias="maac_member_name"),
-            _question(3, "您的手機號碼", "TXTSHORT", ["0912345678"], alias="maac_member_mobile"),
-            _question(
+            survey_question(1, "LINE UID", "TXTSHORT", [LINE_UID], alias="maac_member_line_uid"),
+            survey_question(2, "您的姓名", "TXTSHORT", ["王小明"], alias="maac_member_name"),
+            survey_question(
+                3, "您的手機號碼", "TXTSHORT", ["0912345678"], alias="maac_member_mobile"
+            ),
+            survey_question(
                 4,
                 "您的性別",
                 "CHOICEONE",
@@ -91,15 +93,17 @@ SURVEYCAKE_SUBMITTED: dict[str, Any] = {
                 alias="maac_member_gender",
                 answer_alias=["male"],
             ),
-            _question(5, "您的生日", "DATEPICKER", ["1990-05-20"], alias="maac_member_birthday"),
-            _question(
+            survey_question(
+                5, "您的生日", "DATEPICKER", ["1990-05-20"], alias="maac_member_birthday"
+            ),
+            survey_question(
                 6,
                 "您最常在哪些通路購買我們的商品？",
                 "CHOICEMULTI",
                 ["全家便利商店", "其他"],
                 other=["家樂福"],
             ),
-            _question(7, "還有什麼想對我們說的嗎？", "TXTLONG", ["希望門市可以多一些座位。"]),
+            survey_question(7, "還有什麼想對我們說的嗎？", "TXTLONG", ["希望門市可以多一些座位。"]),
         ],
     },
 }

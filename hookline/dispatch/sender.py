@@ -28,13 +28,11 @@ raises for network or HTTP trouble. What it does take care of is where it connec
 from __future__ import annotations
 
 import email.utils
-import enum
 import ipaddress
 import socket
 import ssl
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 
@@ -46,6 +44,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from hookline import __version__
+from hookline.domain.deliveries import AttemptResult, ErrorClass, Outgoing
 from hookline.domain.urls import (
     IPAddress,
     IPNetwork,
@@ -60,36 +59,6 @@ RESPONSE_BODY_LIMIT = 4096
 _NUMERIC_FLAGS = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
 _LOOPBACK_V4 = ipaddress.IPv4Address("127.0.0.1")
 _LOOPBACK_V6 = ipaddress.IPv6Address("::1")
-
-
-class ErrorClass(enum.StrEnum):
-    TIMEOUT = "timeout"
-    CONNECT_ERROR = "connect_error"
-    DNS_ERROR = "dns_error"
-    TLS_ERROR = "tls_error"
-    BLOCKED_ADDRESS = "blocked_address"
-    HTTP_STATUS = "http_status"
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    url: str
-    body: bytes
-    headers: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class AttemptResult:
-    status_code: int | None
-    latency_ms: float
-    response_body: str
-    error: ErrorClass | None
-    error_detail: str | None
-    retry_after: float | None
-
-    @property
-    def ok(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
 
 
 class BlockedAddressError(Exception):

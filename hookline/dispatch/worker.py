@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from hookline.dispatch.sender import AttemptResult, Outgoing, Sender
+from hookline.dispatch.sender import Sender
 from hookline.domain import wire
-from hookline.domain.deliveries import DueDelivery, Settlement
+from hookline.domain.deliveries import AttemptResult, DueDelivery, Outgoing, Settlement
 from hookline.domain.ids import new_id
 from hookline.services import deliveries as service
 from hookline.services.context import Context

@@ -8,6 +8,7 @@ reschedules the row instead of copying it.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,6 +21,42 @@ class DeliveryState(enum.StrEnum):
     DELIVERED = "delivered"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+class ErrorClass(enum.StrEnum):
+    """Why an attempt got no 2xx: what the log shows and the retry rule reads."""
+
+    TIMEOUT = "timeout"
+    CONNECT_ERROR = "connect_error"
+    DNS_ERROR = "dns_error"
+    TLS_ERROR = "tls_error"
+    BLOCKED_ADDRESS = "blocked_address"
+    HTTP_STATUS = "http_status"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One signed request, ready for the sender."""
+
+    url: str
+    body: bytes
+    headers: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """What the sender saw of one attempt; it never raises instead."""
+
+    status_code: int | None
+    latency_ms: float
+    response_body: str
+    error: ErrorClass | None
+    error_detail: str | None
+    retry_after: float | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
 
 
 class AttemptTrigger(enum.StrEnum):

@@ -8,7 +8,6 @@ health follows (``410 Gone`` stops it; failing for ``failing_period`` stops it).
 from __future__ import annotations
 
 import asyncio
-import base64
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -17,14 +16,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from hookline.catalog import TOPICS
-from hookline.dispatch.sender import AttemptResult, ErrorClass, Outgoing
 from hookline.domain import wire
 from hookline.domain.deliveries import (
     Attempt,
+    AttemptResult,
     AttemptTrigger,
     Delivery,
     DeliveryState,
+    ErrorClass,
     Event,
+    Outgoing,
     Settlement,
 )
 from hookline.domain.errors import (
@@ -37,7 +38,8 @@ from hookline.domain.ids import new_id
 from hookline.domain.models import StopReason
 from hookline.domain.retry import Outcome, RetryPolicy, Verdict, judge, next_delay
 from hookline.services.context import Context
-from hookline.services.webhooks import get_webhook
+from hookline.services.paging import decode_cursor, encode_cursor
+from hookline.services.webhooks import get_webhook, signing_secrets
 from hookline.store import events as store
 from hookline.store import platforms as platform_store
 from hookline.store import queue
@@ -132,17 +134,6 @@ def settle_in(
     return changed
 
 
-def _decode_cursor(cursor: str | None) -> str | None:
-    if not cursor:
-        return None
-    try:
-        return base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii")
-    except (ValueError, UnicodeError):
-        raise InvalidInput.single(
-            "cursor", "invalid_cursor", "cursor is not a value this API returned."
-        ) from None
-
-
 def list_deliveries(
     ctx: Context,
     platform_id: str,
@@ -166,7 +157,7 @@ def list_deliveries(
             "limit", "out_of_range", f"limit must be between 1 and {MAX_PAGE_SIZE}."
         )
     get_webhook(ctx, platform_id, webhook_id)  # 404 for another platform's webhook
-    before = _decode_cursor(cursor)
+    before = decode_cursor(cursor, "dlv_") if cursor else None
     with ctx.db.read() as conn:
         items = store.list_deliveries(
             conn,
@@ -181,9 +172,7 @@ def list_deliveries(
         )
     more = len(items) > limit
     items = items[:limit]
-    next_cursor = (
-        base64.urlsafe_b64encode(items[-1].id.encode("ascii")).decode("ascii") if more else None
-    )
+    next_cursor = encode_cursor(items[-1].id) if more else None
     return items, next_cursor
 
 
@@ -233,12 +222,6 @@ class SentNow:
     result: AttemptResult
 
 
-def _secrets(ctx: Context, webhook_id: str) -> list[str]:
-    with ctx.db.read() as conn:
-        ciphertexts = queue.secrets_of(conn, [webhook_id], ctx.clock()).get(webhook_id, [])
-    return [ctx.box.decrypt(c) for c in ciphertexts]
-
-
 async def resend(ctx: Context, send: Send, platform_id: str, delivery_id: str) -> SentNow:
     """One attempt now, with the delivery's own idempotency key and stored body."""
     delivery = await asyncio.to_thread(get_delivery, ctx, platform_id, delivery_id)
@@ -251,7 +234,7 @@ async def resend(ctx: Context, send: Send, platform_id: str, delivery_id: str) -
         with ctx.db.read() as conn:
             body = store.event_body(conn, delivery.event_id)
         url = _webhook_url(ctx, platform_id, delivery.webhook_id)
-        return body, url, _secrets(ctx, delivery.webhook_id)
+        return body, url, signing_secrets(ctx, delivery.webhook_id)
 
     body, url, secrets = await asyncio.to_thread(load)
     started_at = ctx.clock()
@@ -303,7 +286,7 @@ async def send_test(
         return platform.timezone
 
     timezone = await asyncio.to_thread(load_platform_tz)
-    secrets = await asyncio.to_thread(_secrets, ctx, webhook_id)
+    secrets = await asyncio.to_thread(signing_secrets, ctx, webhook_id)
     started_at = ctx.clock()
     body = wire.render_body(topic.name, topic.sample, started_at, timezone)
     key = wire.new_idempotency_key()
@@ -320,34 +303,30 @@ async def send_test(
             store.insert_events(
                 conn,
                 [
-                    {
-                        "id": event_id,
-                        "platform_id": platform_id,
-                        "topic": topic.name,
-                        "producer_id": None,
-                        "body": body,
-                        "occurred_at": started_at,
-                        "received_at": started_at,
-                        "is_test": True,
-                    }
+                    store.event_row(
+                        event_id=event_id,
+                        platform_id=platform_id,
+                        topic=topic.name,
+                        body=body,
+                        occurred_at=started_at,
+                        received_at=started_at,
+                        is_test=True,
+                    )
                 ],
             )
             store.insert_deliveries(
                 conn,
                 [
-                    {
-                        "id": delivery_id,
-                        "event_id": event_id,
-                        "webhook_id": webhook_id,
-                        "platform_id": platform_id,
-                        "topic": topic.name,
-                        "idempotency_key": key,
-                        "state": DeliveryState.IN_FLIGHT.value,
-                        "attempts": 0,
-                        "next_attempt_at": None,
-                        "created_at": started_at,
-                        "updated_at": now,
-                    }
+                    store.delivery_row(
+                        delivery_id=delivery_id,
+                        event_id=event_id,
+                        webhook_id=webhook_id,
+                        platform_id=platform_id,
+                        topic=topic.name,
+                        idempotency_key=key,
+                        now=started_at,
+                        state=DeliveryState.IN_FLIGHT,  # settled just below
+                    )
                 ],
             )
             queue.settle(

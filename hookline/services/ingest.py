@@ -16,7 +16,6 @@ from sqlalchemy import Connection
 
 from hookline.catalog import TOPICS, validate_data
 from hookline.domain import wire
-from hookline.domain.deliveries import DeliveryState
 from hookline.domain.errors import FieldError, HooklineError, InvalidInput, PayloadTooLarge
 from hookline.domain.ids import new_ids
 from hookline.domain.models import Platform
@@ -173,16 +172,15 @@ def _store(
         topic = r.item.topic
         webhooks = [] if zone_refusal(platform, topic, now) else subscribers.get(topic, [])
         events.append(
-            {
-                "id": event_id,
-                "platform_id": platform.id,
-                "topic": topic,
-                "producer_id": producer_id,
-                "body": r.body,
-                "occurred_at": r.occurred_at,
-                "received_at": now,
-                "is_test": False,
-            }
+            store.event_row(
+                event_id=event_id,
+                platform_id=platform.id,
+                topic=topic,
+                producer_id=producer_id,
+                body=r.body,
+                occurred_at=r.occurred_at,
+                received_at=now,
+            )
         )
         targets.extend((event_id, w, topic) for w in webhooks)
         fresh[event_id] = len(webhooks)
@@ -193,19 +191,15 @@ def _store(
     store.insert_deliveries(
         conn,
         [
-            {
-                "id": delivery_id,
-                "event_id": event_id,
-                "webhook_id": webhook_id,
-                "platform_id": platform.id,
-                "topic": topic,
-                "idempotency_key": key,
-                "state": DeliveryState.PENDING.value,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-                "updated_at": now,
-            }
+            store.delivery_row(
+                delivery_id=delivery_id,
+                event_id=event_id,
+                webhook_id=webhook_id,
+                platform_id=platform.id,
+                topic=topic,
+                idempotency_key=key,
+                now=now,
+            )
             for delivery_id, key, (event_id, webhook_id, topic) in zip(
                 delivery_ids, keys, targets, strict=True
             )

@@ -7,7 +7,6 @@ both take the last place.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from collections.abc import Sequence
@@ -36,6 +35,7 @@ from hookline.domain.models import (
     WebhookStatus,
 )
 from hookline.services.context import Context
+from hookline.services.paging import decode_cursor, encode_cursor
 from hookline.services.platforms import lock_platform, platform_not_found
 from hookline.services.validation import FieldErrors, clean_name, clean_topics, clean_url
 from hookline.store import platforms as platform_store
@@ -172,24 +172,6 @@ def get_webhook(ctx: Context, platform_id: str, webhook_id: str) -> Webhook:
         return _webhook(conn, platform_id, webhook_id)
 
 
-def _decode_cursor(cursor: str) -> str:
-    try:
-        value = base64.urlsafe_b64decode(cursor.encode("ascii") + b"==").decode("ascii")
-    except (ValueError, UnicodeError) as exc:
-        raise InvalidInput.single(
-            "cursor", "invalid_cursor", "cursor is not one this API returned."
-        ) from exc
-    if not value.startswith("wh_"):
-        raise InvalidInput.single(
-            "cursor", "invalid_cursor", "cursor is not one this API returned."
-        )
-    return value
-
-
-def _encode_cursor(webhook_id: str) -> str:
-    return base64.urlsafe_b64encode(webhook_id.encode("ascii")).decode("ascii").rstrip("=")
-
-
 def list_webhooks(
     ctx: Context, platform_id: str, *, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
 ) -> WebhookPage:
@@ -197,12 +179,12 @@ def list_webhooks(
         raise InvalidInput.single(
             "limit", "out_of_range", f"limit must be between 1 and {MAX_PAGE_SIZE}."
         )
-    after = _decode_cursor(cursor) if cursor else None
+    after = decode_cursor(cursor, "wh_") if cursor else None
     with ctx.db.read() as conn:
         items = store.list_webhooks(conn, platform_id, after_id=after, limit=limit + 1)
     has_more = len(items) > limit
     items = items[:limit]
-    return WebhookPage(items=items, next_cursor=_encode_cursor(items[-1].id) if has_more else None)
+    return WebhookPage(items=items, next_cursor=encode_cursor(items[-1].id) if has_more else None)
 
 
 def update_webhook(

@@ -128,6 +128,57 @@ def count_deliveries_of(conn: Connection, event_ids: Sequence[str]) -> dict[str,
     return counts
 
 
+def event_row(
+    *,
+    event_id: str,
+    platform_id: str,
+    topic: str,
+    body: bytes,
+    occurred_at: datetime,
+    received_at: datetime,
+    producer_id: str | None = None,
+    is_test: bool = False,
+) -> dict[str, Any]:
+    """A row for ``insert_events``."""
+    return {
+        "id": event_id,
+        "platform_id": platform_id,
+        "topic": topic,
+        "producer_id": producer_id,
+        "body": body,
+        "occurred_at": occurred_at,
+        "received_at": received_at,
+        "is_test": is_test,
+    }
+
+
+def delivery_row(
+    *,
+    delivery_id: str,
+    event_id: str,
+    webhook_id: str,
+    platform_id: str,
+    topic: str,
+    idempotency_key: str,
+    now: datetime,
+    state: DeliveryState = DeliveryState.PENDING,
+) -> dict[str, Any]:
+    """A row for ``insert_deliveries``: a pending one is due at once, nothing tried yet."""
+    return {
+        "id": delivery_id,
+        "event_id": event_id,
+        "webhook_id": webhook_id,
+        "platform_id": platform_id,
+        "topic": topic,
+        "idempotency_key": idempotency_key,
+        "state": state.value,
+        "attempts": 0,
+        "next_attempt_at": now if state is DeliveryState.PENDING else None,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
         conn.execute(insert(events), list(rows))

@@ -13,12 +13,12 @@ sending slot from the healthy ones.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, update
 
 from hookline.domain.deliveries import DeliveryState, DueDelivery, Settlement
 from hookline.domain.models import StopReason, WebhookStatus
@@ -29,9 +29,9 @@ from hookline.store.tables import (
     events,
     ingest_keys,
     platforms,
-    webhook_secrets,
     webhooks,
 )
+from hookline.store.webhooks import active_secret_ciphertexts_of
 
 NOTIFY_CHANNEL = "hookline_deliveries"
 LOOKAHEAD = 2  # rows read per place to fill, so saturated webhooks can be skipped
@@ -121,7 +121,7 @@ def load_due(conn: Connection, ids: Sequence[str], now: datetime) -> list[DueDel
                 .order_by(deliveries.c.next_attempt_at)
             ).all()
         )
-    secrets = secrets_of(conn, sorted({r.webhook_id for r in rows}), now)
+    secrets = active_secret_ciphertexts_of(conn, sorted({r.webhook_id for r in rows}), now)
     return [
         DueDelivery(
             id=r.id,
@@ -136,26 +136,6 @@ def load_due(conn: Connection, ids: Sequence[str], now: datetime) -> list[DueDel
         )
         for r in rows
     ]
-
-
-def secrets_of(conn: Connection, webhook_ids: Sequence[str], now: datetime) -> dict[str, list[str]]:
-    """Signing secrets per webhook, the current one (no expiry) first, then by expiry."""
-    found: dict[str, list[tuple[int, float, str]]] = defaultdict(list)
-    for chunk in chunks(webhook_ids):
-        rows = conn.execute(
-            select(
-                webhook_secrets.c.webhook_id,
-                webhook_secrets.c.ciphertext,
-                webhook_secrets.c.expires_at,
-            ).where(
-                webhook_secrets.c.webhook_id.in_(chunk),
-                or_(webhook_secrets.c.expires_at.is_(None), webhook_secrets.c.expires_at > now),
-            )
-        ).all()
-        for r in rows:
-            rank = (0, 0.0) if r.expires_at is None else (1, -r.expires_at.timestamp())
-            found[r.webhook_id].append((*rank, r.ciphertext))
-    return {w: [c for *_, c in sorted(items)] for w, items in found.items()}
 
 
 def settle(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, delete, insert, or_, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from hookline.domain.ids import new_id
 from hookline.domain.models import StopReason, Webhook, WebhookStatus
@@ -136,18 +136,30 @@ def expire_secrets(conn: Connection, webhook_id: str, expires_at: datetime) -> N
 
 def active_secret_ciphertexts(conn: Connection, webhook_id: str, now: datetime) -> list[str]:
     """Secrets that still sign, newest first: the current one, then any in grace."""
-    rows = conn.execute(
-        select(webhook_secrets.c.ciphertext)
-        .where(
-            webhook_secrets.c.webhook_id == webhook_id,
-            or_(webhook_secrets.c.expires_at.is_(None), webhook_secrets.c.expires_at > now),
-        )
-        .order_by(
-            case((webhook_secrets.c.expires_at.is_(None), 0), else_=1),
-            webhook_secrets.c.expires_at.desc(),
-        )
-    ).all()
-    return [r.ciphertext for r in rows]
+    return active_secret_ciphertexts_of(conn, [webhook_id], now).get(webhook_id, [])
+
+
+def active_secret_ciphertexts_of(
+    conn: Connection, webhook_ids: Sequence[str], now: datetime
+) -> dict[str, list[str]]:
+    """``active_secret_ciphertexts`` for many webhooks in one query (a worker's claim)."""
+    found: dict[str, list[tuple[int, float, str]]] = defaultdict(list)
+    if webhook_ids:
+        rows = conn.execute(
+            select(
+                webhook_secrets.c.webhook_id,
+                webhook_secrets.c.ciphertext,
+                webhook_secrets.c.expires_at,
+            ).where(
+                webhook_secrets.c.webhook_id.in_(list(webhook_ids)),
+                or_(webhook_secrets.c.expires_at.is_(None), webhook_secrets.c.expires_at > now),
+            )
+        ).all()
+        for r in rows:
+            # the current secret (no expiry) first, then the later-expiring ones
+            rank = (0, 0.0) if r.expires_at is None else (1, -r.expires_at.timestamp())
+            found[r.webhook_id].append((*rank, r.ciphertext))
+    return {w: [c for *_, c in sorted(items)] for w, items in found.items()}
 
 
 def find_idempotent_result(conn: Connection, platform_id: str, key: str) -> tuple[str, str] | None:

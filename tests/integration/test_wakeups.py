@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from hookline.api import create_app
-from hookline.api.app import run_worker
 from hookline.config import Settings
+from hookline.dispatch.runner import run_worker
 from hookline.dispatch.wakeup import notify_sqlite_workers, sqlite_wake_dir
 from hookline.services.context import Context
 from hookline.store import Database
@@ -65,8 +65,7 @@ async def test_postgres_workers_are_woken_by_notify(
 ) -> None:
     setup = make_setup(ctx, [receiver.url()])
     worker = make_worker(ctx, poll_interval=LONG_POLL)
-    url = db.engine.url.render_as_string(hide_password=False)
-    task = asyncio.create_task(run_worker(worker, Settings(database_url=url)))
+    task = asyncio.create_task(run_worker(worker))
     try:
         # This context has no in-process wake-up: only NOTIFY (or the poll) can wake the
         # worker. After the first delivery it is idle, waiting LONG_POLL.
@@ -92,7 +91,7 @@ async def test_sqlite_workers_in_other_processes_are_woken_by_a_datagram(
     setup = make_setup(ctx, [receiver.url()])
     worker = make_worker(replace(ctx), poll_interval=LONG_POLL)
     ctx.wake_workers = lambda: notify_sqlite_workers(wake_dir)
-    task = asyncio.create_task(run_worker(worker, Settings(database_url=url)))
+    task = asyncio.create_task(run_worker(worker))
     try:
         await until(lambda: worker.idle and any(wake_dir.glob("*.sock")))
         setup.publish()
