@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hookline.domain.models import Platform, StopReason, Webhook, WebhookStatus
+from hookline.domain.models import Platform, Role, StopReason, User, Webhook, WebhookStatus
 from hookline.domain.retry import RetryPolicy
 
 
@@ -79,6 +79,31 @@ class PlatformDetail(PlatformOut):
 class TokenCreated(BaseModel):
     id: str
     token: str = Field(description="Shown this once; hookline keeps only its hash.")
+
+
+class UserCreate(Strict):
+    email: str = Field(examples=["marketer@example.com"])
+    password: str = Field(description="10 to 1024 characters; stored only as an argon2 hash.")
+    role: Role = Field(
+        default=Role.MEMBER,
+        description="Only member here: operators are created with `hookline admin create-user`.",
+    )
+
+
+class UserOut(BaseModel):
+    """A dashboard user; the password (even its hash) is never returned."""
+
+    id: str
+    email: str
+    role: Role
+    platform_id: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, u: User) -> UserOut:
+        return cls(
+            id=u.id, email=u.email, role=u.role, platform_id=u.platform_id, created_at=u.created_at
+        )
 
 
 class TopicOut(BaseModel):

@@ -95,3 +95,39 @@ class IngestDisabled(HooklineError):
 
 class DeliveryInFlight(HooklineError):
     code = "delivery_in_flight"
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+
+
+class EmailTaken(HooklineError):
+    """Another user already has this email (emails are compared lower-cased)."""
+
+    code = "email_taken"
+
+    def __init__(self, email: str) -> None:
+        super().__init__(f"email '{email}' is already used by another user.", field="email")
+        self.field = "email"
+
+
+class InvalidLogin(HooklineError):
+    """Wrong email or password: the message never says which, so emails cannot be probed."""
+
+    code = "invalid_login"
+
+    def __init__(self) -> None:
+        super().__init__("The email or password is not correct.")
+
+
+class LoginThrottled(HooklineError):
+    """Too many failed logins for this email: the next try must wait ``retry_after`` seconds."""
+
+    code = "login_throttled"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"Too many failed logins for this email: try again in {retry_after} s.",
+            retry_after=retry_after,
+        )
+        self.retry_after = retry_after

@@ -20,6 +20,13 @@ class WebhookStatus(enum.StrEnum):
     STOPPED = "stopped"
 
 
+class Role(enum.StrEnum):
+    """What a dashboard user may see: a member their own platform, an operator every one."""
+
+    MEMBER = "member"
+    OPERATOR = "operator"
+
+
 class StopReason(enum.StrEnum):
     BY_USER = "by_user"
     FAILING = "failing"
@@ -77,6 +84,24 @@ class ApiToken:
     platform_id: str
     created_at: datetime
     revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class User:
+    """A dashboard login. Members belong to one platform; operators to none (they see all).
+
+    The password hash is deliberately not here: it never leaves the store and services.
+    """
+
+    id: str
+    email: str
+    role: Role
+    platform_id: str | None
+    created_at: datetime
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role is Role.OPERATOR
 
 
 @dataclass(frozen=True)

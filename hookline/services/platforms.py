@@ -138,6 +138,19 @@ def overview(ctx: Context, platform_id: str) -> PlatformOverview:
         if platform is None:
             raise platform_not_found(platform_id)
         working = store.count_working_webhooks(conn, platform_id)
+    return _overview_of(platform, working, now)
+
+
+def list_platforms(ctx: Context) -> list[PlatformOverview]:
+    """Every platform by name, for the operator's pages."""
+    now = ctx.clock()
+    with ctx.db.read() as conn:
+        found = store.list_platforms(conn)
+        working = store.count_working_webhooks_by_platform(conn)
+    return [_overview_of(p, working.get(p.id, 0), now) for p in found]
+
+
+def _overview_of(platform: Platform, working: int, now: datetime) -> PlatformOverview:
     zones = []
     for zone in ZONES:
         purchase = platform.zone(zone)

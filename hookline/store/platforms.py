@@ -50,6 +50,42 @@ def get_platform(conn: Connection, platform_id: str) -> Platform | None:
     )
 
 
+def list_platforms(conn: Connection) -> list[Platform]:
+    """Every platform by name, with its zones (two queries, whatever the count)."""
+    zones: dict[str, list[ZonePurchase]] = {}
+    for z in conn.execute(
+        select(
+            platform_zones.c.platform_id, platform_zones.c.zone, platform_zones.c.valid_until
+        ).order_by(platform_zones.c.zone)
+    ).all():
+        zones.setdefault(z.platform_id, []).append(
+            ZonePurchase(zone=z.zone, valid_until=z.valid_until)
+        )
+    rows = conn.execute(select(platforms).order_by(platforms.c.name, platforms.c.id)).all()
+    return [
+        Platform(
+            id=row.id,
+            name=row.name,
+            timezone=row.timezone,
+            webhook_limit=row.webhook_limit,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            zones=tuple(zones.get(row.id, ())),
+            retry_policy=RetryPolicy(row.retry_policy),
+        )
+        for row in rows
+    ]
+
+
+def count_working_webhooks_by_platform(conn: Connection) -> dict[str, int]:
+    rows = conn.execute(
+        select(webhooks.c.platform_id, func.count())
+        .where(webhooks.c.status == WebhookStatus.WORKING.value, webhooks.c.deleted_at.is_(None))
+        .group_by(webhooks.c.platform_id)
+    ).all()
+    return {platform_id: int(count) for platform_id, count in rows}
+
+
 def find_platform_by_name(conn: Connection, name: str) -> str | None:
     row = conn.execute(
         select(platforms.c.id).where(platforms.c.name == name).order_by(platforms.c.id)

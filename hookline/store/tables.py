@@ -113,6 +113,40 @@ audit_log = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+# Dashboard logins. Emails are stored lower-cased (unique); sessions and failed-login
+# counters are keyed by what the browser or the login form sends, never by a secret:
+# a session row holds only the SHA-256 of its cookie token, like api_tokens.
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("platform_id", String(ID), ForeignKey("platforms.id"), nullable=True, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_login_at", UTCDateTime, nullable=True),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", String(ID), ForeignKey("users.id"), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("email", String(254), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failed_at", UTCDateTime, nullable=False),
+)
+
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,

@@ -1,4 +1,4 @@
-"""Operator routes: platforms, zone purchases, limits and API tokens."""
+"""Operator routes: platforms, zone purchases, limits, API tokens and dashboard users."""
 
 from __future__ import annotations
 
@@ -13,10 +13,13 @@ from hookline.api.schemas import (
     PlatformOut,
     PlatformPatch,
     TokenCreated,
+    UserCreate,
+    UserOut,
     ZoneSet,
 )
-from hookline.domain.models import DEFAULT_TIMEZONE, DEFAULT_WEBHOOK_LIMIT
-from hookline.services import platforms
+from hookline.domain.errors import InvalidInput
+from hookline.domain.models import DEFAULT_TIMEZONE, DEFAULT_WEBHOOK_LIMIT, Role
+from hookline.services import platforms, users
 
 router = APIRouter(prefix="/v1/admin", tags=["operator"])
 
@@ -32,6 +35,12 @@ def create_platform(body: PlatformCreate, ctx: Ctx, _op: Operator) -> PlatformCr
     return PlatformCreated(
         **PlatformOut.of(created.platform).model_dump(), api_token=created.api_token
     )
+
+
+@router.get("/platforms")
+def list_platforms(ctx: Ctx, _op: Operator) -> list[PlatformDetail]:
+    """Every platform, ordered by name."""
+    return [detail_of(ov) for ov in platforms.list_platforms(ctx)]
 
 
 @router.get("/platforms/{platform_id}")
@@ -70,3 +79,32 @@ def create_token(platform_id: str, ctx: Ctx, _op: Operator) -> TokenCreated:
 def revoke_token(platform_id: str, token_id: str, ctx: Ctx, _op: Operator) -> Response:
     platforms.revoke_token(ctx, platform_id, token_id)
     return Response(status_code=204)
+
+
+@router.post("/platforms/{platform_id}/users", status_code=201)
+def create_user(platform_id: str, body: UserCreate, ctx: Ctx, actor: Operator) -> UserOut:
+    """A dashboard member of this platform.
+
+    Operators are created with the CLI only, so that the operator API token alone
+    cannot mint logins that see every platform.
+    """
+    if body.role is not Role.MEMBER:
+        raise InvalidInput.single(
+            "role",
+            "operator_via_cli",
+            "role must be member here: create operators with `hookline admin create-user`.",
+        )
+    user = users.create_user(
+        ctx,
+        email=body.email,
+        password=body.password,
+        role=body.role,
+        platform_id=platform_id,
+        actor=actor,
+    )
+    return UserOut.of(user)
+
+
+@router.get("/platforms/{platform_id}/users")
+def list_users(platform_id: str, ctx: Ctx, _op: Operator) -> list[UserOut]:
+    return [UserOut.of(u) for u in users.list_users(ctx, platform_id)]
