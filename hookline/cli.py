@@ -111,7 +111,9 @@ def serve(
             Panel.fit(
                 f"[bold]hookline {__version__}[/bold] demo\n"
                 f"API docs:        {base}/docs\n"
-                f"Dashboard:       {base}/ (arrives with the dashboard issue)\n"
+                f"Dashboard:       {base}/\n"
+                f"Member login:    {creds.member_email}  password: {creds.member_password}\n"
+                f"Operator login:  {creds.operator_email}  password: {creds.operator_password}\n"
                 f"Platform id:     {creds.platform_id}\n"
                 f"API token:       {creds.api_token}\n"
                 f"Operator token:  {creds.operator_token}\n"
@@ -318,6 +320,98 @@ def create_token(
     with _clean_errors():
         token_id, token = platforms.create_token(_admin_context(), platform_id)
     console.print(f"token id {token_id}\nAPI token (shown once): [bold]{token}[/bold]")
+
+
+@admin.command("create-user")
+def create_user(
+    email: Annotated[str, typer.Option(help="Login email (stored lower-cased).")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="10 to 1024 characters; asked for when not given (keeps it out of history).",
+        ),
+    ],
+    role: Annotated[
+        str, typer.Option(help="member (one platform) or operator (every platform).")
+    ] = "member",
+    platform: Annotated[
+        str | None, typer.Option(help="The member's platform id (pf_...); none for operators.")
+    ] = None,
+) -> None:
+    """Create a dashboard login: a platform member, or an operator."""
+    from hookline.services import users
+
+    with _clean_errors():
+        user = users.create_user(
+            _admin_context(), email=email, password=password, role=role, platform_id=platform
+        )
+    table = Table(show_header=False)
+    table.add_row("user id", user.id)
+    table.add_row("email", user.email)
+    table.add_row("role", user.role.value)
+    table.add_row("platform", user.platform_id or "- (operator: every platform)")
+    console.print(table)
+
+
+catalog = typer.Typer(help="The event catalog: generated reference docs and JSON Schemas.")
+app.add_typer(catalog, name="catalog")
+
+
+@catalog.command("export")
+def catalog_export(
+    out: Annotated[
+        str, typer.Option(help="Repository root: writes docs/events/ and schemas/ under it.")
+    ] = ".",
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; exit 1 listing files that differ.")
+    ] = False,
+) -> None:
+    """Generate docs/events/*.md and schemas/*.json from the catalog (deterministic)."""
+    from pathlib import Path
+
+    from hookline.catalog.export import export, print_results
+
+    results = export(Path(out), check=check)
+    if not print_results(results, console, check=check):
+        raise typer.Exit(1)
+
+
+@app.command()
+def listen(
+    secret: Annotated[
+        list[str],
+        typer.Option(
+            envvar="HOOKLINE_LISTEN_SECRET",
+            help="The webhook's share secret (whsec_...); repeat it for old and new during"
+            " a rotation.",
+        ),
+    ],
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 9000,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    forward_to: Annotated[
+        str | None,
+        typer.Option(help="Also send verified requests (same body and headers) to this URL."),
+    ] = None,
+    fail_rate: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Share of requests answered 500, to rehearse retries."),
+    ] = 0.0,
+    tolerance: Annotated[
+        int, typer.Option(help="Seconds webhook-timestamp may differ from this clock.")
+    ] = 300,
+) -> None:
+    """Receive webhooks locally: verify, print and answer each request (Ctrl-C stops)."""
+    from hookline.listen import Listener, serve_forever
+
+    try:
+        listener = Listener(secret, tolerance=tolerance, fail_rate=fail_rate, forward_to=forward_to)
+    except ValueError as exc:
+        err.print(f"[red]error[/red]: {exc}")
+        raise typer.Exit(2) from None
+    serve_forever(listener, host=host, port=port, console=console)
 
 
 def main() -> None:

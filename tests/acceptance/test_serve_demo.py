@@ -15,6 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from hookline.domain.secrets import SecretBox
+from hookline.services import users
+from hookline.services.context import Context
+from hookline.store import create_database
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -67,6 +72,12 @@ class Server:
         match = re.search(rf"{label}:\s+(\S+)", "".join(self.lines))
         assert match, f"'{label}' not printed:\n" + "".join(self.lines)
         return match.group(1)
+
+    def printed_login(self, label: str) -> tuple[str, str]:
+        """(email, password) of a dashboard login line such as 'Member login:  a@b  password: x'."""
+        match = re.search(rf"{label}:\s+(\S+)\s+password:\s+(\S+)", "".join(self.lines))
+        assert match, f"'{label}' not printed:\n" + "".join(self.lines)
+        return match.group(1), match.group(2)
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -129,6 +140,19 @@ def test_demo_prints_credentials_and_the_curl_flow_works(server: Server, data_di
     r = api.post("/v1/webhooks", json={**body, "topics": ["message.first_open"]})
     assert r.status_code == 403 and r.json()["code"] == "zone_expired"
 
+    # the printed dashboard logins open sessions (checked on the server's own database)
+    assert f"Dashboard:       {server.base}/" in "".join(server.lines)
+    ctx = Context(db=create_database(f"sqlite:///{data_dir / 'hookline.db'}"), box=SecretBox("x"))
+    try:
+        email, password = server.printed_login("Member login")
+        member = users.login(ctx, email, password).user
+        assert (email, member.platform_id) == ("demo@hookline.local", platform_id)
+        email, password = server.printed_login("Operator login")
+        assert email == "operator@hookline.local"
+        assert users.login(ctx, email, password).user.is_operator
+    finally:
+        ctx.db.dispose()
+
     # secrets never reach the server's output
     log = "".join(server.lines)
     assert old not in log and new not in log
@@ -139,11 +163,14 @@ def test_a_second_start_reuses_the_demo(data_dir: Path) -> None:
     first = Server(data_dir)
     first.wait_ready()
     token = first.printed("API token")
+    logins = first.printed_login("Member login"), first.printed_login("Operator login")
     first.stop()
     second = Server(data_dir)
     second.wait_ready()
     try:
         assert second.printed("API token") == token
+        assert second.printed_login("Member login") == logins[0]
+        assert second.printed_login("Operator login") == logins[1]
         r = httpx.get(
             f"{second.base}/v1/platform", headers={"Authorization": f"Bearer {token}"}, timeout=10
         )

@@ -63,3 +63,44 @@ def test_admin_errors_are_one_clear_line(args: list[str], code: str) -> None:
     assert result.exit_code == 1
     assert code in result.output
     assert "Traceback" not in result.output
+
+
+def test_admin_create_user() -> None:
+    result = runner.invoke(app, ["admin", "create-platform", "--name", "Tea"])
+    platform_id = re.search(r"(pf_[0-9a-z]+)", result.output)
+    assert platform_id, result.output
+    pid = platform_id.group(1)
+    args = ["admin", "create-user", "--email", "Ann@Example.com", "--platform", pid]
+    result = runner.invoke(app, [*args, "--password", "correct horse battery"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"usr_[0-9a-z]+", result.output)
+    assert "ann@example.com" in result.output and "member" in result.output
+    assert pid in result.output and "correct horse" not in result.output
+    # operators: no platform, and the password is asked for (twice) when not given
+    result = runner.invoke(
+        app,
+        ["admin", "create-user", "--email", "ops@example.com", "--role", "operator"],
+        input="another long secret\nanother long secret\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "operator" in result.output and "another long secret" not in result.output
+    result = runner.invoke(app, [*args, "--password", "correct horse battery"])
+    assert result.exit_code == 1 and "email_taken" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["--email", "a@example.com", "--password", "short", "--role", "operator"], "password"),
+        (["--email", "a@example.com", "--password", "long enough!"], "platform_id"),
+        (["--email", "a@example.com", "--password", "long enough!", "--role", "x"], "role"),
+        (
+            ["--email", "a@example.com", "--password", "long enough!", "--platform", "pf_no"],
+            "platform_not_found",
+        ),
+    ],
+)
+def test_admin_create_user_errors(args: list[str], code: str) -> None:
+    result = runner.invoke(app, ["admin", "create-user", *args])
+    assert result.exit_code == 1, result.output
+    assert code in result.output and "Traceback" not in result.output
