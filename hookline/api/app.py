@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI, Request, Response
 
-from hookline import __version__
+from hookline import __version__, web
 from hookline.api import errors
 from hookline.api.routers import admin, deliveries, health, ingest, platform, webhooks
 from hookline.config import Settings
@@ -133,6 +133,7 @@ def create_app(
             )
         return await call_next(request)
 
+    web.install(app)
     for router in (
         health.router,
         admin.router,

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hookline.domain import errors as domain
@@ -28,6 +28,9 @@ STATUS_BY_ERROR: dict[type[domain.HooklineError], int] = {
     domain.PayloadTooLarge: 413,
     domain.IngestDisabled: 503,
     domain.DeliveryInFlight: 409,
+    domain.EmailTaken: 409,
+    domain.InvalidLogin: 401,
+    domain.LoginThrottled: 429,
 }
 
 TITLES = {
@@ -40,6 +43,7 @@ TITLES = {
     413: "Payload too large",
     415: "Unsupported media type",
     422: "Unprocessable content",
+    429: "Too many requests",
     500: "Internal server error",
     503: "Service unavailable",
 }
@@ -91,10 +95,16 @@ def problem_fields(exc: domain.HooklineError) -> dict[str, Any]:
     return body
 
 
-async def _on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _on_domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, domain.HooklineError)
+    html_page = getattr(request.state, "html_error_page", None)
+    if html_page is not None:  # a dashboard page: the person gets a page, not JSON
+        response: Response = html_page(exc, _status_of(exc))
+        return response
     body = problem_fields(exc)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, domain.Unauthorized) else None
+    if isinstance(exc, domain.LoginThrottled):
+        headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse(
         body, status_code=body["status"], headers=headers, media_type="application/problem+json"
     )

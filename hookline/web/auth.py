@@ -1,0 +1,92 @@
+"""Sign in, sign out, and the language switch."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form
+from fastapi.responses import Response
+
+from hookline.domain.errors import InvalidLogin, LoginThrottled
+from hookline.services import users
+from hookline.web.i18n import LANGUAGES
+from hookline.web.view import (
+    LANG_COOKIE,
+    LANG_COOKIE_MAX_AGE,
+    SESSION_COOKIE,
+    Action,
+    AnyView,
+    View,
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+def safe_next(path: str | None) -> str:
+    """Only a path on this server: ``//evil.example`` would leave it."""
+    if path and path.startswith("/") and not path.startswith("//") and "\\" not in path:
+        return path
+    return "/"
+
+
+def _home(view: View) -> str:
+    if view.user is None:
+        return "/login"
+    return "/operator" if view.user.is_operator else "/webhooks"
+
+
+@router.get("/")
+def home(view: AnyView) -> Response:
+    return view.redirect(_home(view))
+
+
+@router.get("/login")
+def login_form(view: AnyView, next: str = "/") -> Response:
+    if view.user is not None:
+        return view.redirect(_home(view))
+    return view.render("login.html", next=safe_next(next), email="", error=None)
+
+
+@router.post("/login")
+def login(
+    view: Action,
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    error = None
+    status = 200
+    try:
+        result = users.login(view.ctx, email, password)
+    except LoginThrottled as exc:
+        seconds = exc.retry_after
+        error, status = view.t("login.throttled", seconds=max(seconds, 1)), 429
+    except InvalidLogin:
+        error, status = view.t("login.invalid"), 401
+    else:
+        max_age = int((result.expires_at - view.ctx.clock()).total_seconds())
+        view.cookies[SESSION_COOKIE] = (result.token, max_age)
+        view.user = result.user
+        target = safe_next(next)
+        return view.redirect(_home(view) if target == "/" else target)
+    return view.render(
+        "login.html", status_code=status, next=safe_next(next), email=email, error=error
+    )
+
+
+@router.post("/logout")
+def logout(view: Action) -> Response:
+    token = view.request.cookies.get(SESSION_COOKIE)
+    if token:
+        users.logout(view.ctx, token)
+    response = view.redirect("/login")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/lang/{lang}")
+def switch_language(view: AnyView, lang: str, next: str = "/") -> Response:
+    """Remember the choice in a cookie; it wins over Accept-Language from now on."""
+    if lang in LANGUAGES:
+        view.cookies[LANG_COOKIE] = (lang, LANG_COOKIE_MAX_AGE)
+    return view.redirect(safe_next(next))

@@ -1,0 +1,438 @@
+"""The operator's pages: platforms, zone purchases, webhook limits, API tokens, users.
+
+Operators are the people who sell and support hookline: they see every platform and
+change what a marketer cannot (the limit, the zones a platform paid for and until
+when, its API tokens, who may log in to it). Everything goes through the same use
+cases as the operator API (hookline.services), and their errors are shown beside the
+field they concern, translated by ``code``.
+
+A new API token is shown exactly once, on the page that answers the POST which made
+it: it is never put in a URL (URLs end up in logs and browser history) and cannot be
+shown again, since only its hash is stored. Every other change answers with a
+redirect (POST/redirect/GET) carrying a ``?notice=`` key.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from typing import Annotated, Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form
+from fastapi.responses import Response
+
+from hookline.catalog import TOPICS, ZONES
+from hookline.domain.errors import (
+    EmailTaken,
+    FieldError,
+    HooklineError,
+    InvalidInput,
+    TokenNotFound,
+    UserNotFound,
+)
+from hookline.domain.models import (
+    DEFAULT_TIMEZONE,
+    DEFAULT_WEBHOOK_LIMIT,
+    MAX_WEBHOOK_LIMIT,
+    Role,
+)
+from hookline.domain.retry import RetryPolicy
+from hookline.services import platforms, users
+from hookline.web.pages import actor_of
+from hookline.web.view import OperatorAction, OperatorPage, View
+
+router = APIRouter(include_in_schema=False)
+
+NOTICES = frozenset(
+    {
+        "saved",
+        "zone_set",
+        "zone_ended",
+        "token_revoked",
+        "user_created",
+        "user_deleted",
+    }
+)
+"""What ``?notice=`` may say. "created" and "token_created" are not here: they only
+accompany the page that shows a new token, never a URL."""
+RETRY_POLICIES = tuple(policy.value for policy in RetryPolicy)
+TIMEZONE_SUGGESTIONS = (
+    "Asia/Taipei",
+    "Asia/Hong_Kong",
+    "Asia/Tokyo",
+    "Asia/Bangkok",
+    "Asia/Singapore",
+    "Asia/Kuala_Lumpur",
+    "Asia/Jakarta",
+    "UTC",
+)
+"""Offered in a datalist; any IANA name is accepted (the service checks it)."""
+
+END_OF_DAY = time(23, 59, 59)
+"""A bare date means "valid through that whole day", as a purchase date is read."""
+MIN_YEAR, MAX_YEAR = 2000, 2999
+"""Beyond these a date is a typo, and years near 9999 overflow when moved to UTC."""
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?")
+
+FIELD_PARAMS: dict[str, dict[str, int]] = {
+    "invalid_password_length": {"min": users.MIN_PASSWORD_LENGTH, "max": users.MAX_PASSWORD_LENGTH},
+    "date_out_of_range": {"min": MIN_YEAR, "max": MAX_YEAR},
+}
+"""The limits a message names come from the rule itself, so the two cannot drift apart."""
+
+SETTINGS_FIELDS = frozenset({"name", "timezone", "webhook_limit", "retry_policy"})
+USER_FIELDS = frozenset({"email", "password"})
+
+Errors = dict[str, str]
+
+
+# --- errors ----------------------------------------------------------------------------
+
+
+def field_message(view: View, error: FieldError) -> str:
+    """The operator catalog first (its own codes), then the shared one, then a generic text."""
+    for key in (f"operator.field.{error.code}", f"field.{error.code}"):
+        if view.t.has(key):
+            return view.t(key, **FIELD_PARAMS.get(error.code, {}))
+    return view.t("field.invalid")
+
+
+def error_message(view: View, exc: HooklineError) -> str:
+    for key in (f"operator.error.{exc.code}", f"error.{exc.code}"):
+        if view.t.has(key):
+            return view.t(key)
+    return view.t("error.generic", code=exc.code)
+
+
+def form_errors(view: View, exc: HooklineError, fields: frozenset[str]) -> Errors:
+    """Field -> translated message for one form; ``_form`` holds the rest.
+
+    ``fields`` are the inputs this form has: an error about any other field (a rule
+    the form cannot break, in theory) is still shown, above the form.
+    """
+    out: Errors = {}
+    if isinstance(exc, InvalidInput):
+        for error in exc.errors:
+            name = error.field.split("[")[0]
+            out.setdefault(name if name in fields else "_form", field_message(view, error))
+        return out
+    if isinstance(exc, EmailTaken) and "email" in fields:
+        return {"email": view.t("operator.field.email_taken")}
+    return {"_form": error_message(view, exc)}
+
+
+def _invalid(field: str, code: str) -> InvalidInput:
+    return InvalidInput.single(field, code, f"{field}: {code}")
+
+
+def parse_limit(text: str) -> int:
+    """A form sends text; a non-number is the person's typo, not a 422 JSON body."""
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise _invalid("webhook_limit", "not_a_number") from None
+
+
+def parse_retry_policy(text: str) -> RetryPolicy:
+    try:
+        return RetryPolicy(text)
+    except ValueError:
+        raise _invalid("retry_policy", "unknown_retry_policy") from None
+
+
+def parse_valid_until(text: str, timezone: str) -> datetime:
+    """``2026-12-31`` (a date input) or ``2026-12-31T18:00`` (datetime-local) in the
+    platform's time zone: a bare date means the end of that day there, so a purchase
+    "valid until 31 December" works all of 31 December for that platform's customer.
+    """
+    text = text.strip()
+    zone = ZoneInfo(timezone)
+    try:
+        if _DATE.fullmatch(text):
+            moment = datetime.combine(date.fromisoformat(text), END_OF_DAY, tzinfo=zone)
+        elif _DATETIME.fullmatch(text):
+            moment = datetime.fromisoformat(text).replace(tzinfo=zone)
+        elif not text:
+            raise _invalid("valid_until", "date_required")
+        else:
+            raise ValueError(text)
+    except ValueError:
+        raise _invalid("valid_until", "invalid_date") from None
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise _invalid("valid_until", "date_out_of_range")
+    return moment
+
+
+def _platform_url(platform_id: str, notice: str | None = None) -> str:
+    url = f"/operator/platforms/{quote(platform_id, safe='')}"
+    return f"{url}?notice={notice}" if notice else url
+
+
+# --- the platform list -----------------------------------------------------------------
+
+
+def list_page(
+    view: View,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: Errors | None = None,
+    status_code: int = 200,
+) -> Response:
+    return view.render(
+        "operator/list.html",
+        status_code=status_code,
+        overviews=platforms.list_platforms(view.ctx),
+        zone_numbers=ZONES,
+        timezones=TIMEZONE_SUGGESTIONS,
+        max_limit=MAX_WEBHOOK_LIMIT,
+        values=values
+        or {"name": "", "timezone": DEFAULT_TIMEZONE, "webhook_limit": DEFAULT_WEBHOOK_LIMIT},
+        errors=errors or {},
+    )
+
+
+@router.get("/operator")
+def platform_list(view: OperatorPage) -> Response:
+    return list_page(view)
+
+
+@router.get("/operator/platforms")
+def platform_list_again(view: OperatorPage) -> Response:
+    """After a failed create the address bar shows this path; reloading it lands here."""
+    return view.redirect("/operator")
+
+
+@router.post("/operator/platforms")
+def create_platform(
+    view: OperatorAction,
+    name: Annotated[str, Form()] = "",
+    timezone: Annotated[str, Form()] = DEFAULT_TIMEZONE,
+    webhook_limit: Annotated[str, Form()] = str(DEFAULT_WEBHOOK_LIMIT),
+) -> Response:
+    values = {"name": name, "timezone": timezone, "webhook_limit": webhook_limit}
+    try:
+        limit = parse_limit(webhook_limit)
+        created = platforms.create_platform(
+            view.ctx, name, timezone=timezone.strip(), webhook_limit=limit
+        )
+    except InvalidInput as exc:
+        errors = form_errors(view, exc, SETTINGS_FIELDS)
+        return list_page(view, values=values, errors=errors, status_code=422)
+    return platform_page(
+        view,
+        created.platform.id,
+        notice="created",
+        new_token=created.api_token,
+        new_token_id=created.token_id,
+        status_code=201,
+    )
+
+
+# --- one platform ----------------------------------------------------------------------
+
+
+def platform_page(
+    view: View,
+    platform_id: str,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    errors: dict[str, Errors] | None = None,
+    values: dict[str, dict[str, Any]] | None = None,
+    new_token: str | None = None,
+    new_token_id: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The platform page, optionally with one form's errors and the values it was sent.
+
+    Texts chosen by a value (the notice, the retry policies) are looked up here, so the
+    templates name only whole keys, which tests/web/test_i18n.py checks exist.
+    """
+    overview = platforms.overview(view.ctx, platform_id)
+    platform = overview.platform
+    tz = ZoneInfo(platform.timezone)
+    sent = values or {}
+    settings = sent.get("settings") or {
+        "name": platform.name,
+        "timezone": platform.timezone,
+        "webhook_limit": platform.webhook_limit,
+        "retry_policy": platform.retry_policy.value,
+    }
+    zone_dates = {
+        str(z.zone): z.valid_until.astimezone(tz).date().isoformat() if z.valid_until else ""
+        for z in overview.zones
+    }
+    zone_dates.update(sent.get("zones", {}))
+    return view.render(
+        "operator/platform.html",
+        status_code=status_code,
+        overview=overview,
+        platform=platform,
+        tokens=platforms.list_tokens(view.ctx, platform_id),
+        members=users.list_users(view.ctx, platform_id),
+        topics=TOPICS,
+        timezones=TIMEZONE_SUGGESTIONS,
+        retry_labels={p: view.t(f"operator.retry.{p}") for p in RETRY_POLICIES},
+        max_limit=MAX_WEBHOOK_LIMIT,
+        password_min=users.MIN_PASSWORD_LENGTH,
+        password_max=users.MAX_PASSWORD_LENGTH,
+        settings=settings,
+        zone_dates=zone_dates,
+        user_values=sent.get("user") or {"email": ""},
+        errors=errors or {},
+        notice=view.t(f"operator.notice.{notice}") if notice else None,
+        error=error,
+        new_token=new_token,
+        new_token_id=new_token_id,
+    )
+
+
+@router.get("/operator/platforms/{platform_id}")
+def platform_details(view: OperatorPage, platform_id: str, notice: str | None = None) -> Response:
+    return platform_page(view, platform_id, notice=notice if notice in NOTICES else None)
+
+
+@router.get("/operator/platforms/{platform_id}/{rest:path}")
+def platform_action_again(view: OperatorPage, platform_id: str, rest: str) -> Response:
+    """A page answering a POST (a new token, a form with errors) shows the action's path;
+    reloading or switching language there is a GET, which belongs on the platform page.
+    """
+    return view.redirect(_platform_url(platform_id))
+
+
+@router.post("/operator/platforms/{platform_id}/settings")
+def change_settings(
+    view: OperatorAction,
+    platform_id: str,
+    name: Annotated[str, Form()] = "",
+    timezone: Annotated[str, Form()] = "",
+    webhook_limit: Annotated[str, Form()] = "",
+    retry_policy: Annotated[str, Form()] = "",
+) -> Response:
+    """All fields are checked before anything is written: one bad field changes nothing."""
+    sent = {
+        "name": name,
+        "timezone": timezone,
+        "webhook_limit": webhook_limit,
+        "retry_policy": retry_policy,
+    }
+    try:
+        platforms.update_platform(
+            view.ctx,
+            platform_id,
+            name=name,
+            timezone=timezone.strip(),
+            webhook_limit=parse_limit(webhook_limit),
+            retry_policy=parse_retry_policy(retry_policy),
+        )
+    except InvalidInput as exc:
+        return platform_page(
+            view,
+            platform_id,
+            errors={"settings": form_errors(view, exc, SETTINGS_FIELDS)},
+            values={"settings": sent},
+            status_code=422,
+        )
+    return view.redirect(_platform_url(platform_id, "saved"))
+
+
+@router.post("/operator/platforms/{platform_id}/zones/{zone}")
+def set_zone(
+    view: OperatorAction,
+    platform_id: str,
+    zone: int,
+    valid_until: Annotated[str, Form()] = "",
+) -> Response:
+    platform = platforms.get_platform(view.ctx, platform_id)
+    try:
+        moment = parse_valid_until(valid_until, platform.timezone)
+        platforms.set_zone(view.ctx, platform_id, zone, moment)
+    except InvalidInput as exc:
+        message = field_message(view, exc.errors[0])
+        if zone not in ZONES:  # no form of this page sends it: say so above the forms
+            return platform_page(view, platform_id, error=message, status_code=422)
+        return platform_page(
+            view,
+            platform_id,
+            errors={"zones": {str(zone): message}},
+            values={"zones": {str(zone): valid_until}},
+            status_code=422,
+        )
+    return view.redirect(_platform_url(platform_id, "zone_set"))
+
+
+@router.post("/operator/platforms/{platform_id}/zones/{zone}/end")
+def end_zone(view: OperatorAction, platform_id: str, zone: int) -> Response:
+    """Ending a purchase is recording it valid until now: its topics stop at once."""
+    try:
+        platforms.set_zone(view.ctx, platform_id, zone, view.ctx.clock())
+    except InvalidInput as exc:
+        return platform_page(
+            view, platform_id, error=field_message(view, exc.errors[0]), status_code=422
+        )
+    return view.redirect(_platform_url(platform_id, "zone_ended"))
+
+
+@router.post("/operator/platforms/{platform_id}/tokens")
+def create_token(view: OperatorAction, platform_id: str) -> Response:
+    token_id, token = platforms.create_token(view.ctx, platform_id)
+    return platform_page(
+        view,
+        platform_id,
+        notice="token_created",
+        new_token=token,
+        new_token_id=token_id,
+        status_code=201,
+    )
+
+
+@router.post("/operator/platforms/{platform_id}/tokens/{token_id}/revoke")
+def revoke_token(view: OperatorAction, platform_id: str, token_id: str) -> Response:
+    try:
+        platforms.revoke_token(view.ctx, platform_id, token_id)
+    except TokenNotFound as exc:  # revoked already, e.g. in another tab
+        return platform_page(view, platform_id, error=error_message(view, exc), status_code=404)
+    return view.redirect(_platform_url(platform_id, "token_revoked"))
+
+
+@router.post("/operator/platforms/{platform_id}/users")
+def create_member(
+    view: OperatorAction,
+    platform_id: str,
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        users.create_user(
+            view.ctx,
+            email=email,
+            password=password,
+            role=Role.MEMBER,
+            platform_id=platform_id,
+            actor=actor_of(view),
+        )
+    except (InvalidInput, EmailTaken) as exc:
+        return platform_page(
+            view,
+            platform_id,
+            errors={"user": form_errors(view, exc, USER_FIELDS)},
+            values={"user": {"email": email}},  # never the password
+            status_code=422 if isinstance(exc, InvalidInput) else 409,
+        )
+    return view.redirect(_platform_url(platform_id, "user_created"))
+
+
+@router.post("/operator/platforms/{platform_id}/users/{user_id}/delete")
+def delete_member(view: OperatorAction, platform_id: str, user_id: str) -> Response:
+    """Only a member of this platform, from its page: the id alone could name an operator."""
+    try:
+        user = users.get_user(view.ctx, user_id)
+        if user.platform_id != platform_id:
+            raise UserNotFound(f"No user has the id '{user_id}'.")
+        users.delete_user(view.ctx, user_id, actor=actor_of(view))
+    except UserNotFound as exc:
+        return platform_page(view, platform_id, error=error_message(view, exc), status_code=404)
+    return view.redirect(_platform_url(platform_id, "user_deleted"))

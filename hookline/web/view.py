@@ -1,0 +1,219 @@
+"""What every dashboard request shares: language, signed-in user, CSRF token, rendering.
+
+Sessions are a random token in an HttpOnly cookie; the server keeps only its hash
+(services.users). CSRF uses the double-submit pattern: a random token in a second
+HttpOnly, SameSite=Lax cookie must come back in the form (or the ``X-CSRF-Token``
+header htmx adds), which another site can neither read nor set. Pages carry a strict
+Content-Security-Policy: every script and style comes from this server.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from hookline.catalog import TOPICS
+from hookline.domain.errors import HooklineError
+from hookline.domain.models import User, Webhook
+from hookline.services import users
+from hookline.services.context import Context
+from hookline.web.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, negotiate
+
+SESSION_COOKIE = "hookline_session"
+CSRF_COOKIE = "hookline_csrf"
+LANG_COOKIE = "hookline_lang"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
+        " connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+def zones_of(webhook: Webhook) -> list[int]:
+    """The zones a webhook's topics belong to: each has its own "purchase valid until"."""
+    return sorted({TOPICS[t].zone for t in webhook.topics if t in TOPICS})
+
+
+templates.env.globals["zones_of"] = zones_of
+
+
+class CSRFRejected(Exception):
+    """A state-changing request without the matching CSRF token: answered 403."""
+
+
+class LoginRequired(Exception):
+    """No valid session: pages redirect to the login form."""
+
+
+class NotAllowed(Exception):
+    """Signed in, but this page belongs to the other role: answered 403."""
+
+
+@dataclass
+class View:
+    """One request as the templates see it."""
+
+    request: Request
+    ctx: Context
+    lang: str
+    t: Translator
+    csrf_token: str
+    user: User | None
+    new_csrf: bool = False
+    cookies: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+
+    @property
+    def secure(self) -> bool:
+        return self.request.url.scheme == "https"
+
+    @property
+    def is_htmx(self) -> bool:
+        return self.request.headers.get("HX-Request") == "true"
+
+    @property
+    def platform_id(self) -> str:
+        if self.user is None:
+            raise LoginRequired
+        if self.user.platform_id is None:
+            raise NotAllowed
+        return self.user.platform_id
+
+    def render(self, template: str, status_code: int = 200, **values: Any) -> Response:
+        response = templates.TemplateResponse(
+            self.request,
+            template,
+            {"v": self, "t": self.t, **values},
+            status_code=status_code,
+        )
+        return self.finish(response)
+
+    def error_page(self, exc: HooklineError, status_code: int) -> Response:
+        """A use case's error on a dashboard page, translated by its stable code."""
+        key = f"error.{exc.code}"
+        message = self.t(key) if self.t.has(key) else self.t("error.generic", code=exc.code)
+        return self.render("error.html", status_code=status_code, message=message)
+
+    def redirect(self, url: str) -> Response:
+        return self.finish(RedirectResponse(url, status_code=303))
+
+    def finish(self, response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if self.new_csrf:
+            self.set_cookie(response, CSRF_COOKIE, self.csrf_token, None)
+        for name, (value, max_age) in self.cookies.items():
+            self.set_cookie(response, name, value, max_age)
+        return response
+
+    def set_cookie(self, response: Response, name: str, value: str, max_age: int | None) -> None:
+        response.set_cookie(
+            name,
+            value,
+            max_age=max_age,
+            httponly=True,
+            samesite="lax",
+            secure=self.secure,
+            path="/",
+        )
+
+    def local_time(self, moment: datetime | None, timezone: str = "Asia/Taipei") -> str:
+        if moment is None:
+            return "—"
+        return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+
+    languages = LANGUAGES
+    language_names = LANGUAGE_NAMES
+
+
+def _context(request: Request) -> Context:
+    ctx: Context = request.app.state.context
+    return ctx
+
+
+def build_view(request: Request) -> View:
+    ctx = _context(request)
+    lang = negotiate(request.headers.get("accept-language"), request.cookies.get(LANG_COOKIE))
+    csrf = request.cookies.get(CSRF_COOKIE) or ""
+    new_csrf = len(csrf) < 32
+    if new_csrf:
+        csrf = secrets.token_urlsafe(32)
+    token = request.cookies.get(SESSION_COOKIE)
+    user = users.session_user(ctx, token) if token else None
+    view = View(
+        request=request,
+        ctx=ctx,
+        lang=lang,
+        t=Translator(lang),
+        csrf_token=csrf,
+        user=user,
+        new_csrf=new_csrf,
+    )
+    request.state.html_error_page = view.error_page
+    return view
+
+
+async def checked_view(request: Request) -> View:
+    """The view of a state-changing request, after its CSRF token was compared."""
+    view = build_view(request)
+    form: Mapping[str, Any] = await request.form()
+    sent = request.headers.get(CSRF_HEADER) or form.get(CSRF_FIELD)
+    cookie = request.cookies.get(CSRF_COOKIE)
+    if (
+        not isinstance(sent, str)
+        or not cookie
+        or not secrets.compare_digest(sent.encode("utf-8"), cookie.encode("utf-8"))
+    ):
+        raise CSRFRejected
+    return view
+
+
+def member_view(view: Annotated[View, Depends(build_view)]) -> View:
+    if view.user is None:
+        raise LoginRequired
+    if view.user.platform_id is None:
+        raise NotAllowed
+    return view
+
+
+def member_action(view: Annotated[View, Depends(checked_view)]) -> View:
+    return member_view(view)
+
+
+def operator_view(view: Annotated[View, Depends(build_view)]) -> View:
+    if view.user is None:
+        raise LoginRequired
+    if not view.user.is_operator:
+        raise NotAllowed
+    return view
+
+
+def operator_action(view: Annotated[View, Depends(checked_view)]) -> View:
+    return operator_view(view)
+
+
+AnyView = Annotated[View, Depends(build_view)]
+Action = Annotated[View, Depends(checked_view)]
+MemberPage = Annotated[View, Depends(member_view)]
+MemberAction = Annotated[View, Depends(member_action)]
+OperatorPage = Annotated[View, Depends(operator_view)]
+OperatorAction = Annotated[View, Depends(operator_action)]
