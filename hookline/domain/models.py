@@ -119,3 +119,7 @@ class Actor:
     ip: str | None = None
     user_agent: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+
+
+CLI_ACTOR = Actor(kind="operator", id="cli")
+"""Who the audit log names when no request is behind a change (CLI, demo seeding)."""

@@ -138,10 +138,10 @@ def ensure_demo(
             return creds
         except (PlatformNotFound, KeyError, TypeError, ValueError):
             path.unlink()  # the database was reset under the file, or it is damaged: seed again
-    created = platforms.create_platform(ctx, DEMO_PLATFORM_NAME)
+    created = platforms.create_platform(ctx, DEMO_PLATFORM_NAME, actor=DEMO_ACTOR)
     until = ctx.clock() + timedelta(days=365)
     for zone in ZONES:
-        platforms.set_zone(ctx, created.platform.id, zone, until)
+        platforms.set_zone(ctx, created.platform.id, zone, until, actor=DEMO_ACTOR)
     creds = DemoCredentials(
         platform_id=created.platform.id,
         api_token=created.api_token,

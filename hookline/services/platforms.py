@@ -10,7 +10,14 @@ from sqlalchemy import Connection
 from hookline.catalog import ZONES
 from hookline.domain import secrets
 from hookline.domain.errors import InvalidInput, PlatformNotFound, TokenNotFound, Unauthorized
-from hookline.domain.models import DEFAULT_TIMEZONE, DEFAULT_WEBHOOK_LIMIT, ApiToken, Platform
+from hookline.domain.models import (
+    CLI_ACTOR,
+    DEFAULT_TIMEZONE,
+    DEFAULT_WEBHOOK_LIMIT,
+    Actor,
+    ApiToken,
+    Platform,
+)
 from hookline.domain.retry import RetryPolicy
 from hookline.services.context import Context
 from hookline.services.validation import (
@@ -44,6 +51,15 @@ class PlatformOverview:
     zones: list[ZoneState]
 
 
+def _audit(
+    conn: Connection, platform_id: str, actor: Actor, action: str, target_id: str, now: datetime
+) -> None:
+    """Operators' changes are audited like marketers' secret reveals: who, what, when."""
+    store.record_audit(
+        conn, platform_id=platform_id, actor=actor, action=action, target_id=target_id, now=now
+    )
+
+
 def platform_not_found(platform_id: str) -> PlatformNotFound:
     return PlatformNotFound(f"No platform has the id '{platform_id}'.")
 
@@ -59,6 +75,8 @@ def create_platform(
     name: str,
     timezone: str = DEFAULT_TIMEZONE,
     webhook_limit: int = DEFAULT_WEBHOOK_LIMIT,
+    *,
+    actor: Actor = CLI_ACTOR,
 ) -> CreatedPlatform:
     fields = FieldErrors()
     name = fields.check(clean_name, name, max_length=200)
@@ -72,6 +90,7 @@ def create_platform(
             conn, name=name, timezone=timezone, webhook_limit=webhook_limit, now=now
         )
         token_id = store.insert_token(conn, platform_id, secrets.hash_token(token), now)
+        _audit(conn, platform_id, actor, "platform.create", platform_id, now)
         platform = store.get_platform(conn, platform_id)
     assert platform is not None
     return CreatedPlatform(platform=platform, api_token=token, token_id=token_id)
@@ -93,6 +112,7 @@ def update_platform(
     timezone: str | None = None,
     webhook_limit: int | None = None,
     retry_policy: RetryPolicy | None = None,
+    actor: Actor = CLI_ACTOR,
 ) -> Platform:
     fields = FieldErrors()
     values: dict[str, object] = {}
@@ -108,13 +128,23 @@ def update_platform(
     with ctx.db.write() as conn:
         lock_platform(ctx, conn, platform_id)
         if values:
-            store.update_platform(conn, platform_id, ctx.clock(), **values)
+            now = ctx.clock()
+            store.update_platform(conn, platform_id, now, **values)
+            action = "platform.update:" + ",".join(sorted(values))
+            _audit(conn, platform_id, actor, action, platform_id, now)
         platform = store.get_platform(conn, platform_id)
     assert platform is not None
     return platform
 
 
-def set_zone(ctx: Context, platform_id: str, zone: int, valid_until: datetime) -> Platform:
+def set_zone(
+    ctx: Context,
+    platform_id: str,
+    zone: int,
+    valid_until: datetime,
+    *,
+    actor: Actor = CLI_ACTOR,
+) -> Platform:
     """Record a zone purchase (or change its end). A date in the past ends the zone now."""
     zone = clean_zone(zone)
     if valid_until.tzinfo is None:
@@ -125,7 +155,9 @@ def set_zone(ctx: Context, platform_id: str, zone: int, valid_until: datetime) -
         )
     with ctx.db.write() as conn:
         lock_platform(ctx, conn, platform_id)
-        store.set_zone(conn, platform_id, zone, valid_until, ctx.clock())
+        now = ctx.clock()
+        store.set_zone(conn, platform_id, zone, valid_until, now)
+        _audit(conn, platform_id, actor, f"zone.set:{zone}", platform_id, now)
         platform = store.get_platform(conn, platform_id)
     assert platform is not None
     return platform
@@ -164,20 +196,26 @@ def _overview_of(platform: Platform, working: int, now: datetime) -> PlatformOve
     return PlatformOverview(platform=platform, working_webhooks=working, zones=zones)
 
 
-def create_token(ctx: Context, platform_id: str) -> tuple[str, str]:
+def create_token(ctx: Context, platform_id: str, *, actor: Actor = CLI_ACTOR) -> tuple[str, str]:
     """A new API token for the platform: (token id, token). The token is shown once."""
     token = secrets.generate_token(secrets.PLATFORM_TOKEN_PREFIX)
     with ctx.db.write() as conn:
         lock_platform(ctx, conn, platform_id)
-        token_id = store.insert_token(conn, platform_id, secrets.hash_token(token), ctx.clock())
+        now = ctx.clock()
+        token_id = store.insert_token(conn, platform_id, secrets.hash_token(token), now)
+        _audit(conn, platform_id, actor, "token.create", token_id, now)
     return token_id, token
 
 
-def revoke_token(ctx: Context, platform_id: str, token_id: str) -> None:
+def revoke_token(
+    ctx: Context, platform_id: str, token_id: str, *, actor: Actor = CLI_ACTOR
+) -> None:
+    now = ctx.clock()
     with ctx.db.write() as conn:
         lock_platform(ctx, conn, platform_id)
-        if not store.revoke_token(conn, platform_id, token_id, ctx.clock()):
+        if not store.revoke_token(conn, platform_id, token_id, now):
             raise TokenNotFound(f"Platform '{platform_id}' has no active token '{token_id}'.")
+        _audit(conn, platform_id, actor, "token.revoke", token_id, now)
 
 
 def list_tokens(ctx: Context, platform_id: str) -> list[ApiToken]:

@@ -31,7 +31,7 @@ from hookline.domain.errors import (
     LoginThrottled,
     UserNotFound,
 )
-from hookline.domain.models import Actor, Role, User
+from hookline.domain.models import CLI_ACTOR, Actor, Role, User
 from hookline.services.context import Context
 from hookline.services.platforms import lock_platform, platform_not_found
 from hookline.services.validation import FieldErrors
@@ -49,9 +49,6 @@ MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
 MAX_EMAIL_LENGTH = 254
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
-
-CLI_ACTOR = Actor(kind="operator", id="cli")
-"""Who the audit log names when no request is behind a change (CLI, demo seeding)."""
 
 HASHER = PasswordHasher()
 """argon2id with the library's current recommended costs; tests swap in a cheaper one."""

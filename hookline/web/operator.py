@@ -216,7 +216,7 @@ def create_platform(
     try:
         limit = parse_limit(webhook_limit)
         created = platforms.create_platform(
-            view.ctx, name, timezone=timezone.strip(), webhook_limit=limit
+            view.ctx, name, timezone=timezone.strip(), webhook_limit=limit, actor=actor_of(view)
         )
     except InvalidInput as exc:
         errors = form_errors(view, exc, SETTINGS_FIELDS)
@@ -327,6 +327,7 @@ def change_settings(
             timezone=timezone.strip(),
             webhook_limit=parse_limit(webhook_limit),
             retry_policy=parse_retry_policy(retry_policy),
+            actor=actor_of(view),
         )
     except InvalidInput as exc:
         return platform_page(
@@ -349,7 +350,7 @@ def set_zone(
     platform = platforms.get_platform(view.ctx, platform_id)
     try:
         moment = parse_valid_until(valid_until, platform.timezone)
-        platforms.set_zone(view.ctx, platform_id, zone, moment)
+        platforms.set_zone(view.ctx, platform_id, zone, moment, actor=actor_of(view))
     except InvalidInput as exc:
         message = field_message(view, exc.errors[0])
         if zone not in ZONES:  # no form of this page sends it: say so above the forms
@@ -368,7 +369,7 @@ def set_zone(
 def end_zone(view: OperatorAction, platform_id: str, zone: int) -> Response:
     """Ending a purchase is recording it valid until now: its topics stop at once."""
     try:
-        platforms.set_zone(view.ctx, platform_id, zone, view.ctx.clock())
+        platforms.set_zone(view.ctx, platform_id, zone, view.ctx.clock(), actor=actor_of(view))
     except InvalidInput as exc:
         return platform_page(
             view, platform_id, error=field_message(view, exc.errors[0]), status_code=422
@@ -378,7 +379,7 @@ def end_zone(view: OperatorAction, platform_id: str, zone: int) -> Response:
 
 @router.post("/operator/platforms/{platform_id}/tokens")
 def create_token(view: OperatorAction, platform_id: str) -> Response:
-    token_id, token = platforms.create_token(view.ctx, platform_id)
+    token_id, token = platforms.create_token(view.ctx, platform_id, actor=actor_of(view))
     return platform_page(
         view,
         platform_id,
@@ -392,7 +393,7 @@ def create_token(view: OperatorAction, platform_id: str) -> Response:
 @router.post("/operator/platforms/{platform_id}/tokens/{token_id}/revoke")
 def revoke_token(view: OperatorAction, platform_id: str, token_id: str) -> Response:
     try:
-        platforms.revoke_token(view.ctx, platform_id, token_id)
+        platforms.revoke_token(view.ctx, platform_id, token_id, actor=actor_of(view))
     except TokenNotFound as exc:  # revoked already, e.g. in another tab
         return platform_page(view, platform_id, error=error_message(view, exc), status_code=404)
     return view.redirect(_platform_url(platform_id, "token_revoked"))

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from hookline.catalog import TOPICS
 from hookline.services.context import Context
-from hookline.store.tables import api_tokens, platforms
+from hookline.store.tables import api_tokens, audit_log, platforms
 from tests.integration.conftest import OP, PlatformHandle
 from tests.integration.test_api_webhooks import assert_problem
 
@@ -203,3 +203,38 @@ def test_openapi_lists_the_routes(client: TestClient) -> None:
         "/readyz",
     ]:
         assert path in paths
+
+
+def ctx_tokens(ctx: Context, platform_id: str) -> list[str]:
+    with ctx.db.read() as conn:
+        return list(
+            conn.execute(
+                select(api_tokens.c.id).where(api_tokens.c.platform_id == platform_id)
+            ).scalars()
+        )
+
+
+def test_operator_and_platform_changes_are_audited(
+    client: TestClient, ctx: Context, make_platform: Any
+) -> None:
+    p = make_platform(zones=(1,))
+    r = client.patch(f"/v1/admin/platforms/{p.id}", json={"webhook_limit": 5}, headers=OP)
+    assert r.status_code == 200
+    created = client.post(f"/v1/admin/platforms/{p.id}/tokens", headers=OP).json()
+    client.delete(f"/v1/admin/platforms/{p.id}/tokens/{created['id']}", headers=OP)
+    client.patch("/v1/platform", json={"retry_policy": "maac"}, headers=p.headers)
+    with ctx.db.read() as conn:
+        rows = conn.execute(
+            select(audit_log).where(audit_log.c.platform_id == p.id).order_by(audit_log.c.id)
+        ).all()
+    actions = [(r.action, r.actor_kind) for r in rows]
+    assert actions == [
+        ("platform.create", "operator"),
+        ("zone.set:1", "operator"),
+        ("platform.update:webhook_limit", "operator"),
+        ("token.create", "operator"),
+        ("token.revoke", "operator"),
+        ("platform.update:retry_policy", "platform_token"),
+    ]
+    first_token = next(t for t in ctx_tokens(ctx, p.id) if t != created["id"])
+    assert rows[-1].actor_id == first_token  # the platform's own token made the last change

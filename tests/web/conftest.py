@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
@@ -61,6 +62,12 @@ def make_platform(
     for zone in zones:
         platforms.set_zone(ctx, platform.id, zone, clock.now + timedelta(days=30))
     return platform.id
+
+
+@pytest.fixture(autouse=True)
+def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2 at its real cost would make every login here take a noticeable while."""
+    monkeypatch.setattr(users, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024))
 
 
 @pytest.fixture

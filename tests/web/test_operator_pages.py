@@ -11,26 +11,21 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from hookline.domain.errors import Unauthorized
 from hookline.domain.models import Role
 from hookline.domain.retry import RetryPolicy
 from hookline.services import platforms, users
 from hookline.services.context import Context
+from hookline.store.tables import audit_log
 from tests.conftest import FakeClock
 from tests.web.conftest import PASSWORD, Dashboard, csrf_of, make_platform
 
 OPERATOR_EMAIL = "ops@hookline.example"
 ZH = {"Accept-Language": "zh-TW"}
 TOKEN = re.compile(r'id="new-token-value">(hlp_[^<]+)<')
-
-
-@pytest.fixture(autouse=True)
-def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """argon2 at its real cost would make every login here take a noticeable while."""
-    monkeypatch.setattr(users, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024))
 
 
 @pytest.fixture
@@ -417,3 +412,25 @@ def test_expired_purchases_show_as_expired(
     page = operator.client.get("/operator").text
     row = page.split(f'data-platform="{operator.platform_id}"')[1].split("</tr>")[0]
     assert row.count('data-zone-state="expired"') == 2
+
+
+# --- audit -----------------------------------------------------------------------------
+
+
+def test_operator_changes_are_audited_with_the_signed_in_user(
+    operator: Dashboard, ctx: Context, clock: FakeClock
+) -> None:
+    post(operator, f"{page_of(operator)}/settings", settings_form(webhook_limit="5"))
+    post(operator, f"{page_of(operator)}/zones/1", {"valid_until": "2027-06-30"})
+    post(operator, f"{page_of(operator)}/tokens")
+    with ctx.db.read() as conn:
+        rows = conn.execute(
+            select(audit_log).where(audit_log.c.platform_id == operator.platform_id)
+        ).all()
+    by_user = {(r.action, r.actor_kind) for r in rows if r.actor_kind == "user"}
+    assert by_user == {
+        ("platform.update:name,retry_policy,timezone,webhook_limit", "user"),
+        ("zone.set:1", "user"),
+        ("token.create", "user"),
+    }
+    assert all(r.ip == "testclient" for r in rows if r.actor_kind == "user")

@@ -25,12 +25,13 @@ router = APIRouter(prefix="/v1/admin", tags=["operator"])
 
 
 @router.post("/platforms", status_code=201)
-def create_platform(body: PlatformCreate, ctx: Ctx, _op: Operator) -> PlatformCreated:
+def create_platform(body: PlatformCreate, ctx: Ctx, op: Operator) -> PlatformCreated:
     created = platforms.create_platform(
         ctx,
         body.name,
         timezone=body.timezone or DEFAULT_TIMEZONE,
         webhook_limit=DEFAULT_WEBHOOK_LIMIT if body.webhook_limit is None else body.webhook_limit,
+        actor=op,
     )
     return PlatformCreated(
         **PlatformOut.of(created.platform).model_dump(), api_token=created.api_token
@@ -50,7 +51,7 @@ def get_platform(platform_id: str, ctx: Ctx, _op: Operator) -> PlatformDetail:
 
 @router.patch("/platforms/{platform_id}")
 def update_platform(
-    platform_id: str, body: PlatformPatch, ctx: Ctx, _op: Operator
+    platform_id: str, body: PlatformPatch, ctx: Ctx, op: Operator
 ) -> PlatformDetail:
     platforms.update_platform(
         ctx,
@@ -59,25 +60,26 @@ def update_platform(
         timezone=body.timezone,
         webhook_limit=body.webhook_limit,
         retry_policy=body.retry_policy,
+        actor=op,
     )
     return detail_of(platforms.overview(ctx, platform_id))
 
 
 @router.put("/platforms/{platform_id}/zones/{zone}")
-def set_zone(platform_id: str, zone: int, body: ZoneSet, ctx: Ctx, _op: Operator) -> PlatformDetail:
-    platforms.set_zone(ctx, platform_id, zone, body.valid_until)
+def set_zone(platform_id: str, zone: int, body: ZoneSet, ctx: Ctx, op: Operator) -> PlatformDetail:
+    platforms.set_zone(ctx, platform_id, zone, body.valid_until, actor=op)
     return detail_of(platforms.overview(ctx, platform_id))
 
 
 @router.post("/platforms/{platform_id}/tokens", status_code=201)
-def create_token(platform_id: str, ctx: Ctx, _op: Operator) -> TokenCreated:
-    token_id, token = platforms.create_token(ctx, platform_id)
+def create_token(platform_id: str, ctx: Ctx, op: Operator) -> TokenCreated:
+    token_id, token = platforms.create_token(ctx, platform_id, actor=op)
     return TokenCreated(id=token_id, token=token)
 
 
 @router.delete("/platforms/{platform_id}/tokens/{token_id}", status_code=204)
-def revoke_token(platform_id: str, token_id: str, ctx: Ctx, _op: Operator) -> Response:
-    platforms.revoke_token(ctx, platform_id, token_id)
+def revoke_token(platform_id: str, token_id: str, ctx: Ctx, op: Operator) -> Response:
+    platforms.revoke_token(ctx, platform_id, token_id, actor=op)
     return Response(status_code=204)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hookline.api.deps import Ctx, PlatformToken
+from hookline.api.deps import Ctx, PlatformActor, PlatformToken
 from hookline.api.schemas import (
     PlatformDetail,
     PlatformOut,
@@ -33,10 +33,10 @@ def get_platform(ctx: Ctx, token: PlatformToken) -> PlatformDetail:
 
 @router.patch("/platform")
 def update_platform_settings(
-    body: PlatformSettings, ctx: Ctx, token: PlatformToken
+    body: PlatformSettings, ctx: Ctx, token: PlatformToken, actor: PlatformActor
 ) -> PlatformDetail:
     """The settings a platform may change itself: for now its retry policy."""
-    platforms.update_platform(ctx, token.platform_id, retry_policy=body.retry_policy)
+    platforms.update_platform(ctx, token.platform_id, retry_policy=body.retry_policy, actor=actor)
     return detail_of(platforms.overview(ctx, token.platform_id))
 
 
