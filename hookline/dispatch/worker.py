@@ -31,11 +31,13 @@ from hookline.domain.deliveries import AttemptResult, DueDelivery, Outgoing, Set
 from hookline.domain.ids import new_id
 from hookline.services import deliveries as service
 from hookline.services.context import Context
-from hookline.store import queue
+from hookline.store import queue, users
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 INGEST_KEY_WINDOW = timedelta(hours=24)
+FAILED_LOGIN_MEMORY = timedelta(hours=24)
+"""A login failure count nobody added to for this long is forgotten (purged)."""
 BUSY_BACKOFF = 0.05  # seconds
 
 
@@ -219,6 +221,7 @@ class Worker:
         now = self.ctx.clock()
         with self.ctx.db.write() as conn:
             queue.purge_ingest_keys(conn, now - INGEST_KEY_WINDOW)
+            users.purge_stale(conn, now, now - FAILED_LOGIN_MEMORY)
             return queue.purge_before(conn, now - self.settings.retention)
 
     async def _drain(self) -> None:

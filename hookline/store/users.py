@@ -175,3 +175,15 @@ def touch_session(conn: Connection, token_hash: str, now: datetime) -> None:
 
 def delete_session(conn: Connection, token_hash: str) -> None:
     conn.execute(delete(sessions).where(sessions.c.token_hash == token_hash))
+
+
+def purge_stale(conn: Connection, now: datetime, failures_before: datetime) -> int:
+    """Delete expired sessions, and failure counts untouched since ``failures_before``.
+
+    Without this, guesses at random emails would grow ``login_failures`` forever.
+    """
+    removed = conn.execute(delete(sessions).where(sessions.c.expires_at < now)).rowcount
+    removed += conn.execute(
+        delete(login_failures).where(login_failures.c.last_failed_at < failures_before)
+    ).rowcount
+    return int(removed)

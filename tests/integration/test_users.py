@@ -26,6 +26,7 @@ from hookline.store.tables import users as users_table
 from tests.conftest import FakeClock
 from tests.integration.conftest import OP, PlatformHandle
 from tests.integration.test_api_webhooks import assert_problem
+from tests.support.engine import make_worker
 
 PASSWORD = "correct horse battery"
 CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -404,3 +405,36 @@ def test_throttled_problem_carries_retry_after() -> None:
     r = TestClient(app).get("/boom")
     body = assert_problem(r, 429, "login_throttled")
     assert body["retry_after"] == 7 and r.headers["retry-after"] == "7"
+
+
+async def test_the_worker_purges_expired_sessions_and_old_failure_counts(
+    ctx: Context, platform_id: str, clock: FakeClock
+) -> None:
+    users.create_user(
+        ctx,
+        email="kim@coffee.example",
+        password=PASSWORD,
+        role=Role.MEMBER,
+        platform_id=platform_id,
+    )
+    users.login(ctx, "kim@coffee.example", PASSWORD)
+    with pytest.raises(InvalidLogin):
+        users.login(ctx, "nobody@coffee.example", "wrong password")
+    clock.advance(hours=13)  # the session expired; the failure is 13 hours old
+    kept = users.login(ctx, "kim@coffee.example", PASSWORD)
+    worker = make_worker(ctx)
+    try:
+        await worker._db_call(worker._purge)
+        with ctx.db.read() as conn:
+            assert conn.execute(select(sessions.c.token_hash)).scalars().all() == [
+                hash_token(kept.token)
+            ]
+            assert conn.execute(select(login_failures.c.email)).scalars().all() == [
+                "nobody@coffee.example"
+            ]
+        clock.advance(hours=12)  # now the failure is a day old
+        await worker._db_call(worker._purge)
+        with ctx.db.read() as conn:
+            assert conn.execute(select(login_failures.c.email)).scalars().all() == []
+    finally:
+        await worker.sender.close()
