@@ -10,7 +10,7 @@ Where MAAC's own documentation contradicts itself, the schema follows what MAAC 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from hookline.catalog._fields import (
     choice,
@@ -21,28 +21,12 @@ from hookline.catalog._fields import (
     strings,
     text,
 )
+from hookline.receiver.events import PnpStatus
 
 Properties = dict[str, dict[str, Any]]
 
-PNP_STATUSES = (
-    "line_push_preparing",
-    "line_push_delivered",
-    "line_push_failed",
-    "line_push_undeliverable",
-    "pnp_preparing",
-    "pnp_accepted",
-    "pnp_delivered",
-    "pnp_failed",
-    "pnp_undeliverable",
-    "sms_preparing",
-    "sms_accepted",
-    "sms_delivered",
-    "sms_failed",
-    "sms_undeliverable",
-    "sms_blocked",
-    "sms_temporary_error",
-    "sms_callback_timeout",
-)
+PNP_STATUSES: tuple[str, ...] = get_args(PnpStatus)
+"""One list of PNP statuses: the receiver library's typed ``Literal`` is the source."""
 LINE_PUSH_ERROR_CATEGORIES = ("member_not_found", "reach_monthly_limit", "others")
 SMS_ERROR_CATEGORIES = (
     "target_reception_issue",
