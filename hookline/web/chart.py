@@ -14,6 +14,8 @@ from hookline.services.reports import HourBucket
 WIDTH = 480
 HEIGHT = 120
 BAR_GAP = 2
+TICK_EVERY = 6
+"""Hours between the time labels under the bars."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,12 @@ class Chart:
     peak: int
     delivered: int
     failed: int
+
+    @property
+    def ticks(self) -> list[Bar]:
+        """The bars labelled with their hour: every ``TICK_EVERY`` hours, and the last."""
+        last = len(self.bars) - 1
+        return [b for i, b in enumerate(self.bars) if i % TICK_EVERY == 0 or i == last]
 
 
 def build(buckets: Sequence[HourBucket]) -> Chart:

@@ -141,6 +141,9 @@ class View:
             return "—"
         return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
 
+    def local_hour(self, moment: datetime, timezone: str = "Asia/Taipei") -> str:
+        return moment.astimezone(ZoneInfo(timezone)).strftime("%H:%M")
+
     languages = LANGUAGES
     language_names = LANGUAGE_NAMES
 
