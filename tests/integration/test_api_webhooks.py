@@ -369,7 +369,11 @@ def test_secret_reveal_is_audited_and_encrypted_at_rest(
     assert other_secret.json()["secret"] != secret
     with ctx.db.read() as conn:
         stored = [row.ciphertext for row in conn.execute(select(webhook_secrets)).all()]
-        audits = conn.execute(select(audit_log).order_by(audit_log.c.id)).all()
+        audits = conn.execute(
+            select(audit_log)
+            .where(audit_log.c.action == "webhook.secret.reveal")
+            .order_by(audit_log.c.id)
+        ).all()
     assert all(secret not in c and secret.removeprefix("whsec_") not in c for c in stored)
     assert [a.action for a in audits] == ["webhook.secret.reveal"] * 3
     assert audits[0].target_id == hook["id"]
