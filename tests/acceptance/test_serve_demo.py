@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import re
-import socket
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,73 +12,7 @@ from hookline.domain.secrets import SecretBox
 from hookline.services import users
 from hookline.services.context import Context
 from hookline.store import create_database
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    def __init__(self, data_dir: Path) -> None:
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "HOOKLINE_DATA_DIR": str(data_dir),
-            "COLUMNS": "200",
-            "PYTHONUNBUFFERED": "1",
-        }
-        for name in ("HOOKLINE_DATABASE_URL", "HOOKLINE_OPERATOR_TOKEN", "HOOKLINE_SECRET_KEY"):
-            env.pop(name, None)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hookline", "serve", "--demo", "--port", str(self.port)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line)
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        """Wait until /healthz answers (a condition, bounded in time), or fail with the log."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail("server exited early:\n" + "".join(self.lines))
-            try:
-                if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        pytest.fail("server did not become ready:\n" + "".join(self.lines))
-
-    def printed(self, label: str) -> str:
-        match = re.search(rf"{label}:\s+(\S+)", "".join(self.lines))
-        assert match, f"'{label}' not printed:\n" + "".join(self.lines)
-        return match.group(1)
-
-    def printed_login(self, label: str) -> tuple[str, str]:
-        """(email, password) of a dashboard login line such as 'Member login:  a@b  password: x'."""
-        match = re.search(rf"{label}:\s+(\S+)\s+password:\s+(\S+)", "".join(self.lines))
-        assert match, f"'{label}' not printed:\n" + "".join(self.lines)
-        return match.group(1), match.group(2)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+from tests.support.server import DemoServer, demo_server
 
 
 @pytest.fixture
@@ -94,14 +21,14 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def server(data_dir: Path) -> Iterator[Server]:
-    s = Server(data_dir)
-    s.wait_ready()
-    yield s
-    s.stop()
+def server(data_dir: Path) -> Iterator[DemoServer]:
+    with demo_server(data_dir) as s:
+        yield s
 
 
-def test_demo_prints_credentials_and_the_curl_flow_works(server: Server, data_dir: Path) -> None:
+def test_demo_prints_credentials_and_the_curl_flow_works(
+    server: DemoServer, data_dir: Path
+) -> None:
     token = server.printed("API token")
     operator = server.printed("Operator token")
     platform_id = server.printed("Platform id")
@@ -141,7 +68,7 @@ def test_demo_prints_credentials_and_the_curl_flow_works(server: Server, data_di
     assert r.status_code == 403 and r.json()["code"] == "zone_expired"
 
     # the printed dashboard logins open sessions (checked on the server's own database)
-    assert f"Dashboard:       {server.base}/" in "".join(server.lines)
+    assert f"Dashboard:       {server.base}/" in server.output
     ctx = Context(db=create_database(f"sqlite:///{data_dir / 'hookline.db'}"), box=SecretBox("x"))
     try:
         email, password = server.printed_login("Member login")
@@ -154,20 +81,16 @@ def test_demo_prints_credentials_and_the_curl_flow_works(server: Server, data_di
         ctx.db.dispose()
 
     # secrets never reach the server's output
-    log = "".join(server.lines)
+    log = server.output
     assert old not in log and new not in log
     assert (data_dir / "hookline.db").exists()
 
 
 def test_a_second_start_reuses_the_demo(data_dir: Path) -> None:
-    first = Server(data_dir)
-    first.wait_ready()
-    token = first.printed("API token")
-    logins = first.printed_login("Member login"), first.printed_login("Operator login")
-    first.stop()
-    second = Server(data_dir)
-    second.wait_ready()
-    try:
+    with demo_server(data_dir) as first:
+        token = first.printed("API token")
+        logins = first.printed_login("Member login"), first.printed_login("Operator login")
+    with demo_server(data_dir) as second:
         assert second.printed("API token") == token
         assert second.printed_login("Member login") == logins[0]
         assert second.printed_login("Operator login") == logins[1]
@@ -175,5 +98,3 @@ def test_a_second_start_reuses_the_demo(data_dir: Path) -> None:
             f"{second.base}/v1/platform", headers={"Authorization": f"Bearer {token}"}, timeout=10
         )
         assert r.status_code == 200
-    finally:
-        second.stop()

@@ -18,11 +18,7 @@ import hmac
 import json
 import os
 import random
-import re
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -42,6 +38,8 @@ from sqlalchemy.engine import make_url
 
 from hookline.catalog.fake import fake_data
 from tests.conftest import POSTGRES_ADMIN_URL, _postgres_unavailable
+from tests.support.process import Process, free_port, wait_until
+from tests.support.server import wait_healthy
 
 TOPIC = "receipt.receipt_validated"
 EVENTS = 5_000
@@ -152,80 +150,15 @@ class Receiver:
 # -- the hookline processes --------------------------------------------------------
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
-def _plain(line: str) -> str:
-    return _ANSI.sub("", line)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Proc:
-    """One ``python -m hookline ...`` child; stdout and stderr collected line by line."""
-
-    def __init__(self, name: str, args: list[str], env: dict[str, str]) -> None:
-        self.name = name
-        self.lines: list[str] = []
-        self._cond = threading.Condition()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hookline", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            with self._cond:
-                self.lines.append(line)
-                self._cond.notify_all()
-        with self._cond:
-            self._cond.notify_all()
-
-    def output(self) -> str:
-        with self._cond:
-            return "".join(self.lines)
-
-    def wait_for_line(self, prefix: str, timeout: float) -> None:
-        def seen() -> bool:
-            return self.proc.poll() is not None or any(
-                _plain(line).startswith(prefix) for line in self.lines
-            )
-
-        with self._cond:
-            found = self._cond.wait_for(seen, timeout)
-        if not found or not any(_plain(line).startswith(prefix) for line in self.lines):
-            pytest.fail(f"{self.name}: no line starting with {prefix!r}:\n{self.output()}")
-
-    def stop(self, timeout: float = 20) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._reader.join(5)
-
-
 class Processes:
     """Every child of one test: stopped at teardown, their output shown on failure."""
 
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
-        self.all: list[Proc] = []
+        self.all: list[Process] = []
 
-    def start(self, name: str, *args: str) -> Proc:
-        proc = Proc(name, list(args), self.env)
+    def start(self, name: str, *args: str) -> Process:
+        proc = Process(name, *args, env=self.env)
         self.all.append(proc)
         return proc
 
@@ -236,28 +169,8 @@ class Processes:
     def report(self) -> str:
         parts = []
         for p in self.all:
-            parts.append(f"----- {p.name} (exit {p.proc.returncode}) -----\n{p.output()}")
+            parts.append(f"----- {p.name} (exit {p.proc.returncode}) -----\n{p.output}")
         return "\n".join(parts)
-
-
-def wait_until(what: str, condition: Callable[[], bool], timeout: float, step: float = 0.1) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(step)
-
-
-def wait_healthy(server: Proc, base: str, timeout: float = 60) -> None:
-    def healthy() -> bool:
-        if server.proc.poll() is not None:
-            pytest.fail(f"{server.name} exited early:\n{server.output()}")
-        try:
-            return httpx.get(base + "/healthz", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    wait_until("the API to answer /healthz", healthy, timeout)
 
 
 # -- fixtures ----------------------------------------------------------------------
@@ -415,7 +328,7 @@ def _run_scenario(
 ) -> None:
     started = time.monotonic()
     backend = "postgresql" if "HOOKLINE_DATABASE_URL" in env else "sqlite"
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     # the server migrates first, so the worker does not race it to create the schema
     server = processes.start(
@@ -475,12 +388,7 @@ def _run_scenario(
         pytest.fail(f"after 120 s only {len(receiver.snapshot()[1])} of {EVENTS} arrived")
     wait_until("no pending or in-flight delivery", lambda: unfinished(api, webhook_id) == 0, 60)
 
-    worker2.proc.send_signal(signal.SIGTERM)
-    try:
-        worker2.proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        pytest.fail("worker 2 did not stop within 30 s of SIGTERM")
-    assert worker2.proc.returncode == 0, "worker 2 did not exit 0 on SIGTERM"
+    assert worker2.terminate(timeout=30) == 0, "worker 2 did not exit 0 on SIGTERM"
 
     hits, counts, _ = receiver.snapshot()
     delivered = list_deliveries(api, webhook_id, "delivered")

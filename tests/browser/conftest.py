@@ -12,19 +12,12 @@ which writes them to ``docs/screenshots/`` for the README.
 
 from __future__ import annotations
 
-import json
 import os
-import socket
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import (
     Browser,
@@ -37,6 +30,7 @@ from playwright.sync_api import (
 
 from tests.conftest import IN_CI
 from tests.support.receiver import Answer, Receiver
+from tests.support.server import DemoServer, demo_server
 
 CHROMIUM = Path(os.environ.get("HOOKLINE_TEST_CHROMIUM", "/usr/bin/chromium"))
 # This machine (and CI) has no outside network: no background calls, no QUIC probes.
@@ -54,100 +48,6 @@ SCREENSHOT_DIR = REPO / "docs" / "screenshots"
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 MOBILE: ViewportSize = {"width": 375, "height": 812}
 TIMEOUT_MS = 15_000
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class DemoServer:
-    """``hookline serve --demo`` as a subprocess, the way ``make run`` starts it."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "HOOKLINE_DATA_DIR": str(data_dir),
-            "COLUMNS": "200",
-            "PYTHONUNBUFFERED": "1",
-        }
-        for name in (
-            "HOOKLINE_DATABASE_URL",
-            "HOOKLINE_OPERATOR_TOKEN",
-            "HOOKLINE_INGEST_TOKEN",
-            "HOOKLINE_SECRET_KEY",
-            "HOOKLINE_ALLOW_HTTP",
-            "HOOKLINE_ALLOW_PRIVATE_NETWORKS",
-        ):
-            env.pop(name, None)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hookline", "serve", "--demo", "--port", str(self.port)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        self.creds: dict[str, str] = {}
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line)
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        """Poll /healthz until it answers (bounded in time), or fail with the server's log."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail("hookline serve exited early:\n" + "".join(self.lines))
-            try:
-                if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("hookline serve did not become ready:\n" + "".join(self.lines))
-        self.creds = json.loads((self.data_dir / "demo-credentials.json").read_text("utf-8"))
-
-    def api(self) -> httpx.Client:
-        """The JSON API as the demo platform: used to set up and to check, never to test."""
-        headers = {"Authorization": f"Bearer {self.creds['api_token']}"}
-        return httpx.Client(base_url=self.base, headers=headers, timeout=10)
-
-    def webhooks(self) -> list[dict[str, Any]]:
-        with self.api() as api:
-            r = api.get("/v1/webhooks", params={"limit": 100})
-            assert r.status_code == 200, r.text
-            data: list[dict[str, Any]] = r.json()["data"]
-            return data
-
-    def create_webhook(self, name: str, url: str, topics: list[str]) -> str:
-        with self.api() as api:
-            r = api.post("/v1/webhooks", json={"name": name, "url": url, "topics": topics})
-            assert r.status_code == 201, r.text
-            webhook_id: str = r.json()["id"]
-            return webhook_id
-
-    def delete_all_webhooks(self) -> None:
-        with self.api() as api:
-            for webhook in self.webhooks():
-                r = api.delete(f"/v1/webhooks/{webhook['id']}")
-                assert r.status_code == 204, r.text
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 @pytest.fixture(scope="package")
@@ -170,12 +70,8 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
-    s = DemoServer(tmp_path_factory.mktemp("browser") / "var")
-    try:
-        s.wait_ready()
+    with demo_server(tmp_path_factory.mktemp("browser") / "var") as s:
         yield s
-    finally:
-        s.stop()
 
 
 @pytest.fixture(scope="module")

@@ -20,13 +20,19 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from hookline.web.i18n import Translator, catalog
-from tests.browser.conftest import MOBILE, DemoServer, OpenTab, Shots, Tab
+from tests.browser.conftest import MOBILE, OpenTab, Shots
+from tests.browser.support import (
+    EN,
+    POINTS,
+    RECEIPT,
+    SECRET,
+    create_in_form,
+    send_delivered_test,
+    uncover_secret,
+)
 from tests.support.receiver import Answer, Received, Receiver
+from tests.support.server import DemoServer
 
-RECEIPT = "receipt.receipt_validated"
-POINTS = "prize.points_added"
-SECRET = re.compile(r"whsec_[A-Za-z0-9+/=_-]+")
-EN = Translator("en")
 ZH = Translator("zh-TW")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -61,21 +67,6 @@ def assert_signed(received: Received, secret: str) -> None:
     """MAAC's scheme: hex HMAC-SHA256 of the raw body, keyed by the secret's text."""
     expected = hmac.new(secret.encode(), received.body, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(header(received, "CrescLab-Signature"), expected)
-
-
-def create_in_form(tab: Tab, name: str, url: str, topics: tuple[str, ...] = (RECEIPT,)) -> str:
-    """Fill the create form and submit it; returns the new webhook's id."""
-    page = tab.page
-    tab.goto("/webhooks/new")
-    page.fill("#name", name)
-    page.fill("#url", url)
-    for topic in topics:
-        page.check(f"input[name=topics][value='{topic}']")
-    with page.expect_navigation():
-        page.click("main form button[type=submit]")
-    match = re.fullmatch(re.escape(tab.url("/webhooks/")) + r"(wh_\w+)\?notice=created", page.url)
-    assert match, f"not on the new webhook's page: {page.url}"
-    return match.group(1)
 
 
 def english_left(page: Page) -> list[str]:
@@ -198,19 +189,11 @@ def test_a_webhook_from_creation_to_deletion(
     expect(page.locator("h1")).to_have_text("CRM")
 
     # uncover the secret (htmx swaps #secret in place)
-    expect(page.locator("#secret-value")).to_have_count(0)
-    page.click("#uncover-button")
-    expect(page.locator("#secret-value")).to_have_text(SECRET)
-    secret = page.locator("#secret-value").inner_text().strip()
+    secret = uncover_secret(page)
     assert page.url == tab.url(f"/webhooks/{webhook_id}")
 
     # a test that is delivered
-    page.select_option("#test-topic", RECEIPT)
-    page.click("#send-test")
-    expect(page.locator("#test-status")).to_have_text("200")
-    verdict = page.locator("#verdict")
-    expect(verdict).to_have_text(EN("verdict.delivered", status=200))
-    expect(verdict).to_have_class(re.compile(r"\bok\b"))
+    send_delivered_test(page, RECEIPT)
     receiver.wait_for(lambda r: len(r.received("/crm")) == 1)
     got = receiver.received("/crm")[0]
     assert_signed(got, secret)
@@ -223,6 +206,7 @@ def test_a_webhook_from_creation_to_deletion(
     receiver.policy = lambda _r: Answer(500, "database unavailable")
     page.click("#send-test")
     expect(page.locator("#test-status")).to_have_text("500")
+    verdict = page.locator("#verdict")
     expect(verdict).to_contain_text("500")
     expect(verdict).to_contain_text("retry")
     expect(verdict).to_have_text(EN("verdict.retried", status=500))

@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 import io
-import os
 import random
-import socket
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -24,6 +18,7 @@ from hookline.catalog import TOPICS
 from hookline.domain import wire
 from hookline.domain.secrets import generate_share_secret
 from hookline.listen import ConsolePrinter, Exchange, Listener
+from tests.support.process import Process, free_port
 
 SECRET = generate_share_secret()
 HOOKLINE_HEADERS = (
@@ -284,9 +279,7 @@ async def test_simulated_failures_are_not_forwarded() -> None:
 
 
 async def test_unreachable_forward_target_is_answered_502() -> None:
-    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
-        s.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{s.getsockname()[1]}/hook"
+    dead = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens there
     async with listening(forward_to=dead) as (_url, recorder, client):
         answer = await post(client, signed())
     assert answer.status_code == 502
@@ -311,69 +304,10 @@ def test_unusable_secret_is_refused_at_start() -> None:
         Listener(SECRET, fail_rate=1.5)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Process:
-    """A CLI process whose output is collected by a thread, to wait on with a deadline."""
-
-    def __init__(self, args: list[str]) -> None:
-        env = {**os.environ, "COLUMNS": "200", "PYTHONUNBUFFERED": "1", "PYTHONUTF8": "1"}
-        self.proc = subprocess.Popen(
-            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-        )
-        self._output: list[str] = []
-        self._changed = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            with self._changed:
-                self._output.append(line)
-                self._changed.notify_all()
-
-    @property
-    def output(self) -> str:
-        with self._changed:
-            return "".join(self._output)
-
-    def wait_for_output(self, text: str, timeout: float = 20) -> None:
-        with self._changed:
-            if not self._changed.wait_for(lambda: text in "".join(self._output), timeout):
-                pytest.fail(f"{text!r} not printed within {timeout} s:\n{''.join(self._output)}")
-
-    def wait_for_port(self, port: int, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail("hookline listen exited early:\n" + self.output)
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        pytest.fail(f"port {port} not accepting within {timeout} s:\n" + self.output)
-
-    def stop(self) -> int:
-        self.proc.terminate()
-        try:
-            return self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
-
-
 @pytest.fixture
 def listen_process() -> Iterator[tuple[Process, int]]:
-    port = _free_port()
-    # `python -m hookline` is the `hookline` console script's entry point (hookline.cli:main).
-    process = Process(
-        [sys.executable, "-m", "hookline", "listen", "--secret", SECRET, "--port", str(port)]
-    )
+    port = free_port()
+    process = Process("hookline listen", "listen", "--secret", SECRET, "--port", str(port))
     try:
         yield process, port
     finally:
