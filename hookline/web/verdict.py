@@ -13,6 +13,7 @@ from hookline.domain.retry import Verdict, judge
 from hookline.services.deliveries import outcome_of
 
 GONE = 410
+REFUSED = frozenset({401, 403})
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ def explain(result: AttemptResult) -> Explained:
         return Explained(key, "warn" if verdict is Verdict.RETRY else "bad")
     if verdict is Verdict.DELIVERED:
         return Explained("verdict.delivered", "ok", {"status": code})
+    if code in REFUSED:
+        return Explained("verdict.refused", "bad", {"status": code})
     if code == GONE:
         return Explained("verdict.gone", "bad", {"status": code})
     if 300 <= code < 400:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import socket
 from datetime import timedelta
 
 import pytest
@@ -398,3 +399,22 @@ def test_chinese_pages_hold_no_english_ui_words(dashboard: Dashboard, path: str)
         "Python",
     }
     assert words == set(), words
+
+
+def test_an_unreachable_server_is_explained_in_the_page_language(
+    dashboard: Dashboard, receiver: Receiver
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on once the probe closes
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    webhook_id = create(dashboard, f"http://127.0.0.1:{port}/hook")
+    page = f"/webhooks/{webhook_id}"
+    r = dashboard.post(f"{page}/test", {"topic": "prize.points_added"}, page=page)
+    assert "Your server could not be reached." in r.text and "Could not connect" in r.text
+    token = csrf_of(dashboard.client.get(page).text)
+    r = dashboard.client.post(
+        f"{page}/test", data={"topic": "prize.points_added", "csrf_token": token}, headers=ZH
+    )
+    assert "無法連線到您的伺服器" in r.text
+    text = re.sub(r"<(pre|code|script)\b.*?</\1>", "", r.text, flags=re.S)
+    assert "refused" not in text.lower()  # the sender's English detail stays inside <code>

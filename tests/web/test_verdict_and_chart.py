@@ -35,6 +35,8 @@ def result(status: int | None, error: ErrorClass | None = None) -> AttemptResult
         (408, None, "verdict.retried", "warn"),
         (400, None, "verdict.not_retried", "bad"),
         (404, None, "verdict.not_retried", "bad"),
+        (401, None, "verdict.refused", "bad"),
+        (403, None, "verdict.refused", "bad"),
         (410, None, "verdict.gone", "bad"),
         (301, None, "verdict.redirect", "bad"),
         (None, ErrorClass.TIMEOUT, "verdict.timeout", "warn"),
