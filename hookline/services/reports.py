@@ -63,19 +63,19 @@ def hourly_outcomes(
     current = now.replace(minute=0, second=0, microsecond=0)
     first = current - timedelta(hours=hours - 1)
     with ctx.db.read() as conn:
-        rows = store.completions(
+        rows = store.hourly_counts(
             conn, webhook_id, created_since=first - RETRY_WINDOW, completed_since=first
         )
     delivered = [0] * hours
     failed = [0] * hours
-    for completed_at, state in rows:
-        index = int((completed_at - first).total_seconds() // 3600)
+    for hour, state, count in rows:
+        index = int((hour - first).total_seconds() // 3600)
         if not 0 <= index < hours:
             continue
         if state == DeliveryState.DELIVERED:
-            delivered[index] += 1
+            delivered[index] += count
         elif state == DeliveryState.FAILED:
-            failed[index] += 1
+            failed[index] += count
     return [
         HourBucket(start=first + timedelta(hours=i), delivered=delivered[i], failed=failed[i])
         for i in range(hours)
