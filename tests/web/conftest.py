@@ -90,3 +90,24 @@ def dashboard(ctx: Context, clock: FakeClock, app_client: TestClient) -> Dashboa
     dash = Dashboard(app_client, platform_id, "mia@coffee.example")
     dash.login()
     return dash
+
+
+NAMES_AND_TERMS = {
+    # brand, product and protocol names that Taiwanese pages keep in Latin letters
+    *("hookline", "English", "Webhook", "Webhooks", "Standard", "LINE", "MAAC"),
+    *("SurveyCake", "PNP", "SMS", "https", "HTTPS", "POST", "JSON", "Python", "IANA"),
+}
+
+
+def english_ui_words(html: str, *data: str) -> set[str]:
+    """Latin words a reader sees on a page, minus names, code and the user's own ``data``.
+
+    A zh-TW page should give an empty set: anything left is a string that skipped the
+    translation layer.
+    """
+    for value in data:
+        html = html.replace(value, "")
+    text = re.sub(r"<(pre|code|script|title)\b.*?</\1>", "", html, flags=re.S)
+    text = re.sub(r"<[^>]+>", " ", text)
+    text = re.sub(r"\b[a-z_]+\.[a-z_]+\b", " ", text)  # topic names are identifiers
+    return set(re.findall(r"[A-Za-z]{4,}", text)) - NAMES_AND_TERMS

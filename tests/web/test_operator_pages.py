@@ -21,7 +21,7 @@ from hookline.services import platforms, users
 from hookline.services.context import Context
 from hookline.store.tables import audit_log
 from tests.conftest import FakeClock
-from tests.web.conftest import PASSWORD, Dashboard, csrf_of, make_platform
+from tests.web.conftest import PASSWORD, Dashboard, csrf_of, english_ui_words, make_platform
 
 OPERATOR_EMAIL = "ops@hookline.example"
 ZH = {"Accept-Language": "zh-TW"}
@@ -80,6 +80,7 @@ def test_platform_list_renders_in_english_and_chinese(operator: Dashboard) -> No
     assert "區域 1 購買有效期限" in zh.text
     assert "Create platform" not in zh.text
     assert "Purchase valid until" not in zh.text
+    assert english_ui_words(zh.text, operator.email, "Coffee", "Asia/Taipei") == set()
 
 
 def test_platform_page_renders_in_english_and_chinese(operator: Dashboard) -> None:
@@ -94,6 +95,7 @@ def test_platform_page_renders_in_english_and_chinese(operator: Dashboard) -> No
         assert text in zh.text
     for text in ("API tokens", "End now", "Retry policy", "Save settings"):
         assert text not in zh.text
+    assert english_ui_words(zh.text, operator.email, "Coffee", "Asia/Taipei") == set()
 
 
 def test_unknown_platform_is_a_translated_404(operator: Dashboard) -> None:
