@@ -1,4 +1,4 @@
-"""The dashboard's summaries, on both databases: hourly outcomes and last results."""
+"""The dashboard's summaries and delivery log, on both databases."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from hookline.domain.deliveries import DeliveryState
 from hookline.domain.ids import new_id
-from hookline.services import platforms, reports, webhooks
+from hookline.services import deliveries, platforms, reports, webhooks
 from hookline.services.context import Context
 from hookline.store import events as store
 from tests.conftest import FakeClock
@@ -112,3 +112,35 @@ def test_last_results_are_the_newest_delivery_of_each_webhook(
     assert results[one.id].state is DeliveryState.DELIVERED
     other = platforms.create_platform(ctx, "Tea").platform.id
     assert reports.last_results(ctx, other, [one.id]) == {}  # never another platform's
+
+
+def test_the_delivery_log_pages_newest_first_by_creation_time(
+    ctx: Context, clock: FakeClock
+) -> None:
+    """Ids and creation times may disagree (a delivery written late); the log follows time,
+    and paging with a cursor neither repeats nor skips, ties included."""
+    pid = platforms.create_platform(ctx, "Coffee").platform.id
+    platforms.set_zone(ctx, pid, 1, clock.now + timedelta(days=30))
+    hook = webhooks.create_webhook(
+        ctx, pid, name="h", url="https://example.com/h", topics=["prize.points_added"]
+    )
+    ages = [3, 1, 2, 2, 0, 2]  # hours ago, written in this order (ids ascending)
+    for age in ages:
+        add_delivery(
+            ctx,
+            pid,
+            hook.id,
+            created_ago=timedelta(hours=age),
+            ended_ago=None,
+            state=DeliveryState.PENDING,
+        )
+    seen = []
+    cursor = None
+    while True:
+        page, cursor = deliveries.list_deliveries(ctx, pid, hook.id, cursor=cursor, limit=2)
+        seen.extend(page)
+        if cursor is None:
+            break
+    assert len(seen) == len(ages) and len({d.id for d in seen}) == len(ages)
+    keys = [(d.created_at, d.id) for d in seen]
+    assert keys == sorted(keys, reverse=True)
