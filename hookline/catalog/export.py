@@ -191,7 +191,8 @@ def _cell(text: str) -> str:
 def topic_page(topic: Topic) -> str:
     """``docs/events/<topic>.md``: when it fires, its zone, every field, a sample."""
     schema_link = f"../../{SCHEMAS_DIR}/{topic.name}.json"
-    pretty = json.dumps(json.loads(sample_body(topic)), indent=2, ensure_ascii=False)
+    body = sample_body(topic)
+    pretty = json.dumps(json.loads(body), indent=2, ensure_ascii=False)
     lines = [
         GENERATED_NOTE,
         "",
@@ -232,7 +233,7 @@ def topic_page(topic: Topic) -> str:
         "of sending). Verify signatures over these raw bytes, never over re-serialised JSON.",
         "",
         "```json",
-        sample_body(topic).decode("ascii"),
+        body.decode("ascii"),
         "```",
         "",
         "The same, pretty-printed for reading:",

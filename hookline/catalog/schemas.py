@@ -21,21 +21,23 @@ from hookline.catalog._fields import (
     strings,
     text,
 )
-from hookline.receiver.events import PnpStatus
+from hookline.receiver.events import (
+    LinePushErrorCategory,
+    MessageType,
+    PnpStatus,
+    ProfileSource,
+    SmsErrorCategory,
+)
 
 Properties = dict[str, dict[str, Any]]
 
+# One list of each enumeration: the receiver library's typed ``Literal`` is the source,
+# so the schema (and the docs made from it) and the typed models cannot disagree.
 PNP_STATUSES: tuple[str, ...] = get_args(PnpStatus)
-"""One list of PNP statuses: the receiver library's typed ``Literal`` is the source."""
-LINE_PUSH_ERROR_CATEGORIES = ("member_not_found", "reach_monthly_limit", "others")
-SMS_ERROR_CATEGORIES = (
-    "target_reception_issue",
-    "invalid_phone_number",
-    "sensitive_words",
-    "others",
-)
-PROFILE_SOURCES = ("pnp", "sms")
-MESSAGE_TYPES = ("broadcast", "openapi")
+LINE_PUSH_ERROR_CATEGORIES: tuple[str, ...] = get_args(LinePushErrorCategory)
+SMS_ERROR_CATEGORIES: tuple[str, ...] = get_args(SmsErrorCategory)
+PROFILE_SOURCES: tuple[str, ...] = get_args(ProfileSource)
+MESSAGE_TYPES: tuple[str, ...] = get_args(MessageType)
 
 # The send request may carry either the number itself or its SHA-256 hex digest, and
 # MAAC echoes back whichever it got; the hash's letter case is the sender's.

@@ -21,7 +21,7 @@ import hashlib
 import hmac
 import re
 import time
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, Protocol, TypeAlias
@@ -162,13 +162,13 @@ def standard_signature(secret: str, msg_id: str, timestamp: int | str, body: byt
 
 def idempotency_key(headers: HeadersLike) -> str | None:
     """``CrescLab-Idempotency-Key``, else ``webhook-id`` (hookline sets both the same)."""
-    found = headers if isinstance(headers, _Normalized) else _normalize(headers)
+    found = _normalize(headers)
     return found.get(IDEMPOTENCY_KEY.lower()) or found.get(WEBHOOK_ID) or None
 
 
 def is_test(headers: HeadersLike) -> bool:
     """Whether ``CrescLab-Test: true`` marks the request as a "Send test"."""
-    found = headers if isinstance(headers, _Normalized) else _normalize(headers)
+    found = _normalize(headers)
     return found.get(TEST_FLAG.lower(), "").lower() == "true"
 
 
@@ -177,6 +177,9 @@ class _Normalized(dict[str, str]):
 
 
 def _normalize(headers: HeadersLike) -> _Normalized:
+    """The headers by lower-cased name; already normalized ones are returned as they are."""
+    if isinstance(headers, _Normalized):
+        return headers
     found = _Normalized()
     for name, value in headers.items():
         key, text = name.lower(), value.strip()
@@ -304,9 +307,9 @@ def _standard_digest(key: bytes, msg_id: str, stamp: str, body: bytes) -> bytes:
     return hmac.new(key, f"{msg_id}.{stamp}.".encode() + body, hashlib.sha256).digest()
 
 
-def _now_seconds(now: Now, clock: Callable[[], float] = time.time) -> float:
+def _now_seconds(now: Now) -> float:
     if now is None:
-        return clock()
+        return time.time()
     if isinstance(now, datetime):
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware (a naive datetime has no instant)")

@@ -39,7 +39,7 @@ from pydantic import (
 )
 
 from hookline.receiver._errors import InvalidPayload
-from hookline.receiver._verify import HeadersLike, idempotency_key, is_test
+from hookline.receiver._verify import HeadersLike, _normalize, idempotency_key, is_test
 
 
 def _from_iso(value: object) -> object:
@@ -312,8 +312,9 @@ def parse(body: bytes | str, headers: HeadersLike | None = None) -> Event:
             f"{type(document).__name__}"
         )
     # Set (not merely defaulted) so a body can never claim these itself.
-    document["idempotency_key"] = idempotency_key(headers) if headers is not None else None
-    document["is_test"] = is_test(headers) if headers is not None else False
+    found = _normalize(headers if headers is not None else {})
+    document["idempotency_key"] = idempotency_key(found)
+    document["is_test"] = is_test(found)
     try:
         return _EVENT.validate_python(document)
     except ValidationError as exc:
