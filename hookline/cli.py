@@ -17,6 +17,7 @@ from rich.table import Table
 from hookline import __version__
 from hookline.config import Settings
 from hookline.domain.errors import HooklineError
+from hookline.receiver import DEFAULT_TOLERANCE as DEFAULT_LISTEN_TOLERANCE
 from hookline.services.context import Context
 
 app = typer.Typer(
@@ -401,10 +402,10 @@ def listen(
     ] = 0.0,
     tolerance: Annotated[
         int, typer.Option(help="Seconds webhook-timestamp may differ from this clock.")
-    ] = 300,
+    ] = DEFAULT_LISTEN_TOLERANCE,
 ) -> None:
     """Receive webhooks locally: verify, print and answer each request (Ctrl-C stops)."""
-    from hookline.listen import Listener, serve_forever
+    from hookline.receiver.listen import Listener, serve_forever
 
     try:
         listener = Listener(secret, tolerance=tolerance, fail_rate=fail_rate, forward_to=forward_to)

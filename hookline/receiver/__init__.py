@@ -11,7 +11,8 @@
 
 Importing this package loads only the standard library and Pydantic, never the
 hookline server; the framework helpers live in ``hookline.receiver.fastapi``,
-``.flask`` and ``.django`` and import their framework only when imported themselves.
+``.flask`` and ``.django`` and import their framework only when imported themselves;
+``hookline.receiver.listen`` (aiohttp and Rich) is the ``hookline listen`` dev server.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import aiohttp
@@ -33,6 +34,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hookline.receiver import (
+    DEFAULT_TOLERANCE,
     InvalidPayload,
     WebhookVerificationError,
     idempotency_key,
@@ -118,9 +120,9 @@ class Exchange:
         """Whether ``CrescLab-Test: true`` marks a "Send test" from the dashboard or API."""
         return is_test(self.headers)
 
-    @property
+    @cached_property
     def payload(self) -> Any:
-        """The body as JSON, or ``None`` when it is not JSON."""
+        """The body as JSON, or ``None`` when it is not JSON (read once, then kept)."""
         try:
             return json.loads(self.body)
         except ValueError:
@@ -151,7 +153,7 @@ class Listener:
         self,
         secret: str | Sequence[str],
         *,
-        tolerance: float = 300,
+        tolerance: float = DEFAULT_TOLERANCE,
         fail_rate: float = 0.0,
         forward_to: str | None = None,
         on_request: OnRequest | None = None,
@@ -237,7 +239,7 @@ class Listener:
             )
             return web.json_response(exc.to_dict(), status=exc.http_status)
 
-        key = idempotency_key(headers)
+        key = checked.idempotency_key
         first = self._seen.get(key) if key else None
         response, simulated, forwarded = await self._answer(headers, body)
         if key and first is None:

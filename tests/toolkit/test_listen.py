@@ -17,7 +17,7 @@ from rich.console import Console
 from hookline.catalog import TOPICS
 from hookline.domain import wire
 from hookline.domain.secrets import generate_share_secret
-from hookline.listen import ConsolePrinter, Exchange, Listener
+from hookline.receiver.listen import ConsolePrinter, Exchange, Listener
 from tests.support.process import Process, free_port
 
 SECRET = generate_share_secret()
