@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import time
 import uuid
 from datetime import UTC, datetime
@@ -22,18 +23,9 @@ from pathlib import Path
 
 import aiohttp
 
+from bench.harness import peak_rss_kib
 from hookline.domain.secrets import generate_share_secret
 from hookline.domain.wire import delivery_headers
-
-
-def peak_rss_kib(pid: int | str = "self") -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        return None
-    return None
 
 
 async def _run(url: str, body: bytes, seconds: float, warmup: float, concurrency: int) -> dict:
@@ -84,7 +76,7 @@ async def _run(url: str, body: bytes, seconds: float, warmup: float, concurrency
         "rate": counted / elapsed if elapsed > 0 else 0.0,
         "concurrency": concurrency,
         "loop": loop_name,
-        "peak_rss_kib": peak_rss_kib(),
+        "peak_rss_kib": peak_rss_kib(os.getpid()),
     }
 
 

@@ -18,11 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import timeit
@@ -33,44 +30,21 @@ from pathlib import Path
 
 import httpx
 
+from bench import harness
+
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
 def demo_server(data_dir: Path) -> Iterator[str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")}
-    env["HOOKLINE_DATA_DIR"] = str(data_dir)
-    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "hookline", "serve", "--demo", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    """``hookline serve --demo`` on a free port; its log goes beside ``data_dir``."""
+    env = harness.hookline_env({"HOOKLINE_DATA_DIR": str(data_dir)})
+    server = harness.Hookline(env, data_dir.parent, serve_args=["--demo"])
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise SystemExit("hookline serve did not start")
-            time.sleep(0.1)
-        yield base
+        server.start(timeout=30)
+        yield server.base_url
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        server.stop()
 
 
 def csrf(html: str) -> str:

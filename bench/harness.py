@@ -15,7 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -247,7 +247,10 @@ class Process:
 
 
 class Hookline:
-    """``hookline serve`` (embedded worker, or ``--no-worker`` plus ``workers`` processes)."""
+    """``hookline serve`` (embedded worker, or ``--no-worker`` plus ``workers`` processes).
+
+    ``serve_args`` are added to serve's command line (``--demo`` for bench/dashboard.py).
+    """
 
     def __init__(
         self,
@@ -256,12 +259,14 @@ class Hookline:
         *,
         workers: int = 0,
         profile_dir: Path | None = None,
+        serve_args: Sequence[str] = (),
     ) -> None:
         self.port = free_port()
         self.env = env
         self.logdir = logdir
         self.workers = workers
         self.profile_dir = profile_dir
+        self.serve_args = list(serve_args)
         self.serve: Process | None = None
         self.worker_procs: list[Process] = []
 
@@ -276,7 +281,7 @@ class Hookline:
         return [sys.executable, "-m", "bench.profiled", str(out), *args]
 
     def start(self, timeout: float = 90.0) -> None:
-        args = ["serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        args = ["serve", "--host", "127.0.0.1", "--port", str(self.port), *self.serve_args]
         if self.workers:
             args.append("--no-worker")
         self.serve = Process(

@@ -31,6 +31,17 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[rank - 1]
 
 
+def received_span(conn: Any, prefix: str) -> tuple[int, datetime | None, datetime | None]:
+    """How many events of the phase there are, and the first and last ``received_at``."""
+    count, first, last = conn.execute(
+        "SELECT count(*), min(received_at), max(received_at) FROM events"
+        f" WHERE producer_id LIKE '{prefix}%'"
+    ).fetchone()
+    if first is None:
+        return int(count), None, None
+    return int(count), _ts(first), _ts(last)
+
+
 def state_counts(conn: Any, prefix: str) -> dict[str, int]:
     rows = conn.execute(
         "SELECT d.state, count(*) FROM deliveries d JOIN events e ON e.id = d.event_id"
@@ -56,15 +67,8 @@ class Throughput:
     states: dict[str, int]
     attempts: int
     first_received: datetime | None
-    last_received: datetime | None
     last_completed: datetime | None
     steady_rate: float  # deliveries/s between the 10th and 90th percentile of completion
-
-    @property
-    def ingest_seconds(self) -> float:
-        if self.first_received is None or self.last_received is None:
-            return 0.0
-        return (self.last_received - self.first_received).total_seconds()
 
     @property
     def end_to_end_seconds(self) -> float:
@@ -79,10 +83,7 @@ class Throughput:
 
 
 def throughput(conn: Any, prefix: str = "tp-") -> Throughput:
-    ev = conn.execute(
-        "SELECT count(*), min(received_at), max(received_at) FROM events"
-        f" WHERE producer_id LIKE '{prefix}%'"
-    ).fetchone()
+    events, first_received, _ = received_span(conn, prefix)
     completed = [
         _ts(r[0])
         for r in conn.execute(
@@ -104,13 +105,12 @@ def throughput(conn: Any, prefix: str = "tp-") -> Throughput:
         if span > 0:
             steady = ((len(completed) * 9) // 10 - len(completed) // 10) / span
     return Throughput(
-        events=int(ev[0]),
+        events=events,
         deliveries=sum(states.values()),
         delivered=len(completed),
         states=states,
         attempts=int(attempts[0]),
-        first_received=_ts(ev[1]) if ev[1] is not None else None,
-        last_received=_ts(ev[2]) if ev[2] is not None else None,
+        first_received=first_received,
         last_completed=completed[-1] if completed else None,
         steady_rate=steady,
     )
@@ -141,10 +141,7 @@ def latency(conn: Any, prefix: str = "lat-") -> Latency:
         f" WHERE e.producer_id LIKE '{prefix}%'"
         " GROUP BY d.id, e.received_at, d.completed_at, d.state"
     ).fetchall()
-    ev = conn.execute(
-        "SELECT count(*), min(received_at), max(received_at) FROM events"
-        f" WHERE producer_id LIKE '{prefix}%'"
-    ).fetchone()
+    events, first_received, last_received = received_span(conn, prefix)
     first: list[float] = []
     done: list[float] = []
     never = 0
@@ -159,13 +156,12 @@ def latency(conn: Any, prefix: str = "lat-") -> Latency:
             c = _ts(completed)
             done.append((c - r).total_seconds() * 1000)
             last_done = c if last_done is None else max(last_done, c)
-    events = int(ev[0])
     rate = delivery_rate = 0.0
-    if events > 1 and ev[1] is not None:
-        span = (_ts(ev[2]) - _ts(ev[1])).total_seconds()
+    if events > 1 and first_received is not None and last_received is not None:
+        span = (last_received - first_received).total_seconds()
         rate = (events - 1) / span if span > 0 else 0.0
-    if last_done is not None and ev[1] is not None:
-        span = (last_done - _ts(ev[1])).total_seconds()
+    if last_done is not None and first_received is not None:
+        span = (last_done - first_received).total_seconds()
         delivery_rate = len(done) / span if span > 0 else 0.0
     return Latency(
         events=events,

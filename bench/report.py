@@ -228,6 +228,15 @@ def _boring(label: str) -> bool:
     return label.startswith("<module>") or any(b in label for b in _BORING)
 
 
+def _by_cumulative(rows: list[ProfileRow], top: int) -> tuple[list[ProfileRow], list[ProfileRow]]:
+    """The top rows by cumulative time, less the frames every thread starts in: all of
+    them, and hookline's own."""
+    telling = sorted(
+        (r for r in rows if not _boring(r.function)), key=lambda r: r.cumulative_s, reverse=True
+    )
+    return telling[:top], [r for r in telling if r.function.startswith("hookline/")][:top]
+
+
 def _sampler_summary(path: Path, process: str, scenario: str, top: int) -> ProfileSummary:
     data = json.loads(path.read_text())
     groups: dict[str, ThreadGroup] = {}
@@ -243,13 +252,7 @@ def _sampler_summary(path: Path, process: str, scenario: str, top: int) -> Profi
         for k, s in sorted(own.items(), key=lambda kv: kv[1], reverse=True)[:top]
     ]
     rows = [ProfileRow(_label(k), None, own.get(k, 0.0), s) for k, s in cum.items()]
-    by_cum = [r for r in rows if not _boring(r.function)]
-    by_cum = sorted(by_cum, key=lambda r: r.cumulative_s, reverse=True)[:top]
-    mine = sorted(
-        (r for r in rows if r.function.startswith("hookline/") and not _boring(r.function)),
-        key=lambda r: r.cumulative_s,
-        reverse=True,
-    )[:top]
+    by_cum, mine = _by_cumulative(rows, top)
     sampled = sum(data["threads"].values())
     note = (
         f"{data['samples']:,} samples over {data['wall_s']:.0f} s; the process used"
@@ -304,13 +307,7 @@ def _cprofile_summary(files: list[Path], process: str, scenario: str, top: int) 
             continue
         rows.append(ProfileRow(_label(func), nc, tt, ct))
     by_own = sorted(rows, key=lambda r: r.own_s, reverse=True)[:top]
-    by_cum = [r for r in rows if not _boring(r.function)]
-    by_cum = sorted(by_cum, key=lambda r: r.cumulative_s, reverse=True)[:top]
-    mine = sorted(
-        (r for r in rows if r.function.startswith("hookline/") and not _boring(r.function)),
-        key=lambda r: r.cumulative_s,
-        reverse=True,
-    )[:top]
+    by_cum, mine = _by_cumulative(rows, top)
     return ProfileSummary(
         process=process,
         scenario=scenario,
@@ -470,51 +467,29 @@ def profile_markdown(summary: ProfileSummary) -> list[str]:
         if summary.waits:
             out += ["", "Waiting: " + "; ".join(f"{w} {s:.1f} s" for w, s in summary.waits) + "."]
 
-    def calls(row: ProfileRow) -> str:
-        return "" if row.calls is None else f"{row.calls:,}"
-
-    header_calls = ("calls",) if summary.profiler == "cprofile" else ()
-    out += ["", "Top functions by own time:", ""]
-    out += _md_table(
-        ("own s", "cumulative s", *header_calls, "function"),
-        [
-            (
-                f"{r.own_s:.2f}",
-                f"{r.cumulative_s:.2f}",
-                *((calls(r),) if header_calls else ()),
-                f"`{r.function}`",
-            )
-            for r in summary.by_own
-        ],
-    )
-    out += ["", "Top functions by cumulative time:", ""]
-    out += _md_table(
-        ("cumulative s", "own s", *header_calls, "function"),
-        [
-            (
-                f"{r.cumulative_s:.2f}",
-                f"{r.own_s:.2f}",
-                *((calls(r),) if header_calls else ()),
-                f"`{r.function}`",
-            )
-            for r in summary.by_cumulative
-        ],
-    )
+    calls = summary.profiler == "cprofile"  # only cProfile counts calls
+    out += _function_table("Top functions by own time", summary.by_own, calls, own_first=True)
+    out += _function_table("Top functions by cumulative time", summary.by_cumulative, calls)
     if summary.hookline:
-        out += ["", "hookline's own functions by cumulative time:", ""]
-        out += _md_table(
-            ("cumulative s", "own s", *header_calls, "function"),
-            [
-                (
-                    f"{r.cumulative_s:.2f}",
-                    f"{r.own_s:.2f}",
-                    *((calls(r),) if header_calls else ()),
-                    f"`{r.function}`",
-                )
-                for r in summary.hookline
-            ],
+        out += _function_table(
+            "hookline's own functions by cumulative time", summary.hookline, calls
         )
     return out
+
+
+def _function_table(
+    title: str, rows: list[ProfileRow], calls: bool, *, own_first: bool = False
+) -> list[str]:
+    """Own and cumulative seconds (the one sorted by first), calls, function."""
+    figures = ("own s", "cumulative s") if own_first else ("cumulative s", "own s")
+    body = []
+    for r in rows:
+        own, cumulative = f"{r.own_s:.2f}", f"{r.cumulative_s:.2f}"
+        count = ("" if r.calls is None else f"{r.calls:,}",) if calls else ()
+        seconds = (own, cumulative) if own_first else (cumulative, own)
+        body.append((*seconds, *count, f"`{r.function}`"))
+    header = (*figures, *(("calls",) if calls else ()), "function")
+    return ["", f"{title}:", "", *_md_table(header, body)]
 
 
 def markdown(
@@ -536,8 +511,9 @@ def markdown(
     ]
     out += ["## Summary", ""]
     steady = results[0].steady_rate if results else 1000.0
+    evaluated = [(result, evaluate(result, ceiling)) for result in results]
     summary_rows = []
-    for result in results:
+    for result, targets in evaluated:
         t, lat = result.throughput, result.latency
         rss = [v for v in result.peak_rss_kib.values() if v is not None]
         ratio = (
@@ -545,7 +521,7 @@ def markdown(
             if t is not None and ceiling is not None and ceiling.rate > 0
             else "n/a"
         )
-        verdicts = [verdict(x.passed) for x in evaluate(result, ceiling)]
+        verdicts = [verdict(x.passed) for x in targets]
         summary_rows.append(
             (
                 result.name,
@@ -596,17 +572,14 @@ def markdown(
     for note in notes:
         out += ["", f"**Note:** {note}"]
     out += ["", "## Results", ""]
-    all_targets: list[tuple[str, Target]] = []
-    for result in results:
-        targets = evaluate(result, ceiling)
-        all_targets += [(result.name, t) for t in targets]
+    for result, targets in evaluated:
         out += [f"### {result.name}", ""]
         out += _md_table(("measure", "figure"), headline_rows(result, ceiling))
         if result.cpu_burst:
             out += [
                 "",
                 "CPU while draining the burst (percent of one core; the machine has"
-                f" {facts_value(facts, 'cores')}): {cpu_line(result.cpu_burst)}.",
+                f" {dict(facts).get('cores', '?')}): {cpu_line(result.cpu_burst)}.",
             ]
         if result.cpu_steady:
             out += ["", f"CPU at 1,000 events/s: {cpu_line(result.cpu_steady)}."]
@@ -623,9 +596,13 @@ def markdown(
     out += ["## Targets", ""]
     out += _md_table(
         ("backend", "target", "threshold", "measured", "result"),
-        [(b, t.name, t.threshold, t.figure, verdict(t.passed)) for b, t in all_targets],
+        [
+            (result.name, t.name, t.threshold, t.figure, verdict(t.passed))
+            for result, targets in evaluated
+            for t in targets
+        ],
     )
-    misses = [r for r in results if any(t.passed is False for t in evaluate(r, ceiling))]
+    misses = [r for r, targets in evaluated if any(t.passed is False for t in targets)]
     if misses:
         out += ["", "## Where the time goes (missed targets)", ""]
         for result in misses:
@@ -636,10 +613,3 @@ def markdown(
                 out.append(result.profile_note or "No profile was taken.")
             out.append("")
     return "\n".join(out).rstrip() + "\n"
-
-
-def facts_value(facts: list[tuple[str, str]], key: str) -> str:
-    for k, v in facts:
-        if k == key:
-            return v
-    return "?"

@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -49,6 +50,7 @@ if __package__ in (None, ""):  # run as a script: python bench/run.py
 
 from bench import harness, load, metrics, report
 from bench.receiver import Receiver, nginx_available
+from hookline.config import Settings
 from hookline.domain.wire import render_body
 
 console = Console()
@@ -138,6 +140,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def or_default(value: int, setting: str) -> int:
+    """A --*-concurrency option; 0 (not passed to hookline) is hookline's own default."""
+    return value or int(Settings.model_fields[setting].default)
+
+
 # -- machine facts ------------------------------------------------------------------
 
 
@@ -222,8 +229,8 @@ class Run:
         return harness.hookline_env(env)
 
     def topology(self) -> str:
-        conc = self.args.worker_concurrency or 200
-        cap = self.args.webhook_concurrency or 50
+        conc = or_default(self.args.worker_concurrency, "worker_concurrency")
+        cap = or_default(self.args.webhook_concurrency, "webhook_concurrency")
         if self.args.workers:
             return (
                 f"`hookline serve --no-worker` + {self.args.workers} `hookline worker`"
@@ -377,6 +384,40 @@ class Run:
             conn.close()
         return result, backend
 
+    async def profile_pass(
+        self,
+        name: str,
+        result: report.BackendResult,
+        phases: set[str],
+        cleanup: list[harness.Backend],
+    ) -> None:
+        """The missed ``phases`` again on a fresh database, profiled; into ``result``."""
+        args = self.args
+        pdir = self.workdir / f"profile-{name}"
+        presult, pbackend = await self.run_backend(name, "profile", profile_dir=pdir, phases=phases)
+        cleanup.append(pbackend)
+        pbackend.cleanup()
+        scenario = []
+        if "burst" in phases:
+            scenario.append(f"burst of {args.profile_events:,} events")
+        if "steady" in phases:
+            scenario.append(f"{args.rate:,.0f} events/s for {args.profile_steady_seconds:.0f} s")
+        processes = [("serve", "hookline serve" + (" --no-worker" if args.workers else ""))]
+        processes += [(f"worker-{n}", "hookline worker") for n in range(1, args.workers + 1)]
+        for folder, process in processes:
+            try:
+                result.profiles.append(
+                    report.profile_summary(
+                        pdir / folder,
+                        f"{process} ({folder})" if args.workers else process,
+                        " then ".join(scenario),
+                    )
+                )
+            except (FileNotFoundError, OSError) as exc:
+                result.profile_note += f" The profiling pass left no profile: {exc}."
+        if presult.errors:
+            result.profile_note += " Profiling pass errors: " + "; ".join(presult.errors)
+
     @staticmethod
     def note_contention(phase: str, usage: dict[str, float], notes: list[str]) -> None:
         others = usage.get("other processes", 0.0)
@@ -398,6 +439,44 @@ class Run:
         groups["bench client"] = [os.getpid()]
         return groups
 
+    async def measured_phase(
+        self,
+        backend: harness.Backend,
+        hookline: harness.Hookline,
+        tenant: load.Tenant,
+        result: report.BackendResult,
+        *,
+        phase: str,
+        label: str,
+        count: int,
+        publish: Callable[[Callable[[int], None]], Awaitable[load.PublishResult]],
+    ) -> tuple[load.PublishResult, dict[str, float], str | None]:
+        """Once the machine is quiet, ``publish`` ``count`` events (it is handed a progress
+        callback) and wait until they are all delivered: what was published, the CPU used
+        meanwhile, and what went wrong with the deliveries, if anything."""
+        expected = count * len(tenant.webhook_ids)
+        await self.wait_quiet(f"the {backend.name} {phase}", result.notes)
+        baseline = self.receiver.requests()
+        groups = self.cpu_groups(backend, hookline)
+        before = harness.cpu_snapshot(groups)
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            pub = progress.add_task(f"{backend.name}: {label}", total=count)
+            dlv = progress.add_task(f"{backend.name}: delivered", total=expected)
+            watcher = asyncio.create_task(
+                self.wait_delivered(backend, expected, baseline, progress, dlv)
+            )
+            published = await publish(lambda n: progress.advance(pub, n))
+            problem = await watcher
+        usage = harness.cpu_usage(before, harness.cpu_snapshot(groups))
+        self.note_contention(phase, usage, result.notes)
+        return published, usage, problem
+
     async def burst(
         self,
         session: aiohttp.ClientSession,
@@ -410,36 +489,23 @@ class Run:
         batches = load.encode_batches(
             self.data[:events], tenant.platform_id, "tp-", self.args.batch
         )
-        expected = events * len(tenant.webhook_ids)
-        await self.wait_quiet(f"the {backend.name} burst", result.notes)
-        baseline = self.receiver.requests()
-        groups = self.cpu_groups(backend, hookline)
-        before = harness.cpu_snapshot(groups)
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        ) as progress:
-            pub = progress.add_task(f"{backend.name}: publish", total=events)
-            dlv = progress.add_task(f"{backend.name}: delivered", total=expected)
-            watcher = asyncio.create_task(
-                self.wait_delivered(backend, expected, baseline, progress, dlv)
-            )
-            result.burst = await load.burst(
+        result.burst, result.cpu_burst, problem = await self.measured_phase(
+            backend,
+            hookline,
+            tenant,
+            result,
+            phase="burst",
+            label="publish",
+            count=events,
+            publish=lambda on_progress: load.burst(
                 session,
                 hookline.base_url,
                 INGEST_TOKEN,
                 batches,
                 concurrency=self.args.publish_lanes,
-                on_progress=lambda n: progress.advance(pub, n),
-            )
-            problem = await watcher
-        after = harness.cpu_snapshot(groups)
-        result.cpu_burst = harness.cpu_usage(before, after)
-        self.note_contention("burst", result.cpu_burst, result.notes)
+                on_progress=on_progress,
+            ),
+        )
         if result.burst.rejected:
             result.errors.append(
                 f"{result.burst.rejected} events rejected: {result.burst.errors[:2]}"
@@ -471,36 +537,23 @@ class Run:
         interval = per_batch / rate
         data = self.data[offset : offset + count]
         batches = load.encode_batches(data, tenant.platform_id, prefix, per_batch)
-        expected = count * len(tenant.webhook_ids)
-        await self.wait_quiet(f"the {backend.name} {phase}", result.notes)
-        baseline = self.receiver.requests()
-        groups = self.cpu_groups(backend, hookline)
-        before = harness.cpu_snapshot(groups)
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-        ) as progress:
-            what = f"{rate:,.0f} events/s ({per_batch} per {interval * 1000:.0f} ms)"
-            pub = progress.add_task(f"{backend.name}: {what}", total=count)
-            dlv = progress.add_task(f"{backend.name}: delivered", total=expected)
-            watcher = asyncio.create_task(
-                self.wait_delivered(backend, expected, baseline, progress, dlv)
-            )
-            published = await load.steady(
+        published, usage, problem = await self.measured_phase(
+            backend,
+            hookline,
+            tenant,
+            result,
+            phase=phase,
+            label=f"{rate:,.0f} events/s ({per_batch} per {interval * 1000:.0f} ms)",
+            count=count,
+            publish=lambda on_progress: load.steady(
                 session,
                 hookline.base_url,
                 INGEST_TOKEN,
                 batches,
                 interval=interval,
-                on_progress=lambda n: progress.advance(pub, n),
-            )
-            problem = await watcher
-        after = harness.cpu_snapshot(groups)
-        usage = harness.cpu_usage(before, after)
-        self.note_contention(phase, usage, result.notes)
+                on_progress=on_progress,
+            ),
+        )
         if problem:
             result.errors.append(f"{phase}: {problem}")
         if published.late_ms_max > 100:
@@ -523,7 +576,7 @@ def measure_ceiling(args: argparse.Namespace, receiver: Receiver, workdir: Path)
     body = render_body(load.TOPIC, data, datetime.now(UTC), "Asia/Taipei")
     body_file = workdir / "ceiling-body.json"
     body_file.write_bytes(body)
-    conc = args.worker_concurrency or 200
+    conc = or_default(args.worker_concurrency, "worker_concurrency")
     console.log(f"raw ceiling: aiohttp sign + POST, {conc} in flight, {args.ceiling_seconds:.0f} s")
     out = subprocess.run(  # noqa: S603 - our own command line
         [
@@ -608,8 +661,9 @@ def print_results(results: list[report.BackendResult], ceiling: report.Ceiling |
             console.print(p.note)
 
 
-def method_lines(args: argparse.Namespace, receiver: Receiver, ceiling_conc: int) -> list[str]:
+def method_lines(args: argparse.Namespace, receiver: Receiver) -> list[str]:
     per_batch = max(1, round(args.rate * args.steady_interval))
+    ceiling_conc = or_default(args.worker_concurrency, "worker_concurrency")
     return [
         f"Receiver: {receiver.kind} ({receiver.version}) on 127.0.0.1, one process/worker,"
         " answering `200 OK` on keep-alive connections.",
@@ -716,36 +770,7 @@ async def amain(args: argparse.Namespace, argv: list[str]) -> int:
                 result.profile_note = "Not profiled (--no-profile)."
             elif phases:
                 console.log(f"{name}: missed {', '.join(sorted(missed))}; profiling pass")
-                pdir = workdir / f"profile-{name}"
-                presult, pbackend = await run.run_backend(
-                    name, "profile", profile_dir=pdir, phases=phases
-                )
-                cleanup.append(pbackend)
-                pbackend.cleanup()
-                scenario = []
-                if "burst" in phases:
-                    scenario.append(f"burst of {args.profile_events:,} events")
-                if "steady" in phases:
-                    scenario.append(
-                        f"{args.rate:,.0f} events/s for {args.profile_steady_seconds:.0f} s"
-                    )
-                processes = [("serve", "hookline serve" + (" --no-worker" if args.workers else ""))]
-                processes += [
-                    (f"worker-{n}", "hookline worker") for n in range(1, args.workers + 1)
-                ]
-                for folder, process in processes:
-                    try:
-                        result.profiles.append(
-                            report.profile_summary(
-                                pdir / folder,
-                                f"{process} ({folder})" if args.workers else process,
-                                " then ".join(scenario),
-                            )
-                        )
-                    except (FileNotFoundError, OSError) as exc:
-                        result.profile_note += f" The profiling pass left no profile: {exc}."
-                if presult.errors:
-                    result.profile_note += " Profiling pass errors: " + "; ".join(presult.errors)
+                await run.profile_pass(name, result, phases, cleanup)
         # Once more at the end: the higher of the two is the ceiling (less disturbed).
         await run.wait_quiet("the second raw ceiling", notes)
         ceilings.append(await asyncio.to_thread(measure_ceiling, args, receiver, workdir))
@@ -781,7 +806,7 @@ async def amain(args: argparse.Namespace, argv: list[str]) -> int:
     text = report.markdown(
         facts=facts,
         command=command,
-        method=method_lines(args, receiver, args.worker_concurrency or 200),
+        method=method_lines(args, receiver),
         ceiling=ceiling,
         results=results,
         notes=notes,
