@@ -43,7 +43,6 @@ from aiohttp.resolver import ThreadedResolver
 from multidict import CIMultiDict
 from yarl import URL
 
-from hookline import __version__
 from hookline.domain.deliveries import AttemptResult, ErrorClass, Outgoing
 from hookline.domain.urls import (
     IPAddress,
@@ -53,6 +52,7 @@ from hookline.domain.urls import (
     is_blocked_address,
     parse_ip_literal,
 )
+from hookline.domain.wire import USER_AGENT
 
 RESPONSE_BODY_LIMIT = 4096
 
@@ -210,13 +210,11 @@ class Sender:
         connect_timeout: float = 5.0,
         total_timeout: float = 15.0,
         max_connections: int = 1000,
-        user_agent: str = f"hookline/{__version__}",
     ) -> None:
         self._allowed = tuple(allowed_networks)
         self._total_timeout = total_timeout
         self._timeout = aiohttp.ClientTimeout(total=total_timeout, sock_connect=connect_timeout)
         self._max_connections = max_connections
-        self._user_agent = user_agent
         self._session: aiohttp.ClientSession | None = None
         self._targets: dict[str, URL | BlockedAddressError] = {}
 
@@ -274,7 +272,7 @@ class Sender:
         where = f"[{host}]:{url.port}" if ":" in host else f"{host}:{url.port}"
         headers: CIMultiDict[str] = CIMultiDict(request.headers)
         if hdrs.USER_AGENT not in headers:
-            headers[hdrs.USER_AGENT] = self._user_agent
+            headers[hdrs.USER_AGENT] = USER_AGENT
         try:
             async with self._get_session().post(
                 url,

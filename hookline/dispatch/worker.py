@@ -141,14 +141,12 @@ class Worker:
             await asyncio.sleep(self.settings.linger)
         self._event.clear()
 
-    async def _pump(self, *, maintenance: bool = True) -> float | None:
+    async def _pump(self) -> float | None:
         """One round of database work; answers how long to wait before the next one.
 
         Results and the next claim share one write transaction: one lock, one commit.
         """
-        if maintenance and time.monotonic() - self._last_maintenance >= (
-            self.settings.maintenance_interval
-        ):
+        if time.monotonic() - self._last_maintenance >= self.settings.maintenance_interval:
             self._last_maintenance = time.monotonic()
             await self._maintain()
         free = 0 if self._stopping else self.settings.concurrency - len(self._sending)
@@ -178,9 +176,8 @@ class Worker:
             self._sending[due.id] = asyncio.create_task(self._deliver(due))
         return len(claimed)
 
-    async def _claim(self, limit: int | None = None) -> int:
-        limit = self.settings.concurrency - len(self._sending) if limit is None else limit
-        return await self._cycle(limit)
+    async def _claim(self) -> int:
+        return await self._cycle(self.settings.concurrency - len(self._sending))
 
     def _settle_and_claim(self, batch: list[Settlement], limit: int) -> list[DueDelivery]:
         now = self.ctx.clock()

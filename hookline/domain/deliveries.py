@@ -71,7 +71,6 @@ class DueDelivery:
 
     id: str
     webhook_id: str
-    platform_id: str
     url: str
     body: bytes
     idempotency_key: str
@@ -133,4 +132,3 @@ class Settlement:
     attempt: Attempt
     state: DeliveryState
     next_attempt_at: datetime | None
-    webhook_gone: bool = False

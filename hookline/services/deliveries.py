@@ -23,6 +23,7 @@ from hookline.domain.deliveries import (
     AttemptTrigger,
     Delivery,
     DeliveryState,
+    DueDelivery,
     ErrorClass,
     Event,
     Outgoing,
@@ -35,13 +36,13 @@ from hookline.domain.errors import (
     InvalidInput,
 )
 from hookline.domain.ids import new_id
-from hookline.domain.models import StopReason
+from hookline.domain.models import Platform, StopReason, Webhook
 from hookline.domain.retry import Outcome, RetryPolicy, Verdict, judge, next_delay
 from hookline.services.context import Context
 from hookline.services.paging import decode_cursor, encode_cursor
+from hookline.services.platforms import get_platform
 from hookline.services.webhooks import get_webhook, signing_secrets
 from hookline.store import events as store
-from hookline.store import platforms as platform_store
 from hookline.store import queue
 
 Send = Callable[[Outgoing], Awaitable[AttemptResult]]
@@ -84,7 +85,6 @@ def settlement_for(
     result: AttemptResult,
     started_at: datetime,
     now: datetime,
-    trigger: AttemptTrigger = AttemptTrigger.WORKER,
     rng: random.Random | None = None,
 ) -> Settlement:
     """Where a delivery goes after one attempt (the MAAC retry rule plus our schedule)."""
@@ -101,10 +101,9 @@ def settlement_for(
     return Settlement(
         delivery_id=delivery_id,
         webhook_id=webhook_id,
-        attempt=attempt_of(result, number, trigger, started_at),
+        attempt=attempt_of(result, number, AttemptTrigger.WORKER, started_at),
         state=state,
         next_attempt_at=next_at,
-        webhook_gone=result.status_code == GONE,
     )
 
 
@@ -124,7 +123,7 @@ def settle_in(
         return 0
     now = ctx.clock()
     changed = queue.settle(conn, settlements, now, owner=owner)
-    gone = sorted({s.webhook_id for s in settlements if s.webhook_gone})
+    gone = sorted({s.webhook_id for s in settlements if s.attempt.status_code == GONE})
     queue.stop_webhooks(conn, gone, StopReason.GONE, now)
     failing = queue.track_health(conn, settlements, now, now - ctx.failing_period)
     queue.stop_webhooks(conn, [w for w in failing if w not in gone], StopReason.FAILING, now)
@@ -176,12 +175,16 @@ def list_deliveries(
     return items, next_cursor
 
 
-def get_delivery(ctx: Context, platform_id: str, delivery_id: str) -> Delivery:
-    with ctx.db.read() as conn:
-        delivery = store.get_delivery(conn, platform_id, delivery_id)
+def _delivery(conn: Connection, platform_id: str, delivery_id: str) -> Delivery:
+    delivery = store.get_delivery(conn, platform_id, delivery_id)
     if delivery is None:
         raise DeliveryNotFound(f"No delivery has the id '{delivery_id}'.")
     return delivery
+
+
+def get_delivery(ctx: Context, platform_id: str, delivery_id: str) -> Delivery:
+    with ctx.db.read() as conn:
+        return _delivery(conn, platform_id, delivery_id)
 
 
 def get_event(ctx: Context, platform_id: str, event_id: str) -> Event:
@@ -224,24 +227,29 @@ class SentNow:
 
 async def resend(ctx: Context, send: Send, platform_id: str, delivery_id: str) -> SentNow:
     """One attempt now, with the delivery's own idempotency key and stored body."""
-    delivery = await asyncio.to_thread(get_delivery, ctx, platform_id, delivery_id)
-    if delivery.state is DeliveryState.IN_FLIGHT:
-        raise DeliveryInFlight(
-            f"Delivery '{delivery_id}' is being sent right now; try again in a moment."
-        )
 
-    def load() -> tuple[bytes, str, list[str]]:
+    def load() -> tuple[Delivery, DueDelivery, list[str]]:
         with ctx.db.read() as conn:
-            body = store.event_body(conn, delivery.event_id)
-        url = _webhook_url(ctx, platform_id, delivery.webhook_id)
-        return body, url, signing_secrets(ctx, delivery.webhook_id)
+            delivery = _delivery(conn, platform_id, delivery_id)
+            if delivery.state is DeliveryState.IN_FLIGHT:
+                raise DeliveryInFlight(
+                    f"Delivery '{delivery_id}' is being sent right now; try again in a moment."
+                )
+            # the URL even of a deleted webhook: its history may still be resent
+            loaded = queue.load_due(conn, [delivery.id], ctx.clock())
+        if not loaded:
+            raise DeliveryNotFound(
+                f"The webhook '{delivery.webhook_id}' of this delivery no longer exists."
+            )
+        due = loaded[0]
+        return delivery, due, [ctx.box.decrypt(c) for c in due.secret_ciphertexts]
 
-    body, url, secrets = await asyncio.to_thread(load)
+    delivery, due, secrets = await asyncio.to_thread(load)
     started_at = ctx.clock()
     headers = wire.delivery_headers(
-        secrets=secrets, idempotency_key=delivery.idempotency_key, body=body, sent_at=started_at
+        secrets=secrets, idempotency_key=due.idempotency_key, body=due.body, sent_at=started_at
     )
-    result = await send(Outgoing(url=url, body=body, headers=headers))
+    result = await send(Outgoing(url=due.url, body=due.body, headers=headers))
     state = DeliveryState.DELIVERED if result.ok else delivery.state
     settlement = Settlement(
         delivery_id=delivery.id,
@@ -249,19 +257,9 @@ async def resend(ctx: Context, send: Send, platform_id: str, delivery_id: str) -
         attempt=attempt_of(result, delivery.attempts + 1, AttemptTrigger.RESEND, started_at),
         state=state,
         next_attempt_at=None if result.ok else delivery.next_attempt_at,
-        webhook_gone=result.status_code == GONE,
     )
     await asyncio.to_thread(settle, ctx, [settlement], owner=None)
-    return SentNow(delivery.id, headers, body, result)
-
-
-def _webhook_url(ctx: Context, platform_id: str, webhook_id: str) -> str:
-    """The URL even of a deleted webhook: its history may still be resent."""
-    with ctx.db.read() as conn:
-        url = store.webhook_url(conn, platform_id, webhook_id)
-    if url is None:
-        raise DeliveryNotFound(f"The webhook '{webhook_id}' of this delivery no longer exists.")
-    return url
+    return SentNow(delivery.id, headers, due.body, result)
 
 
 async def send_test(
@@ -277,18 +275,14 @@ async def send_test(
         raise InvalidInput.single(
             "topic", "unknown_topic", f"topic '{topic_name}' is not a known event topic."
         )
-    webhook = await asyncio.to_thread(get_webhook, ctx, platform_id, webhook_id)
 
-    def load_platform_tz() -> str:
-        with ctx.db.read() as conn:
-            platform = platform_store.get_platform(conn, platform_id)
-        assert platform is not None
-        return platform.timezone
+    def load() -> tuple[Webhook, Platform, list[str]]:
+        webhook = get_webhook(ctx, platform_id, webhook_id)
+        return webhook, get_platform(ctx, platform_id), signing_secrets(ctx, webhook_id)
 
-    timezone = await asyncio.to_thread(load_platform_tz)
-    secrets = await asyncio.to_thread(signing_secrets, ctx, webhook_id)
+    webhook, platform, secrets = await asyncio.to_thread(load)
     started_at = ctx.clock()
-    body = wire.render_body(topic.name, topic.sample, started_at, timezone)
+    body = wire.render_body(topic.name, topic.sample, started_at, platform.timezone)
     key = wire.new_idempotency_key()
     headers = wire.delivery_headers(
         secrets=secrets, idempotency_key=key, body=body, sent_at=started_at, test=True

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,13 +27,6 @@ from hookline.store.tables import (
     webhook_topics,
     webhooks,
 )
-
-
-@dataclass(frozen=True)
-class NewDelivery:
-    id: str
-    webhook_id: str
-    idempotency_key: str
 
 
 def subscribers(conn: Connection, platform_id: str) -> dict[str, list[str]]:
@@ -302,11 +294,6 @@ def get_event(conn: Connection, platform_id: str, event_id: str) -> Event | None
     )
 
 
-def event_body(conn: Connection, event_id: str) -> bytes:
-    body = conn.execute(select(events.c.body).where(events.c.id == event_id)).scalar_one()
-    return bytes(body)
-
-
 def requeue_failed(
     conn: Connection, webhook_id: str, since: datetime, until: datetime | None, now: datetime
 ) -> int:
@@ -329,12 +316,3 @@ def requeue_failed(
         )
     )
     return int(result.rowcount)
-
-
-def webhook_url(conn: Connection, platform_id: str, webhook_id: str) -> str | None:
-    url: str | None = conn.execute(
-        select(webhooks.c.url).where(
-            webhooks.c.id == webhook_id, webhooks.c.platform_id == platform_id
-        )
-    ).scalar()
-    return url

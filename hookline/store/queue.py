@@ -99,7 +99,10 @@ def claim_due(
 
 
 def load_due(conn: Connection, ids: Sequence[str], now: datetime) -> list[DueDelivery]:
-    """The claimed rows joined with their body, URL, retry policy and signing secrets."""
+    """Deliveries joined with all a send needs: body, URL, retry policy, signing secrets.
+
+    The worker loads the rows it just claimed; a resend loads the one it sends now.
+    """
     rows: list[Any] = []
     for chunk in chunks(ids):
         rows.extend(
@@ -107,7 +110,6 @@ def load_due(conn: Connection, ids: Sequence[str], now: datetime) -> list[DueDel
                 select(
                     deliveries.c.id,
                     deliveries.c.webhook_id,
-                    deliveries.c.platform_id,
                     deliveries.c.idempotency_key,
                     deliveries.c.attempts,
                     events.c.body,
@@ -126,7 +128,6 @@ def load_due(conn: Connection, ids: Sequence[str], now: datetime) -> list[DueDel
         DueDelivery(
             id=r.id,
             webhook_id=r.webhook_id,
-            platform_id=r.platform_id,
             url=r.url,
             body=bytes(r.body),
             idempotency_key=r.idempotency_key,
