@@ -114,9 +114,8 @@ def create_app(
     app.state.ingest_token = (
         settings.ingest_token.get_secret_value() if settings.ingest_token else None
     )
-    app.state.sender = build_sender(
-        settings, app.state.context
-    )  # for test sends and resends; lazy session
+    # for the dashboard's test sends and resends; its HTTP session opens on first use
+    app.state.sender = build_sender(settings, app.state.context)
     errors.install(app)
 
     @app.middleware("http")

@@ -38,14 +38,15 @@ def require_operator(request: Request, credentials: Credentials) -> Actor:
         raise Unauthorized("Operator routes are disabled: HOOKLINE_OPERATOR_TOKEN is not set.")
     if not secrets.tokens_equal(token, expected):
         raise Unauthorized("The operator token is not valid.")
-    return _actor(request, "operator", "operator")
+    return request_actor(request, "operator", "operator")
 
 
 def require_platform_token(ctx: Ctx, credentials: Credentials) -> ApiToken:
     return platforms.authenticate(ctx, bearer_token(credentials))
 
 
-def _actor(request: Request, kind: str, actor_id: str) -> Actor:
+def request_actor(request: Request, kind: str, actor_id: str) -> Actor:
+    """Who the audit log names for this request: the caller, its address and user agent."""
     return Actor(
         kind=kind,
         id=actor_id,
@@ -57,7 +58,7 @@ def _actor(request: Request, kind: str, actor_id: str) -> Actor:
 def platform_actor(
     request: Request, token: Annotated[ApiToken, Depends(require_platform_token)]
 ) -> Actor:
-    return _actor(request, "platform_token", token.id)
+    return request_actor(request, "platform_token", token.id)
 
 
 Operator = Annotated[Actor, Depends(require_operator)]

@@ -6,6 +6,7 @@ offending field, so a form can show the message beside it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -49,6 +50,23 @@ TITLES = {
 }
 
 
+def _body(status: int, code: str, detail: str, extra: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "type": PROBLEM_TYPE + code,
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
+
+
+def _response(status: int, body: dict[str, Any], headers: dict[str, str] | None) -> JSONResponse:
+    return JSONResponse(
+        body, status_code=status, headers=headers, media_type="application/problem+json"
+    )
+
+
 def problem(
     status: int,
     code: str,
@@ -57,17 +75,7 @@ def problem(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
-    body = {
-        "type": PROBLEM_TYPE + code,
-        "title": TITLES.get(status, "Error"),
-        "status": status,
-        "detail": detail,
-        "code": code,
-        **extra,
-    }
-    return JSONResponse(
-        body, status_code=status, headers=headers, media_type="application/problem+json"
-    )
+    return _response(status, _body(status, code, detail, extra), headers)
 
 
 def _status_of(exc: domain.HooklineError) -> int:
@@ -79,15 +87,7 @@ def _status_of(exc: domain.HooklineError) -> int:
 
 def problem_fields(exc: domain.HooklineError) -> dict[str, Any]:
     """The body of a domain error's problem, also used per item in batch answers."""
-    status = _status_of(exc)
-    body: dict[str, Any] = {
-        "type": PROBLEM_TYPE + exc.code,
-        "title": TITLES.get(status, "Error"),
-        "status": status,
-        "detail": exc.message,
-        "code": exc.code,
-        **exc.extra,
-    }
+    body = _body(_status_of(exc), exc.code, exc.message, exc.extra)
     if isinstance(exc, domain.InvalidInput):
         body["errors"] = [
             {"field": e.field, "code": e.code, "message": e.message} for e in exc.errors
@@ -101,13 +101,11 @@ async def _on_domain_error(request: Request, exc: Exception) -> Response:
     if html_page is not None:  # a dashboard page: the person gets a page, not JSON
         response: Response = html_page(exc, _status_of(exc))
         return response
-    body = problem_fields(exc)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, domain.Unauthorized) else None
     if isinstance(exc, domain.LoginThrottled):
         headers = {"Retry-After": str(exc.retry_after)}
-    return JSONResponse(
-        body, status_code=body["status"], headers=headers, media_type="application/problem+json"
-    )
+    body = problem_fields(exc)
+    return _response(body["status"], body, headers)
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:

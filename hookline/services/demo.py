@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -53,21 +53,7 @@ def _write_private(path: Path, text: str) -> None:
 
 
 def _save(path: Path, creds: DemoCredentials) -> None:
-    _write_private(
-        path,
-        json.dumps(
-            {
-                "platform_id": creds.platform_id,
-                "api_token": creds.api_token,
-                "operator_token": creds.operator_token,
-                "ingest_token": creds.ingest_token,
-                "member_email": creds.member_email,
-                "member_password": creds.member_password,
-                "operator_email": creds.operator_email,
-                "operator_password": creds.operator_password,
-            }
-        ),
-    )
+    _write_private(path, json.dumps(asdict(creds)))
 
 
 def _new_password() -> str:

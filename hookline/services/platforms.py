@@ -50,6 +50,15 @@ class PlatformOverview:
     working_webhooks: int
     zones: list[ZoneState]
 
+    @property
+    def at_limit(self) -> bool:
+        """Every working place is taken: a new or resumed webhook would be refused."""
+        return self.working_webhooks >= self.platform.webhook_limit
+
+    @property
+    def zone_by_number(self) -> dict[int, ZoneState]:
+        return {z.zone: z for z in self.zones}
+
 
 def _audit(
     conn: Connection, platform_id: str, actor: Actor, action: str, target_id: str, now: datetime

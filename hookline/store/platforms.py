@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
@@ -29,6 +31,19 @@ def insert_platform(
     return platform_id
 
 
+def _platform(row: Any, zones: Iterable[ZonePurchase]) -> Platform:
+    return Platform(
+        id=row.id,
+        name=row.name,
+        timezone=row.timezone,
+        webhook_limit=row.webhook_limit,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        zones=tuple(zones),
+        retry_policy=RetryPolicy(row.retry_policy),
+    )
+
+
 def get_platform(conn: Connection, platform_id: str) -> Platform | None:
     row = conn.execute(select(platforms).where(platforms.c.id == platform_id)).first()
     if row is None:
@@ -38,16 +53,7 @@ def get_platform(conn: Connection, platform_id: str) -> Platform | None:
         .where(platform_zones.c.platform_id == platform_id)
         .order_by(platform_zones.c.zone)
     ).all()
-    return Platform(
-        id=row.id,
-        name=row.name,
-        timezone=row.timezone,
-        webhook_limit=row.webhook_limit,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        zones=tuple(ZonePurchase(zone=z.zone, valid_until=z.valid_until) for z in zones),
-        retry_policy=RetryPolicy(row.retry_policy),
-    )
+    return _platform(row, (ZonePurchase(zone=z.zone, valid_until=z.valid_until) for z in zones))
 
 
 def list_platforms(conn: Connection) -> list[Platform]:
@@ -62,19 +68,7 @@ def list_platforms(conn: Connection) -> list[Platform]:
             ZonePurchase(zone=z.zone, valid_until=z.valid_until)
         )
     rows = conn.execute(select(platforms).order_by(platforms.c.name, platforms.c.id)).all()
-    return [
-        Platform(
-            id=row.id,
-            name=row.name,
-            timezone=row.timezone,
-            webhook_limit=row.webhook_limit,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            zones=tuple(zones.get(row.id, ())),
-            retry_policy=RetryPolicy(row.retry_policy),
-        )
-        for row in rows
-    ]
+    return [_platform(row, zones.get(row.id, ())) for row in rows]
 
 
 def count_working_webhooks_by_platform(conn: Connection) -> dict[str, int]:

@@ -27,9 +27,16 @@ def last_deliveries(conn: Connection, webhook_ids: Sequence[str]) -> dict[str, A
 
 
 def hourly_counts(
-    conn: Connection, webhook_id: str, *, created_since: datetime, completed_since: datetime
+    conn: Connection,
+    platform_id: str,
+    webhook_id: str,
+    *,
+    created_since: datetime,
+    completed_since: datetime,
 ) -> list[tuple[datetime, str, int]]:
     """(UTC hour, state, count) of the webhook's deliveries that ended since ``completed_since``.
+
+    Only the platform's own: another platform's webhook id counts nothing.
 
     The database groups by hour, so a busy webhook sends 48 rows, not one per delivery
     (a webhook with 100,000 deliveries a day: 110 ms instead of 450 ms on SQLite).
@@ -45,6 +52,7 @@ def hourly_counts(
         select(hour.label("hour"), deliveries.c.state, func.count().label("n"))
         .where(
             deliveries.c.webhook_id == webhook_id,
+            deliveries.c.platform_id == platform_id,
             deliveries.c.created_at >= created_since,
             deliveries.c.completed_at >= completed_since,
         )

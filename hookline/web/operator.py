@@ -40,7 +40,6 @@ from hookline.domain.models import (
 )
 from hookline.domain.retry import RetryPolicy
 from hookline.services import platforms, users
-from hookline.web.pages import actor_of
 from hookline.web.view import OperatorAction, OperatorPage, View
 
 router = APIRouter(include_in_schema=False)
@@ -94,17 +93,11 @@ Errors = dict[str, str]
 
 def field_message(view: View, error: FieldError) -> str:
     """The operator catalog first (its own codes), then the shared one, then a generic text."""
-    for key in (f"operator.field.{error.code}", f"field.{error.code}"):
-        if view.t.has(key):
-            return view.t(key, **FIELD_PARAMS.get(error.code, {}))
-    return view.t("field.invalid")
+    return view.field_text(error, "operator.field", **FIELD_PARAMS.get(error.code, {}))
 
 
 def error_message(view: View, exc: HooklineError) -> str:
-    for key in (f"operator.error.{exc.code}", f"error.{exc.code}"):
-        if view.t.has(key):
-            return view.t(key)
-    return view.t("error.generic", code=exc.code)
+    return view.error_text(exc, "operator.error")
 
 
 def form_errors(view: View, exc: HooklineError, fields: frozenset[str]) -> Errors:
@@ -216,7 +209,7 @@ def create_platform(
     try:
         limit = parse_limit(webhook_limit)
         created = platforms.create_platform(
-            view.ctx, name, timezone=timezone.strip(), webhook_limit=limit, actor=actor_of(view)
+            view.ctx, name, timezone=timezone.strip(), webhook_limit=limit, actor=view.actor
         )
     except InvalidInput as exc:
         errors = form_errors(view, exc, SETTINGS_FIELDS)
@@ -327,7 +320,7 @@ def change_settings(
             timezone=timezone.strip(),
             webhook_limit=parse_limit(webhook_limit),
             retry_policy=parse_retry_policy(retry_policy),
-            actor=actor_of(view),
+            actor=view.actor,
         )
     except InvalidInput as exc:
         return platform_page(
@@ -350,7 +343,7 @@ def set_zone(
     platform = platforms.get_platform(view.ctx, platform_id)
     try:
         moment = parse_valid_until(valid_until, platform.timezone)
-        platforms.set_zone(view.ctx, platform_id, zone, moment, actor=actor_of(view))
+        platforms.set_zone(view.ctx, platform_id, zone, moment, actor=view.actor)
     except InvalidInput as exc:
         message = field_message(view, exc.errors[0])
         if zone not in ZONES:  # no form of this page sends it: say so above the forms
@@ -369,7 +362,7 @@ def set_zone(
 def end_zone(view: OperatorAction, platform_id: str, zone: int) -> Response:
     """Ending a purchase is recording it valid until now: its topics stop at once."""
     try:
-        platforms.set_zone(view.ctx, platform_id, zone, view.ctx.clock(), actor=actor_of(view))
+        platforms.set_zone(view.ctx, platform_id, zone, view.ctx.clock(), actor=view.actor)
     except InvalidInput as exc:
         return platform_page(
             view, platform_id, error=field_message(view, exc.errors[0]), status_code=422
@@ -379,7 +372,7 @@ def end_zone(view: OperatorAction, platform_id: str, zone: int) -> Response:
 
 @router.post("/operator/platforms/{platform_id}/tokens")
 def create_token(view: OperatorAction, platform_id: str) -> Response:
-    token_id, token = platforms.create_token(view.ctx, platform_id, actor=actor_of(view))
+    token_id, token = platforms.create_token(view.ctx, platform_id, actor=view.actor)
     return platform_page(
         view,
         platform_id,
@@ -393,7 +386,7 @@ def create_token(view: OperatorAction, platform_id: str) -> Response:
 @router.post("/operator/platforms/{platform_id}/tokens/{token_id}/revoke")
 def revoke_token(view: OperatorAction, platform_id: str, token_id: str) -> Response:
     try:
-        platforms.revoke_token(view.ctx, platform_id, token_id, actor=actor_of(view))
+        platforms.revoke_token(view.ctx, platform_id, token_id, actor=view.actor)
     except TokenNotFound as exc:  # revoked already, e.g. in another tab
         return platform_page(view, platform_id, error=error_message(view, exc), status_code=404)
     return view.redirect(_platform_url(platform_id, "token_revoked"))
@@ -413,7 +406,7 @@ def create_member(
             password=password,
             role=Role.MEMBER,
             platform_id=platform_id,
-            actor=actor_of(view),
+            actor=view.actor,
         )
     except (InvalidInput, EmailTaken) as exc:
         return platform_page(
@@ -433,7 +426,7 @@ def delete_member(view: OperatorAction, platform_id: str, user_id: str) -> Respo
         user = users.get_user(view.ctx, user_id)
         if user.platform_id != platform_id:
             raise UserNotFound(f"No user has the id '{user_id}'.")
-        users.delete_user(view.ctx, user_id, actor=actor_of(view))
+        users.delete_user(view.ctx, user_id, actor=view.actor)
     except UserNotFound as exc:
         return platform_page(view, platform_id, error=error_message(view, exc), status_code=404)
     return view.redirect(_platform_url(platform_id, "user_deleted"))

@@ -18,18 +18,17 @@ from fastapi.responses import Response
 
 from hookline.catalog import TOPICS
 from hookline.dispatch.sender import Sender
-from hookline.domain.deliveries import DeliveryState
+from hookline.domain.deliveries import Delivery, DeliveryState
 from hookline.domain.errors import (
     DeliveryInFlight,
     DeliveryNotFound,
-    FieldError,
     HooklineError,
     InvalidInput,
     WebhookLimitReached,
     ZoneExpired,
     ZoneNotPurchased,
 )
-from hookline.domain.models import Actor, Webhook
+from hookline.domain.models import Webhook
 from hookline.services import deliveries, platforms, reports, webhooks
 from hookline.services.deliveries import SentNow
 from hookline.services.platforms import PlatformOverview, ZoneState
@@ -52,17 +51,6 @@ class TopicChoice:
     refusal: str | None  # translated reason it cannot be chosen, None when it can
 
 
-def actor_of(view: View) -> Actor:
-    assert view.user is not None
-    client = view.request.client
-    return Actor(
-        kind="user",
-        id=view.user.id,
-        ip=client.host if client else None,
-        user_agent=view.request.headers.get("user-agent"),
-    )
-
-
 def zone_refusal(view: View, zone: ZoneState) -> str | None:
     if zone.valid:
         return None
@@ -72,16 +60,11 @@ def zone_refusal(view: View, zone: ZoneState) -> str | None:
 
 
 def topic_choices(view: View, overview: PlatformOverview) -> list[TopicChoice]:
-    zones = {z.zone: z for z in overview.zones}
+    zones = overview.zone_by_number
     return [
         TopicChoice(topic.name, topic.zone, zone_refusal(view, zones[topic.zone]))
         for topic in TOPICS.values()
     ]
-
-
-def field_message(view: View, error: FieldError) -> str:
-    key = f"field.{error.code}"
-    return view.t(key) if view.t.has(key) else view.t("field.invalid")
 
 
 def form_errors(view: View, exc: HooklineError) -> dict[str, str]:
@@ -89,7 +72,7 @@ def form_errors(view: View, exc: HooklineError) -> dict[str, str]:
     if isinstance(exc, InvalidInput):
         out: dict[str, str] = {}
         for error in exc.errors:
-            out.setdefault(error.field.split("[")[0], field_message(view, error))
+            out.setdefault(error.field.split("[")[0], view.field_text(error))
         return out
     if isinstance(exc, ZoneNotPurchased):
         return {"topics": view.t("zone.not_purchased", zone=exc.extra.get("zone", "?"))}
@@ -105,8 +88,7 @@ def error_message(view: View, exc: HooklineError) -> str:
         )
     if isinstance(exc, ZoneNotPurchased | ZoneExpired | InvalidInput):
         return next(iter(form_errors(view, exc).values()))
-    key = f"error.{exc.code}"
-    return view.t(key) if view.t.has(key) else view.t("error.generic", code=exc.code)
+    return view.error_text(exc)
 
 
 # --- the list --------------------------------------------------------------------------
@@ -120,17 +102,12 @@ def webhook_list(
     overview = platforms.overview(view.ctx, pid)
     page = webhooks.list_webhooks(view.ctx, pid, limit=LIST_PAGE_SIZE, cursor=cursor)
     results = reports.last_results(view.ctx, pid, [w.id for w in page.items])
-    choices = topic_choices(view, overview)
-    at_limit = overview.working_webhooks >= overview.platform.webhook_limit
-    no_zone = all(c.refusal for c in choices)
     return view.render(
         "webhooks/list.html",
         overview=overview,
         page=page,
         results=results,
-        zones={z.zone: z for z in overview.zones},
-        at_limit=at_limit,
-        no_zone=no_zone,
+        no_zone=all(c.refusal for c in topic_choices(view, overview)),
         topics=TOPICS,
         notice=notice if notice in NOTICES else None,
     )
@@ -152,7 +129,6 @@ def _create_page(
         status_code=status_code,
         overview=overview,
         choices=topic_choices(view, overview),
-        at_limit=overview.working_webhooks >= overview.platform.webhook_limit,
         values=values or {"name": "", "url": "", "topics": []},
         errors=errors or {},
     )
@@ -222,7 +198,6 @@ def details_page(
         status_code=status_code,
         webhook=webhook,
         overview=overview,
-        zones={z.zone: z for z in overview.zones},
         topics=TOPICS,
         log=log,
         next_cursor=next_cursor,
@@ -302,7 +277,7 @@ def delete(view: MemberAction, webhook_id: str) -> Response:
 
 @router.post("/webhooks/{webhook_id}/secret/uncover")
 def uncover_secret(view: MemberAction, webhook_id: str) -> Response:
-    secret = webhooks.reveal_secret(view.ctx, view.platform_id, webhook_id, actor_of(view))
+    secret = webhooks.reveal_secret(view.ctx, view.platform_id, webhook_id, view.actor)
     return details_page(view, webhook_id, secret=secret)
 
 
@@ -316,7 +291,7 @@ def change_secret(
         view.ctx,
         view.platform_id,
         webhook_id,
-        actor_of(view),
+        view.actor,
         expire_old_after_seconds=grace_seconds,
     )
     return details_page(view, webhook_id, secret=secret, notice="secret_changed")
@@ -346,6 +321,14 @@ async def send_test(
 # --- one delivery ----------------------------------------------------------------------
 
 
+def _delivery_of(view: View, webhook: Webhook, delivery_id: str) -> Delivery:
+    """Only this webhook's deliveries, from its page: another id is not found here."""
+    delivery = deliveries.get_delivery(view.ctx, view.platform_id, delivery_id)
+    if delivery.webhook_id != webhook.id:
+        raise DeliveryNotFound(f"No delivery has the id '{delivery_id}'.")
+    return delivery
+
+
 def delivery_page(
     view: View,
     webhook: Webhook,
@@ -355,9 +338,7 @@ def delivery_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    delivery = deliveries.get_delivery(view.ctx, view.platform_id, delivery_id)
-    if delivery.webhook_id != webhook.id:
-        raise DeliveryNotFound(f"No delivery has the id '{delivery_id}'.")
+    delivery = _delivery_of(view, webhook, delivery_id)
     event = deliveries.get_event(view.ctx, view.platform_id, delivery.event_id)
     return view.render(
         "webhooks/delivery.html",
@@ -381,11 +362,7 @@ def delivery_details(view: MemberPage, webhook_id: str, delivery_id: str) -> Res
 @router.post("/webhooks/{webhook_id}/deliveries/{delivery_id}/resend")
 async def resend(view: MemberAction, webhook_id: str, delivery_id: str) -> Response:
     webhook = await run_in_threadpool(webhooks.get_webhook, view.ctx, view.platform_id, webhook_id)
-    delivery = await run_in_threadpool(
-        deliveries.get_delivery, view.ctx, view.platform_id, delivery_id
-    )
-    if delivery.webhook_id != webhook.id:  # only this webhook's deliveries, from its page
-        raise DeliveryNotFound(f"No delivery has the id '{delivery_id}'.")
+    await run_in_threadpool(_delivery_of, view, webhook, delivery_id)
     try:
         sent = await deliveries.resend(view.ctx, _sender(view).send, view.platform_id, delivery_id)
     except DeliveryInFlight as exc:

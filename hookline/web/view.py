@@ -21,9 +21,10 @@ from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from hookline.api.deps import get_context, request_actor
 from hookline.catalog import TOPICS
-from hookline.domain.errors import HooklineError
-from hookline.domain.models import User, Webhook
+from hookline.domain.errors import FieldError, HooklineError
+from hookline.domain.models import DEFAULT_TIMEZONE, Actor, User, Webhook
 from hookline.services import users
 from hookline.services.context import Context
 from hookline.web.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, negotiate
@@ -87,8 +88,11 @@ class View:
         return self.request.url.scheme == "https"
 
     @property
-    def is_htmx(self) -> bool:
-        return self.request.headers.get("HX-Request") == "true"
+    def actor(self) -> Actor:
+        """The signed-in user as the audit log names them."""
+        if self.user is None:
+            raise LoginRequired
+        return request_actor(self.request, "user", self.user.id)
 
     @property
     def platform_id(self) -> str:
@@ -107,11 +111,29 @@ class View:
         )
         return self.finish(response)
 
+    def error_text(self, exc: HooklineError, *catalogs: str) -> str:
+        """A use case's error translated by its stable code, never its English message.
+
+        ``catalogs`` are key prefixes tried before the shared ``error``, e.g.
+        ``operator.error`` for texts that only the operator's pages word their own way.
+        """
+        for prefix in (*catalogs, "error"):
+            key = f"{prefix}.{exc.code}"
+            if self.t.has(key):
+                return self.t(key)
+        return self.t("error.generic", code=exc.code)
+
+    def field_text(self, error: FieldError, *catalogs: str, **params: Any) -> str:
+        """One field's error by its code, like ``error_text``; ``params`` fill its text."""
+        for prefix in (*catalogs, "field"):
+            key = f"{prefix}.{error.code}"
+            if self.t.has(key):
+                return self.t(key, **params)
+        return self.t("field.invalid")
+
     def error_page(self, exc: HooklineError, status_code: int) -> Response:
         """A use case's error on a dashboard page, translated by its stable code."""
-        key = f"error.{exc.code}"
-        message = self.t(key) if self.t.has(key) else self.t("error.generic", code=exc.code)
-        return self.render("error.html", status_code=status_code, message=message)
+        return self.render("error.html", status_code=status_code, message=self.error_text(exc))
 
     def redirect(self, url: str) -> Response:
         return self.finish(RedirectResponse(url, status_code=303))
@@ -136,25 +158,24 @@ class View:
             path="/",
         )
 
-    def local_time(self, moment: datetime | None, timezone: str = "Asia/Taipei") -> str:
+    def local_time(self, moment: datetime | None, timezone: str = DEFAULT_TIMEZONE) -> str:
         if moment is None:
             return "—"
         return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
 
-    def local_hour(self, moment: datetime, timezone: str = "Asia/Taipei") -> str:
+    def local_hour(self, moment: datetime, timezone: str = DEFAULT_TIMEZONE) -> str:
         return moment.astimezone(ZoneInfo(timezone)).strftime("%H:%M")
 
     languages = LANGUAGES
     language_names = LANGUAGE_NAMES
 
 
-def _context(request: Request) -> Context:
-    ctx: Context = request.app.state.context
-    return ctx
-
-
 def build_view(request: Request) -> View:
-    ctx = _context(request)
+    """The request's view, built once: error handlers reuse it, the session is read once."""
+    built: View | None = getattr(request.state, "view", None)
+    if built is not None:
+        return built
+    ctx = get_context(request)
     lang = negotiate(request.headers.get("accept-language"), request.cookies.get(LANG_COOKIE))
     csrf = request.cookies.get(CSRF_COOKIE) or ""
     new_csrf = len(csrf) < 32
@@ -171,6 +192,7 @@ def build_view(request: Request) -> View:
         user=user,
         new_csrf=new_csrf,
     )
+    request.state.view = view
     request.state.html_error_page = view.error_page
     return view
 
