@@ -51,6 +51,13 @@ class TopicChoice:
     refusal: str | None  # translated reason it cannot be chosen, None when it can
 
 
+def platform_overview(view: View) -> PlatformOverview:
+    """The member's platform; its time zone becomes the page's, for every time shown."""
+    overview = platforms.overview(view.ctx, view.platform_id)
+    view.timezone = overview.platform.timezone
+    return overview
+
+
 def zone_refusal(view: View, zone: ZoneState) -> str | None:
     if zone.valid:
         return None
@@ -99,7 +106,7 @@ def webhook_list(
     view: MemberPage, cursor: str | None = None, notice: str | None = None
 ) -> Response:
     pid = view.platform_id
-    overview = platforms.overview(view.ctx, pid)
+    overview = platform_overview(view)
     page = webhooks.list_webhooks(view.ctx, pid, limit=LIST_PAGE_SIZE, cursor=cursor)
     results = reports.last_results(view.ctx, pid, [w.id for w in page.items])
     return view.render(
@@ -123,7 +130,7 @@ def _create_page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    overview = platforms.overview(view.ctx, view.platform_id)
+    overview = platform_overview(view)
     return view.render(
         "webhooks/new.html",
         status_code=status_code,
@@ -182,7 +189,7 @@ def details_page(
 ) -> Response:
     pid = view.platform_id
     webhook = webhooks.get_webhook(view.ctx, pid, webhook_id)
-    overview = platforms.overview(view.ctx, pid)
+    overview = platform_overview(view)
     state, topic = _log_filters(state, topic)
     log, next_cursor = deliveries.list_deliveries(
         view.ctx,
@@ -340,6 +347,7 @@ def delivery_page(
 ) -> Response:
     delivery = _delivery_of(view, webhook, delivery_id)
     event = deliveries.get_event(view.ctx, view.platform_id, delivery.event_id)
+    view.timezone = platforms.get_platform(view.ctx, view.platform_id).timezone
     return view.render(
         "webhooks/delivery.html",
         status_code=status_code,

@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 
 from hookline.domain.deliveries import AttemptResult, ErrorClass
 from hookline.domain.retry import Verdict, judge
-from hookline.services.deliveries import outcome_of
+from hookline.services.deliveries import GONE, outcome_of
 
-GONE = 410
 REFUSED = frozenset({401, 403})
 
 

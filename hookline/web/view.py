@@ -81,6 +81,8 @@ class View:
     csrf_token: str
     user: User | None
     new_csrf: bool = False
+    timezone: str = DEFAULT_TIMEZONE
+    """Times are shown in this zone: a member's pages set their platform's."""
     cookies: dict[str, tuple[str, int | None]] = field(default_factory=dict)
 
     @property
@@ -158,13 +160,13 @@ class View:
             path="/",
         )
 
-    def local_time(self, moment: datetime | None, timezone: str = DEFAULT_TIMEZONE) -> str:
+    def local_time(self, moment: datetime | None, timezone: str | None = None) -> str:
         if moment is None:
             return "—"
-        return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+        return moment.astimezone(ZoneInfo(timezone or self.timezone)).strftime("%Y-%m-%d %H:%M")
 
-    def local_hour(self, moment: datetime, timezone: str = DEFAULT_TIMEZONE) -> str:
-        return moment.astimezone(ZoneInfo(timezone)).strftime("%H:%M")
+    def local_hour(self, moment: datetime, timezone: str | None = None) -> str:
+        return moment.astimezone(ZoneInfo(timezone or self.timezone)).strftime("%H:%M")
 
     languages = LANGUAGES
     language_names = LANGUAGE_NAMES

@@ -423,3 +423,20 @@ def test_an_unreachable_server_is_explained_in_the_page_language(
     assert "無法連線到您的伺服器" in r.text
     text = re.sub(r"<(pre|code|script)\b.*?</\1>", "", r.text, flags=re.S)
     assert "refused" not in text.lower()  # the sender's English detail stays inside <code>
+
+
+def test_times_are_shown_in_the_platforms_time_zone(
+    dashboard: Dashboard, ctx: Context, receiver: Receiver
+) -> None:
+    """Zone dates, the log and a delivery's page all read in the platform's zone."""
+    platforms.update_platform(ctx, dashboard.platform_id, timezone="America/New_York")
+    webhook_id = create(dashboard, receiver.url())
+    page = f"/webhooks/{webhook_id}"
+    dashboard.post(f"{page}/test", {"topic": "prize.points_added"}, page=page)
+    log, _ = deliveries.list_deliveries(ctx, dashboard.platform_id, webhook_id)
+    # the fake clock says 2026-11-28 04:00 UTC; zones run 30 days: 12-27 23:00 in New York
+    for path in ("/webhooks", page):
+        html = dashboard.client.get(path).text
+        assert "2026-12-27 23:00" in html and "2026-12-28 12:00" not in html, path
+    html = dashboard.client.get(f"{page}/deliveries/{log[0].id}").text
+    assert "2026-11-27 23:00" in html and "2026-11-28 12:00" not in html
