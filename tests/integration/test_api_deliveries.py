@@ -10,9 +10,11 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from hookline.catalog import TOPICS
 from hookline.services.context import Context
+from hookline.store.tables import deliveries
 from tests.conftest import FakeClock
 from tests.integration.conftest import PRODUCER, PlatformHandle, webhook_body
 from tests.support.engine import make_worker
@@ -164,6 +166,29 @@ def test_resend_uses_the_same_key_and_body(
     detail = client.get(f"/v1/deliveries/{failed['id']}", headers=platform.headers).json()
     assert detail["state"] == "delivered" and detail["attempts"] == 2
     assert [a["trigger"] for a in detail["attempt_log"]] == ["worker", "resend"]
+
+
+def test_resend_works_after_delete_and_waits_for_an_attempt_in_flight(
+    client: TestClient, platform: PlatformHandle, receiver: Receiver, ctx: Context
+) -> None:
+    hook = hook_at(client, platform, receiver.url())
+    receiver.policy = lambda _r: Answer(status=400)
+    publish(client, platform, 2)
+    deliver_all(ctx)
+    first, second = client.get(f"/v1/webhooks/{hook}/deliveries", headers=platform.headers).json()[
+        "data"
+    ]
+    with ctx.db.write() as conn:  # as if a worker held it right now
+        conn.execute(
+            update(deliveries).where(deliveries.c.id == first["id"]).values(state="in_flight")
+        )
+    r = client.post(f"/v1/deliveries/{first['id']}/resend", headers=platform.headers)
+    assert r.status_code == 409 and r.json()["code"] == "delivery_in_flight"
+    assert client.delete(f"/v1/webhooks/{hook}", headers=platform.headers).status_code == 204
+    receiver.policy = lambda _r: Answer(status=200)
+    r = client.post(f"/v1/deliveries/{second['id']}/resend", headers=platform.headers)
+    assert r.status_code == 200 and r.json()["status_code"] == 200  # history stays resendable
+    assert len(receiver.received()) == 3
 
 
 def test_recover_requeues_the_failed_deliveries_of_a_window(
