@@ -68,7 +68,7 @@ def timed(call: Callable[[], httpx.Response], n: int) -> tuple[float, float, int
 
 def bulk_deliveries(data_dir: Path, platform_id: str, webhook_id: str, count: int) -> None:
     """Finished deliveries over the last two days, one in ten failed, written directly."""
-    from hookline.api import build_context
+    from hookline.bootstrap import build_context
     from hookline.config import Settings
     from hookline.domain import wire
     from hookline.domain.ids import new_ids

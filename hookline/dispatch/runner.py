@@ -1,4 +1,4 @@
-"""Running a worker: its settings, its sender, and the tasks that live beside it.
+"""Running a worker: the tasks that live beside it (its wake-up listener, the checkpointer).
 
 ``hookline serve`` (embedded) and ``hookline worker`` (standalone) both start workers
 through ``run_worker``, so the wake-up listener and the SQLite checkpointer come along
@@ -9,33 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import timedelta
 
-from hookline.config import Settings
-from hookline.dispatch.sender import Sender
 from hookline.dispatch.wakeup import listen_postgres, listen_sqlite, sqlite_wake_dir
-from hookline.dispatch.worker import Worker, WorkerSettings
+from hookline.dispatch.worker import Worker
 from hookline.services.context import Context
-
-
-def build_sender(settings: Settings, context: Context) -> Sender:
-    """The context's URL policy decides at send time, as it did when the URL was saved."""
-    return Sender(
-        allowed_networks=context.allowed_networks,
-        connect_timeout=settings.connect_timeout,
-        total_timeout=settings.send_timeout,
-    )
-
-
-def worker_settings(settings: Settings) -> WorkerSettings:
-    return WorkerSettings(
-        concurrency=settings.worker_concurrency,
-        per_webhook_cap=settings.webhook_concurrency,
-        lease_seconds=settings.lease_seconds,
-        poll_interval=settings.poll_interval,
-        shutdown_timeout=settings.send_timeout + 1,
-        retention=timedelta(days=settings.retention_days),
-    )
 
 
 async def checkpoint_periodically(ctx: Context, stop: asyncio.Event, every: float = 1.0) -> None:
