@@ -93,7 +93,7 @@ def serve(
         bool, typer.Option("--demo", help="Seed a demo platform and allow loopback http URLs.")
     ] = False,
 ) -> None:
-    """Migrate the database, then serve the API, the dashboard and an embedded worker."""
+    """Migrate the database, then serve the API and the dashboard, and deliver events."""
     import uvicorn
 
     from hookline.app import create_app
