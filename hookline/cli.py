@@ -1,4 +1,9 @@
-"""The ``hookline`` command: serve, migrate, and operator tasks (admin ...)."""
+"""The ``hookline`` command: serve, worker, migrate, simulate, listen, catalog, admin.
+
+Only ``serve`` imports the web app, and only when it runs: ``hookline worker`` and
+``hookline admin`` start without FastAPI. The ``admin`` tasks live in
+``hookline.commands.admin``.
+"""
 
 from __future__ import annotations
 
