@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 
 from hookline import __version__, web
 from hookline.api import errors
 from hookline.api.routers import admin, deliveries, health, ingest, platform, webhooks
+from hookline.bodylimit import BodyLimit
 from hookline.config import Settings
 from hookline.dispatch.runner import build_sender, run_worker, worker_settings
 from hookline.dispatch.wakeup import notify_sqlite_workers, sqlite_wake_dir
@@ -118,20 +119,6 @@ def create_app(
     app.state.sender = build_sender(settings, app.state.context)
     errors.install(app)
 
-    @app.middleware("http")
-    async def limit_body(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        limit = body_limit(request.url.path)
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            return errors.problem(
-                413,
-                "payload_too_large",
-                f"The request body must be at most {limit} bytes.",
-            )
-        return await call_next(request)
-
     web.install(app)
     for router in (
         health.router,
@@ -142,4 +129,7 @@ def create_app(
         ingest.router,
     ):
         app.include_router(router)
+    # Added last, so it is the outermost of the app's own layers: the limit holds on
+    # every route, before any authentication reads a header or a session.
+    app.add_middleware(BodyLimit, limit_for=body_limit)
     return app
