@@ -98,10 +98,12 @@ def _rules(
 
 def _closed_in_handshake(exc: BaseException, chain: list[BaseException], tls: bool) -> bool:
     """Connected, then dropped before any HTTP: only the TLS handshake was under way."""
+    if not isinstance(exc, aiohttp.ClientConnectorError):
+        return False  # past the connector: the handshake had succeeded
     if any(isinstance(item, ssl.SSLEOFError) for item in chain):
         return True
     dropped = any(isinstance(i, ConnectionResetError | ConnectionAbortedError) for i in chain)
-    return tls and dropped and isinstance(exc, aiohttp.ClientConnectorError)
+    return tls and dropped
 
 
 def _plain_connect(exc: BaseException, where: str) -> tuple[ErrorClass, str]:
