@@ -8,14 +8,14 @@ an embedded worker for the app's lifetime, and caps request bodies.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 from hookline import __version__, api, web
-from hookline.api import errors
+from hookline.bodylimit import BodyLimit
 from hookline.bootstrap import build_context, build_sender, build_worker, with_fan_out
 from hookline.config import Settings
 from hookline.dispatch.runner import run_worker
@@ -70,24 +70,6 @@ def _lifespan(sender: Sender, worker: Worker | None) -> Lifespan:
     return lifespan
 
 
-def _limit_bodies(app: FastAPI) -> None:
-    """Refuse a declared oversized body before reading it (413 problem+json)."""
-
-    @app.middleware("http")
-    async def limit_body(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        limit = body_limit(request.url.path)
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            return errors.problem(
-                413,
-                "payload_too_large",
-                f"The request body must be at most {limit} bytes.",
-            )
-        return await call_next(request)
-
-
 def create_app(
     settings: Settings | None = None,
     context: Context | None = None,
@@ -123,7 +105,9 @@ def create_app(
         ingest_token=_revealed(settings.ingest_token),
     )
     app.state.worker = worker  # tests watch it go idle
-    _limit_bodies(app)
     web.install(app)
     api.install(app)
+    # Added last, so it is the outermost of the app's own layers: the limit holds on
+    # every route, before any authentication reads a header or a session.
+    app.add_middleware(BodyLimit, limit_for=body_limit)
     return app

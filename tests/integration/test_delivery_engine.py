@@ -183,6 +183,19 @@ async def test_connection_refused_is_retried(
     assert row.state == "pending" and row.last_error == "connect_error"
 
 
+async def test_a_tls_failure_is_recorded_and_fails_the_delivery(
+    ctx: Context, worker: Worker, receiver: Receiver
+) -> None:
+    # https to the receiver's plain-HTTP port: once left in flight with no attempt, for ever
+    setup = make_setup(ctx, [receiver.url().replace("http://", "https://", 1)])
+    setup.publish()
+    await worker.run_until_idle()
+    (row,) = setup.deliveries()
+    assert (row.state, row.attempts, row.last_error) == ("failed", 1, "tls_error")
+    (attempt,) = setup.attempts(row.id)
+    assert attempt.error_detail.startswith(f"TLS error with 127.0.0.1:{receiver.port}: ")
+
+
 async def test_410_stops_the_webhook_and_cancels_its_pending(
     ctx: Context, receiver: Receiver, clock: FakeClock
 ) -> None:
