@@ -167,7 +167,13 @@ def worker(
     async def main() -> None:
         _quiet_gc()
         sender = build_sender(settings, ctx)
-        the_worker = Worker(ctx, sender, worker_settings(settings))
+        the_worker = Worker(
+            queue=ctx.queue,
+            sender=sender,
+            decrypt=ctx.box.decrypt,
+            settings=worker_settings(settings),
+            clock=ctx.clock,
+        )
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, the_worker.stop)

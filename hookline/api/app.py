@@ -76,10 +76,13 @@ def create_app(
         task = None
         worker = None
         if embedded_worker:
+            context = app.state.context
             worker = Worker(
-                app.state.context,
-                build_sender(settings, app.state.context),
-                worker_settings(settings),
+                queue=context.queue,
+                sender=build_sender(settings, context),
+                decrypt=context.box.decrypt,
+                settings=worker_settings(settings),
+                clock=context.clock,
             )
             others = app.state.context.wake_workers
 

@@ -44,6 +44,18 @@ def _platform(row: Any, zones: Iterable[ZonePurchase]) -> Platform:
     )
 
 
+def lock_platform(conn: Connection, platform_id: str) -> bool:
+    """Serialise writers of one platform; answers whether the platform exists.
+
+    SQLite writers are serialised already (``BEGIN IMMEDIATE``); PostgreSQL's row lock
+    lasts until the transaction ends.
+    """
+    query = select(platforms.c.id).where(platforms.c.id == platform_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return conn.execute(query).first() is not None
+
+
 def get_platform(conn: Connection, platform_id: str) -> Platform | None:
     row = conn.execute(select(platforms).where(platforms.c.id == platform_id)).first()
     if row is None:
