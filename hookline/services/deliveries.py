@@ -193,6 +193,17 @@ async def resend(ctx: Context, send: Send, platform_id: str, delivery_id: str) -
     return SentNow(delivery.id, headers, body, result)
 
 
+def _test_target(ctx: Context, platform_id: str, webhook_id: str) -> tuple[str, str, list[str]]:
+    """The webhook's URL, its platform's time zone and its signing secrets, read at once."""
+    with ctx.db.read() as conn:
+        webhook = webhook_or_404(conn, platform_id, webhook_id)
+        platform = platform_store.get_platform(conn, platform_id)
+        if platform is None:
+            raise platform_not_found(platform_id)
+        ciphertexts = webhook_store.active_secret_ciphertexts(conn, webhook_id, ctx.clock())
+    return webhook.url, platform.timezone, [ctx.box.decrypt(c) for c in ciphertexts]
+
+
 async def send_test(
     ctx: Context, send: Send, platform_id: str, webhook_id: str, topic_name: str
 ) -> SentNow:
@@ -206,17 +217,7 @@ async def send_test(
         raise InvalidInput.single(
             "topic", "unknown_topic", f"topic '{topic_name}' is not a known event topic."
         )
-
-    def load() -> tuple[str, str, list[str]]:
-        with ctx.db.read() as conn:
-            webhook = webhook_or_404(conn, platform_id, webhook_id)
-            platform = platform_store.get_platform(conn, platform_id)
-            if platform is None:
-                raise platform_not_found(platform_id)
-            ciphertexts = webhook_store.active_secret_ciphertexts(conn, webhook_id, ctx.clock())
-        return webhook.url, platform.timezone, [ctx.box.decrypt(c) for c in ciphertexts]
-
-    url, timezone, secrets = await asyncio.to_thread(load)
+    url, timezone, secrets = await asyncio.to_thread(_test_target, ctx, platform_id, webhook_id)
     started_at = ctx.clock()
     body = wire.render_body(topic.name, topic.sample, started_at, timezone)
     key = wire.new_idempotency_key()
@@ -229,34 +230,32 @@ async def send_test(
         sent_at=started_at,
         test=True,
     )
-    delivery_id = new_id("dlv")
+    event_id, delivery_id = new_id("evt"), new_id("dlv")
+    event = ingest.event_row(
+        event_id=event_id,
+        platform_id=platform_id,
+        topic=topic.name,
+        body=body,
+        occurred_at=started_at,
+        received_at=started_at,
+        is_test=True,
+    )
+    delivery = ingest.delivery_row(
+        delivery_id=delivery_id,
+        event_id=event_id,
+        webhook_id=webhook_id,
+        platform_id=platform_id,
+        topic=topic.name,
+        idempotency_key=key,
+        now=started_at,
+        state=DeliveryState.DELIVERED if result.ok else DeliveryState.FAILED,
+    )
+    attempt = attempt_of(result, 1, AttemptTrigger.TEST, started_at)
 
     def record() -> None:
-        event_id = new_id("evt")
         with ctx.db.write() as conn:
             ingest.record_test_send(
-                conn,
-                event=ingest.event_row(
-                    event_id=event_id,
-                    platform_id=platform_id,
-                    topic=topic.name,
-                    body=body,
-                    occurred_at=started_at,
-                    received_at=started_at,
-                    is_test=True,
-                ),
-                delivery=ingest.delivery_row(
-                    delivery_id=delivery_id,
-                    event_id=event_id,
-                    webhook_id=webhook_id,
-                    platform_id=platform_id,
-                    topic=topic.name,
-                    idempotency_key=key,
-                    now=started_at,
-                    state=DeliveryState.DELIVERED if result.ok else DeliveryState.FAILED,
-                ),
-                attempt=attempt_of(result, 1, AttemptTrigger.TEST, started_at),
-                now=ctx.clock(),
+                conn, event=event, delivery=delivery, attempt=attempt, now=ctx.clock()
             )
 
     await asyncio.to_thread(record)

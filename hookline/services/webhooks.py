@@ -301,7 +301,7 @@ def rotate_secret(
 
 
 def signing_secrets(ctx: Context, webhook_id: str) -> list[str]:
-    """Secrets that sign a delivery now, current first (for the delivery engine)."""
+    """Secrets that sign a delivery now, current first."""
     now = ctx.clock()
     with ctx.db.read() as conn:
         return [ctx.box.decrypt(c) for c in store.active_secret_ciphertexts(conn, webhook_id, now)]

@@ -92,13 +92,6 @@ def count_working_webhooks_by_platform(conn: Connection) -> dict[str, int]:
     return {platform_id: int(count) for platform_id, count in rows}
 
 
-def find_platform_by_name(conn: Connection, name: str) -> str | None:
-    row = conn.execute(
-        select(platforms.c.id).where(platforms.c.name == name).order_by(platforms.c.id)
-    ).first()
-    return None if row is None else str(row.id)
-
-
 def update_platform(conn: Connection, platform_id: str, now: datetime, **values: object) -> None:
     conn.execute(
         update(platforms).where(platforms.c.id == platform_id).values(updated_at=now, **values)
