@@ -136,8 +136,27 @@ async def _on_validation_error(_request: Request, exc: Exception) -> JSONRespons
     return problem(422, "validation_error", detail, errors=fields)
 
 
+def unparsable_body(cause: BaseException | None) -> str | None:
+    """Why FastAPI could not parse a body, when the reason is the JSON itself.
+
+    FastAPI answers a plain 400 for what ``json.loads`` raises besides a syntax error:
+    invalid UTF-8, nesting past the interpreter's recursion limit, an integer over
+    Python's digit limit. To a client these are all ``invalid_json``.
+    """
+    if isinstance(cause, UnicodeDecodeError):
+        return "The request body is not valid JSON: it is not UTF-8."
+    if isinstance(cause, RecursionError):
+        return "The request body is not valid JSON here: it nests too deeply."
+    if isinstance(cause, ValueError):  # syntax errors came earlier, as validation errors
+        return "The request body is not valid JSON here: a number has too many digits."
+    return None
+
+
 async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    reason = unparsable_body(exc.__cause__) if exc.status_code == 400 else None
+    if reason is not None:
+        return problem(400, "invalid_json", reason)
     codes = {404: "not_found", 405: "method_not_allowed"}
     code = codes.get(exc.status_code, "http_error")
     detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "Error")

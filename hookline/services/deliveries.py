@@ -11,7 +11,7 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Connection
 
@@ -41,6 +41,7 @@ from hookline.domain.retry import Outcome, RetryPolicy, Verdict, judge, next_del
 from hookline.services.context import Context
 from hookline.services.paging import decode_cursor, encode_cursor
 from hookline.services.platforms import get_platform
+from hookline.services.validation import clean_moment
 from hookline.services.webhooks import get_webhook, signing_secrets
 from hookline.store import events as store
 from hookline.store import queue
@@ -140,8 +141,8 @@ def list_deliveries(
     *,
     state: str | None = None,
     topic: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: datetime | date | None = None,
+    until: datetime | date | None = None,
     cursor: str | None = None,
     limit: int = DEFAULT_PAGE_SIZE,
 ) -> tuple[list[Delivery], str | None]:
@@ -156,6 +157,7 @@ def list_deliveries(
             "limit", "out_of_range", f"limit must be between 1 and {MAX_PAGE_SIZE}."
         )
     get_webhook(ctx, platform_id, webhook_id)  # 404 for another platform's webhook
+    since, until = _window(ctx, platform_id, since, until)
     before = decode_cursor(cursor, "dlv_") if cursor else None
     with ctx.db.read() as conn:
         items = store.list_deliveries(
@@ -195,19 +197,35 @@ def get_event(ctx: Context, platform_id: str, event_id: str) -> Event:
     return event
 
 
+def _window(
+    ctx: Context, platform_id: str, since: datetime | date | None, until: datetime | date | None
+) -> tuple[datetime | None, datetime | None]:
+    """Both bounds as aware times; dates are midnights in the platform's time zone."""
+    if since is None and until is None:
+        return None, None
+    timezone = get_platform(ctx, platform_id).timezone
+    return clean_moment(since, timezone, "since"), clean_moment(until, timezone, "until")
+
+
 def recover(
-    ctx: Context, platform_id: str, webhook_id: str, since: datetime, until: datetime | None
+    ctx: Context,
+    platform_id: str,
+    webhook_id: str,
+    since: datetime | date,
+    until: datetime | date | None,
 ) -> int:
     """Put the failed deliveries created in [since, until) back in the queue, due now.
 
     Without ``until`` the window is open-ended: everything failed since ``since``.
     """
     now = ctx.clock()
-    if (until or now) <= since:
-        raise InvalidInput.single("until", "out_of_range", "until must be later than since.")
     get_webhook(ctx, platform_id, webhook_id)
+    start, end = _window(ctx, platform_id, since, until)
+    assert start is not None
+    if (end or now) <= start:
+        raise InvalidInput.single("until", "out_of_range", "until must be later than since.")
     with ctx.db.write() as conn:
-        count = store.requeue_failed(conn, webhook_id, since, until, now)
+        count = store.requeue_failed(conn, webhook_id, start, end, now)
         if count:
             queue.notify(conn)
     if count:
