@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 
 from hookline.api.deps import Ctx, PlatformActor, PlatformToken
-from hookline.api.schemas import (
+from hookline.api.params import SafePath
+from hookline.api.schemas.webhooks import (
     SecretOut,
     SecretRotate,
     WebhookCreate,
@@ -17,7 +18,7 @@ from hookline.api.schemas import (
 )
 from hookline.services import webhooks
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], dependencies=[SafePath])
 
 
 @router.post("", status_code=201)
