@@ -8,18 +8,11 @@ from __future__ import annotations
 
 from fastapi import Depends, Request
 
-from hookline.domain.errors import FieldError, InvalidInput
-from hookline.domain.text import text_refusal
+from hookline.services.validation import clean_path_params
 
 
 def refuse_unsafe_path(request: Request) -> None:
-    errors = [
-        FieldError(name, refusal.code, refusal.message(name))
-        for name, value in request.path_params.items()
-        if isinstance(value, str) and (refusal := text_refusal(value)) is not None
-    ]
-    if errors:
-        raise InvalidInput(errors)
+    clean_path_params(request.path_params)
 
 
 SafePath = Depends(refuse_unsafe_path)

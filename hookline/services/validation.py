@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time
 from typing import ParamSpec, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -49,6 +49,18 @@ def clean_text(value: str, field: str) -> str:
     if refusal is not None:
         raise refused(field, refusal)
     return value
+
+
+def clean_path_params(params: Mapping[str, object]) -> None:
+    """Ids in a URL path are text from outside too: one that breaks the rules names
+    nothing, and PostgreSQL could not even compare it (NUL), so refuse it first."""
+    errors = [
+        FieldError(name, refusal.code, refusal.message(name))
+        for name, value in params.items()
+        if isinstance(value, str) and (refusal := text_refusal(value)) is not None
+    ]
+    if errors:
+        raise InvalidInput(errors)
 
 
 def clean_instant(value: datetime, field: str) -> datetime:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
+from hookline.services.validation import clean_path_params
 from hookline.web import auth
 from hookline.web.operator import router as operator_router
 from hookline.web.pages import router as pages_router
@@ -21,11 +22,17 @@ from hookline.web.view import CSRFRejected, LoginRequired, NotAllowed, build_vie
 STATIC_DIR = Path(__file__).parent / "static"
 
 
+def _refuse_unsafe_path(request: Request) -> None:
+    """An id with NUL or a lone surrogate names nothing (and breaks PostgreSQL)."""
+    clean_path_params(request.path_params)
+
+
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(auth.router)
-    app.include_router(pages_router)
-    app.include_router(operator_router)
+    safe_path = [Depends(_refuse_unsafe_path)]
+    app.include_router(pages_router, dependencies=safe_path)
+    app.include_router(operator_router, dependencies=safe_path)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, _exc: Exception) -> Response:
