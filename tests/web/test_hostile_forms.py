@@ -106,3 +106,10 @@ def test_the_login_form_still_signs_in(app_client: TestClient, ctx: Context) -> 
     )
     r = submit(app_client, "/login", "/login", {"email": "ops@x.example", "password": PASSWORD})
     assert r.status_code == 303, r.text
+
+
+def test_a_pasted_control_character_is_named_beside_its_field(dashboard: Dashboard) -> None:
+    fields = {"name": "CRM\u202e", "url": "https://crm.example.com/h", "topics": TOPIC}
+    r = submit(dashboard.client, "/webhooks/new", "/webhooks/new", fields)
+    assert r.status_code == 422, r.text
+    assert "invisible control or direction-changing characters" in r.text
