@@ -6,6 +6,7 @@ offending field, so a form can show the message beside it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -61,8 +62,22 @@ def _body(status: int, code: str, detail: str, extra: Mapping[str, Any]) -> dict
     }
 
 
+class ProblemResponse(JSONResponse):
+    """A problem document that renders whatever text it quotes.
+
+    Inputs are checked before a message quotes them, but should one ever quote a lone
+    surrogate, it goes out as the JSON escape ``\\ud800`` instead of failing as a 500.
+    """
+
+    media_type = "application/problem+json"
+
+    def render(self, content: Any) -> bytes:
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return text.encode("utf-8", "backslashreplace")
+
+
 def _response(status: int, body: dict[str, Any], headers: dict[str, str] | None) -> JSONResponse:
-    return JSONResponse(
+    return ProblemResponse(
         body, status_code=status, headers=headers, media_type="application/problem+json"
     )
 

@@ -106,13 +106,6 @@ def instant_refusal(value: datetime) -> Refusal | None:
     return None if EARLIEST <= utc < LATEST else OUT_OF_RANGE
 
 
-def printable(value: str) -> str:
-    """``value`` with every unsafe character shown as its code point, for messages."""
-    return "".join(
-        f"\\u{ord(c):04x}" if _SURROGATE.match(c) or _UNSAFE.match(c) else c for c in value
-    )
-
-
 __all__ = [
     "EARLIEST",
     "LATEST",
@@ -120,7 +113,6 @@ __all__ = [
     "Refusal",
     "data_refusal",
     "instant_refusal",
-    "printable",
     "text_refusal",
     "unicode_refusal",
 ]
