@@ -6,6 +6,7 @@ offending field, so a form can show the message beside it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,8 +47,22 @@ def _body(status: int, code: str, detail: str, extra: Mapping[str, Any]) -> dict
     }
 
 
+class ProblemResponse(JSONResponse):
+    """A problem document that renders whatever text it quotes.
+
+    Inputs are checked before a message quotes them, but should one ever quote a lone
+    surrogate, it goes out as the JSON escape ``\\ud800`` instead of failing as a 500.
+    """
+
+    media_type = "application/problem+json"
+
+    def render(self, content: Any) -> bytes:
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return text.encode("utf-8", "backslashreplace")
+
+
 def _response(status: int, body: dict[str, Any], headers: dict[str, str] | None) -> JSONResponse:
-    return JSONResponse(
+    return ProblemResponse(
         body, status_code=status, headers=headers, media_type="application/problem+json"
     )
 
@@ -110,8 +125,27 @@ async def _on_validation_error(_request: Request, exc: Exception) -> JSONRespons
     return problem(422, "validation_error", detail, errors=fields)
 
 
+def unparsable_body(cause: BaseException | None) -> str | None:
+    """Why FastAPI could not parse a body, when the reason is the JSON itself.
+
+    FastAPI answers a plain 400 for what ``json.loads`` raises besides a syntax error:
+    invalid UTF-8, nesting past the interpreter's recursion limit, an integer over
+    Python's digit limit. To a client these are all ``invalid_json``.
+    """
+    if isinstance(cause, UnicodeDecodeError):
+        return "The request body is not valid JSON: it is not UTF-8."
+    if isinstance(cause, RecursionError):
+        return "The request body is not valid JSON here: it nests too deeply."
+    if isinstance(cause, ValueError):  # syntax errors came earlier, as validation errors
+        return "The request body is not valid JSON here: a number has too many digits."
+    return None
+
+
 async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    reason = unparsable_body(exc.__cause__) if exc.status_code == 400 else None
+    if reason is not None:
+        return problem(400, "invalid_json", reason)
     codes = {404: "not_found", 405: "method_not_allowed"}
     code = codes.get(exc.status_code, "http_error")
     detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "Error")

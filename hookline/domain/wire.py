@@ -29,7 +29,9 @@ USER_AGENT = f"hookline/{__version__}"
 def render_body(topic: str, data: Mapping[str, Any], occurred_at: datetime, timezone: str) -> bytes:
     """``{"timestamp", "topic", "data"}`` in that order, as Python's default ``json.dumps``."""
     timestamp = occurred_at.astimezone(ZoneInfo(timezone)).isoformat(timespec="microseconds")
-    return json.dumps({"timestamp": timestamp, "topic": topic, "data": data}).encode("ascii")
+    document = {"timestamp": timestamp, "topic": topic, "data": data}
+    # allow_nan=False: NaN and infinities are not JSON; callers refuse them first
+    return json.dumps(document, allow_nan=False).encode("ascii")
 
 
 def new_idempotency_key() -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Connection
 
@@ -34,7 +34,8 @@ from hookline.domain.ids import new_id
 from hookline.domain.settlement import attempt_of
 from hookline.services.context import Context
 from hookline.services.paging import decode_cursor, encode_cursor
-from hookline.services.platforms import platform_not_found
+from hookline.services.platforms import get_platform, platform_not_found
+from hookline.services.validation import clean_moment
 from hookline.services.webhooks import get_webhook, webhook_or_404
 from hookline.store import claims, ingest
 from hookline.store import delivery_log as store
@@ -53,8 +54,8 @@ def list_deliveries(
     *,
     state: str | None = None,
     topic: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: datetime | date | None = None,
+    until: datetime | date | None = None,
     cursor: str | None = None,
     limit: int = DEFAULT_PAGE_SIZE,
 ) -> tuple[list[Delivery], str | None]:
@@ -69,6 +70,7 @@ def list_deliveries(
             "limit", "out_of_range", f"limit must be between 1 and {MAX_PAGE_SIZE}."
         )
     get_webhook(ctx, platform_id, webhook_id)  # 404 for another platform's webhook
+    since, until = _window(ctx, platform_id, since, until)
     before = decode_cursor(cursor, "dlv_") if cursor else None
     with ctx.db.read() as conn:
         items = store.list_deliveries(
@@ -108,18 +110,34 @@ def get_event(ctx: Context, platform_id: str, event_id: str) -> Event:
     return event
 
 
+def _window(
+    ctx: Context, platform_id: str, since: datetime | date | None, until: datetime | date | None
+) -> tuple[datetime | None, datetime | None]:
+    """Both bounds as aware times; dates are midnights in the platform's time zone."""
+    if since is None and until is None:
+        return None, None
+    timezone = get_platform(ctx, platform_id).timezone
+    return clean_moment(since, timezone, "since"), clean_moment(until, timezone, "until")
+
+
 def recover(
-    ctx: Context, platform_id: str, webhook_id: str, since: datetime, until: datetime | None
+    ctx: Context,
+    platform_id: str,
+    webhook_id: str,
+    since: datetime | date,
+    until: datetime | date | None,
 ) -> int:
     """Put the failed deliveries created in [since, until) back in the queue, due now.
 
     Without ``until`` the window is open-ended: everything failed since ``since``.
     """
     now = ctx.clock()
-    if (until or now) <= since:
-        raise InvalidInput.single("until", "out_of_range", "until must be later than since.")
     get_webhook(ctx, platform_id, webhook_id)
-    count = ctx.queue.requeue_failed(webhook_id, since, until, now)
+    start, end = _window(ctx, platform_id, since, until)
+    assert start is not None
+    if (end or now) <= start:
+        raise InvalidInput.single("until", "out_of_range", "until must be later than since.")
+    count = ctx.queue.requeue_failed(webhook_id, start, end, now)
     if count:
         ctx.wake_workers()
     return count

@@ -19,6 +19,7 @@ from hookline.domain import wire
 from hookline.domain.errors import FieldError, HooklineError, InvalidInput, PayloadTooLarge
 from hookline.domain.ids import new_ids
 from hookline.domain.models import Platform
+from hookline.domain.text import data_refusal, instant_refusal, text_refusal
 from hookline.services.context import Context
 from hookline.services.webhooks import zone_refusal
 from hookline.store import ingest as store
@@ -59,8 +60,31 @@ class _Ready:
     occurred_at: datetime
 
 
-def _check_shape(item: IncomingEvent) -> None:
+def _unsafe_fields(item: IncomingEvent) -> list[FieldError]:
+    """What neither backend may store or no receiver could parse (domain.text's rules)."""
     errors: list[FieldError] = []
+    named = {"platform_id": item.platform_id, "topic": item.topic, "id": item.producer_id}
+    for field, value in named.items():
+        refusal = None if value is None else text_refusal(value)
+        if refusal is not None:
+            errors.append(FieldError(field, refusal.code, refusal.message(field)))
+    found = data_refusal(item.data)
+    if found is not None:
+        field = "data" + found[0].removeprefix("$")
+        errors.append(FieldError(field, found[1].code, found[1].message(field)))
+    if item.occurred_at is not None and item.occurred_at.tzinfo is None:
+        errors.append(
+            FieldError("occurred_at", "naive_datetime", "occurred_at must carry a UTC offset.")
+        )
+    elif item.occurred_at is not None and (refusal := instant_refusal(item.occurred_at)):
+        errors.append(FieldError("occurred_at", refusal.code, refusal.message("occurred_at")))
+    return errors
+
+
+def _check_shape(item: IncomingEvent) -> None:
+    errors = _unsafe_fields(item)
+    if errors:  # the checks below echo or walk these values: they must be safe first
+        raise InvalidInput(errors)
     topic = TOPICS.get(item.topic)
     if topic is None:
         errors.append(
@@ -77,10 +101,6 @@ def _check_shape(item: IncomingEvent) -> None:
             FieldError(
                 "id", "invalid_length", f"id must be 1 to {MAX_PRODUCER_ID} characters long."
             )
-        )
-    if item.occurred_at is not None and item.occurred_at.tzinfo is None:
-        errors.append(
-            FieldError("occurred_at", "naive_datetime", "occurred_at must carry a UTC offset.")
         )
     if errors:
         raise InvalidInput(errors)
@@ -106,8 +126,10 @@ def _prepare(item: IncomingEvent, platform: Platform | None, index: int, now: da
 
 def _load_platforms(ctx: Context, items: Sequence[IncomingEvent]) -> dict[str, Platform | None]:
     with ctx.db.read() as conn:
-        return {
-            pid: platform_store.get_platform(conn, pid) for pid in {i.platform_id for i in items}
+        ids = {i.platform_id for i in items}
+        return {  # an unsafe id names no platform, and PostgreSQL could not even compare it
+            pid: None if text_refusal(pid) else platform_store.get_platform(conn, pid)
+            for pid in ids
         }
 
 

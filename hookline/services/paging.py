@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 
 from hookline.domain.errors import InvalidInput
+from hookline.domain.text import text_refusal
 
 
 def encode_cursor(last_id: str) -> str:
@@ -21,7 +22,7 @@ def decode_cursor(cursor: str, prefix: str) -> str:
         value = base64.urlsafe_b64decode(cursor.encode("ascii") + b"==").decode("ascii")
     except (ValueError, UnicodeError):
         value = ""
-    if not value.startswith(prefix):
+    if not value.startswith(prefix) or text_refusal(value) is not None:
         raise InvalidInput.single(
             "cursor", "invalid_cursor", "cursor is not one this API returned."
         )

@@ -23,6 +23,7 @@ from hookline.domain.zones import ZoneValidity, zone_validity
 from hookline.services.context import Context
 from hookline.services.validation import (
     FieldErrors,
+    clean_instant,
     clean_name,
     clean_timezone,
     clean_webhook_limit,
@@ -167,6 +168,7 @@ def set_zone(
             "timezone_required",
             "valid_until must carry a UTC offset, e.g. 2027-12-31T23:59:59+08:00.",
         )
+    clean_instant(valid_until, "valid_until")
     with ctx.db.write() as conn:
         lock_platform(ctx, conn, platform_id)
         now = ctx.clock()

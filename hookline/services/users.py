@@ -32,9 +32,10 @@ from hookline.domain.errors import (
     UserNotFound,
 )
 from hookline.domain.models import CLI_ACTOR, Actor, Role, User
+from hookline.domain.text import text_refusal, unicode_refusal
 from hookline.services.context import Context
 from hookline.services.platforms import lock_platform, platform_not_found
-from hookline.services.validation import FieldErrors
+from hookline.services.validation import FieldErrors, clean_text, refused
 from hookline.store import platforms as platform_store
 from hookline.store import users as store
 
@@ -74,7 +75,7 @@ def normalize_email(email: str) -> str:
 
 
 def clean_email(email: str) -> str:
-    cleaned = normalize_email(email)
+    cleaned = normalize_email(clean_text(email, "email"))
     if len(cleaned) > MAX_EMAIL_LENGTH or not _EMAIL.fullmatch(cleaned):
         raise InvalidInput.single(
             "email", "invalid_email", "email must look like name@example.com."
@@ -83,6 +84,9 @@ def clean_email(email: str) -> str:
 
 
 def clean_password(password: str, *, field: str = "password") -> str:
+    refusal = unicode_refusal(password)  # any character may be in a password, but no half one
+    if refusal is not None:
+        raise refused(field, refusal)
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
         raise InvalidInput.single(
             field,
@@ -171,6 +175,8 @@ def get_user(ctx: Context, user_id: str) -> User:
 
 
 def find_user_by_email(ctx: Context, email: str) -> User | None:
+    if text_refusal(email) is not None:
+        return None  # no stored email holds such characters
     with ctx.db.read() as conn:
         found = store.find_credentials(conn, normalize_email(email))
     return None if found is None else found.user
@@ -223,6 +229,8 @@ def login(ctx: Context, email: str, password: str) -> LoginResult:
     failure before the slow check and forgiven after it succeeds, so parallel guesses
     cannot all pass through one throttle window.
     """
+    if text_refusal(email) is not None or unicode_refusal(password) is not None:
+        raise InvalidLogin()  # no user can have it, so nothing to count or compare
     key = normalize_email(email)
     now = ctx.clock()
     with ctx.db.write() as conn:

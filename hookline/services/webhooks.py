@@ -38,7 +38,13 @@ from hookline.domain.zones import ZoneValidity, zone_validity
 from hookline.services.context import Context
 from hookline.services.paging import decode_cursor, encode_cursor
 from hookline.services.platforms import lock_platform, platform_not_found
-from hookline.services.validation import FieldErrors, clean_name, clean_topics, clean_url
+from hookline.services.validation import (
+    FieldErrors,
+    clean_name,
+    clean_text,
+    clean_topics,
+    clean_url,
+)
 from hookline.store import health
 from hookline.store import platforms as platform_store
 from hookline.store import webhooks as store
@@ -142,6 +148,8 @@ def create_webhook(
             "invalid_idempotency_key",
             "The Idempotency-Key header must be 1 to 255 characters.",
         )
+    if idempotency_key is not None:
+        clean_text(idempotency_key, "Idempotency-Key")
     now = ctx.clock()
     with ctx.db.write() as conn:
         platform = _platform(ctx, conn, platform_id)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 
+from hookline.services.validation import clean_path_params
 from hookline.web import auth
 from hookline.web.operator import router as operator_router
 from hookline.web.pages import router as pages_router
@@ -19,8 +20,14 @@ from hookline.web.pages import router as pages_router
 STATIC_DIR = Path(__file__).parent / "static"
 
 
+def _refuse_unsafe_path(request: Request) -> None:
+    """An id with NUL or a lone surrogate names nothing (and breaks PostgreSQL)."""
+    clean_path_params(request.path_params)
+
+
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(auth.router)
-    app.include_router(pages_router)
-    app.include_router(operator_router)
+    safe_path = [Depends(_refuse_unsafe_path)]
+    app.include_router(pages_router, dependencies=safe_path)
+    app.include_router(operator_router, dependencies=safe_path)

@@ -40,12 +40,24 @@ def test_timestamp_keeps_microseconds_even_when_zero() -> None:
     assert json.loads(body)["timestamp"] == "2026-11-28T07:43:26.000000+00:00"
 
 
-@given(st.dictionaries(st.text(), st.text() | st.integers() | st.floats(allow_nan=False)))
+@given(
+    st.dictionaries(
+        st.text(), st.text() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    )
+)
 def test_body_round_trips_and_equals_default_dumps(data: dict[str, object]) -> None:
     body = wire.render_body("t", data, WHEN, "Asia/Taipei")
     parsed = json.loads(body)
     assert list(parsed) == ["timestamp", "topic", "data"]
     assert body.decode("ascii") == json.dumps(parsed)
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), -float("inf")])
+def test_a_body_never_holds_what_json_cannot_carry(number: float) -> None:
+    """Ingest refuses these first (422); rendering refuses them too rather than emit
+    ``NaN`` or ``Infinity``, which no strict JSON parser reads."""
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        wire.render_body("t", {"x": number}, WHEN, "UTC")
 
 
 def test_headers_carry_both_signature_schemes() -> None:

@@ -5,23 +5,23 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from hookline.api.deps import Ctx, Operator
+from hookline.api.params import SafePath
 from hookline.api.routers.platform import detail_of
-from hookline.api.schemas import (
+from hookline.api.schemas.admin import (
     PlatformCreate,
     PlatformCreated,
-    PlatformDetail,
-    PlatformOut,
     PlatformPatch,
     TokenCreated,
     UserCreate,
     UserOut,
     ZoneSet,
 )
+from hookline.api.schemas.platform import PlatformDetail, PlatformOut
 from hookline.domain.errors import InvalidInput
 from hookline.domain.models import DEFAULT_TIMEZONE, DEFAULT_WEBHOOK_LIMIT, Role
 from hookline.services import platforms, users
 
-router = APIRouter(prefix="/v1/admin", tags=["operator"])
+router = APIRouter(prefix="/v1/admin", tags=["operator"], dependencies=[SafePath])
 
 
 @router.post("/platforms", status_code=201)

@@ -6,14 +6,13 @@ SurveyCake, PNP, prize and message modules) speak for every platform.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
 
 from hookline.api.deps import Credentials, Ctx, bearer_token
 from hookline.api.errors import problem_fields
+from hookline.api.schemas.ingest import Accepted, BatchIn, BatchItem, BatchOut, EventIn
 from hookline.domain import secrets
 from hookline.domain.errors import HooklineError, IngestDisabled, Unauthorized
 from hookline.http.deps import WiringDep
@@ -31,55 +30,6 @@ def require_ingest_token(wiring: WiringDep, credentials: Credentials) -> None:
 
 
 Producer = Annotated[None, Depends(require_ingest_token)]
-
-
-class EventIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    platform_id: str = Field(examples=["pf_01jd..."])
-    topic: str = Field(examples=["receipt.receipt_validated"])
-    data: dict[str, Any] = Field(description="Validated against the topic's JSON Schema.")
-    id: str | None = Field(
-        default=None,
-        description="The producer's event id: the same id again within 24 h creates nothing.",
-    )
-    occurred_at: datetime | None = Field(
-        default=None, description="When it happened (with offset); default: now."
-    )
-
-    def incoming(self) -> ingest.IncomingEvent:
-        return ingest.IncomingEvent(
-            platform_id=self.platform_id,
-            topic=self.topic,
-            data=self.data,
-            producer_id=self.id,
-            occurred_at=self.occurred_at,
-        )
-
-
-class BatchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    events: list[EventIn] = Field(max_length=ingest.MAX_BATCH)
-
-
-class Accepted(BaseModel):
-    event_id: str
-    deliveries: int = Field(description="Deliveries created: one per subscribed working webhook.")
-    duplicate: bool = Field(default=False, description="True when the id was seen before.")
-
-
-class BatchItem(BaseModel):
-    event_id: str | None = None
-    deliveries: int | None = None
-    duplicate: bool | None = None
-    error: dict[str, Any] | None = Field(default=None, description="A problem, as for one event.")
-
-
-class BatchOut(BaseModel):
-    accepted: int
-    rejected: int
-    results: list[BatchItem]
 
 
 @router.post("/events", status_code=202)

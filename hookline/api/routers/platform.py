@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from hookline.api.deps import Ctx, PlatformActor, PlatformToken
-from hookline.api.schemas import (
+from hookline.api.params import SafePath
+from hookline.api.schemas.platform import (
     PlatformDetail,
     PlatformOut,
     PlatformSettings,
@@ -15,7 +16,7 @@ from hookline.api.schemas import (
 from hookline.services import platforms, webhooks
 from hookline.services.platforms import PlatformOverview
 
-router = APIRouter(prefix="/v1", tags=["platform"])
+router = APIRouter(prefix="/v1", tags=["platform"], dependencies=[SafePath])
 
 
 def detail_of(ov: PlatformOverview) -> PlatformDetail:

@@ -7,10 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 
 from hookline.api.deps import Ctx, PlatformActor, PlatformToken
-from hookline.api.routers.deliveries import SendResult, TestIn
-from hookline.api.schemas import (
+from hookline.api.params import SafePath
+from hookline.api.schemas.deliveries import SendResult
+from hookline.api.schemas.webhooks import (
     SecretOut,
     SecretRotate,
+    TestIn,
     WebhookCreate,
     WebhookList,
     WebhookOut,
@@ -19,7 +21,7 @@ from hookline.api.schemas import (
 from hookline.http.deps import SendDep
 from hookline.services import deliveries, webhooks
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], dependencies=[SafePath])
 
 
 @router.post("", status_code=201)
