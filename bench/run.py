@@ -570,7 +570,7 @@ class Run:
 def measure_ceiling(args: argparse.Namespace, receiver: Receiver, workdir: Path) -> report.Ceiling:
     from random import Random
 
-    from hookline.catalog.fake import fake_data
+    from hookline.devtools.fake import fake_data
 
     data = fake_data(load.TOPIC, Random(args.seed))  # noqa: S311 - test data
     body = render_body(load.TOPIC, data, datetime.now(UTC), "Asia/Taipei")

@@ -26,7 +26,7 @@ from typing import Any
 import aiohttp
 
 from hookline.catalog import TOPICS
-from hookline.catalog.fake import fake_data
+from hookline.devtools.fake import fake_data
 
 BATCH_PATH = "/internal/v1/events/batch"
 MAX_BATCH = 1000  # the ingest API's limit per request
