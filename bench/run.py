@@ -36,6 +36,7 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):  # run as a script: python bench/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -62,7 +63,7 @@ class Outcome:
     cleanup: list[harness.Backend] = field(default_factory=list)
 
 
-def run_data(args: argparse.Namespace) -> list[dict[str, object]]:
+def run_data(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Every event of the run from one seed: burst, steady phase, probe, a few spare."""
     total = (
         args.events

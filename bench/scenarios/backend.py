@@ -29,7 +29,11 @@ class BackendRun:
     """Runs the phases on one backend after another, sharing the run's events."""
 
     def __init__(
-        self, args: argparse.Namespace, workdir: Path, receiver: Receiver, data: list[Any]
+        self,
+        args: argparse.Namespace,
+        workdir: Path,
+        receiver: Receiver,
+        data: list[dict[str, Any]],
     ) -> None:
         self.args = args
         self.workdir = workdir
