@@ -1,6 +1,6 @@
 """The producer side: events made up front, published as a burst or at a steady rate.
 
-Event data comes from :func:`hookline.catalog.fake.fake_data` with a fixed seed, so
+Event data comes from :func:`hookline.devtools.fake.fake_data` with a fixed seed, so
 both backends get the same events. Request bodies are encoded before the clock starts:
 the benchmark client should cost as little CPU as possible on a 2-core machine whose
 other core is hookline's.
@@ -18,7 +18,7 @@ from typing import Any
 
 import aiohttp
 
-from hookline.catalog.fake import fake_data
+from hookline.devtools.fake import fake_data
 
 TOPIC = "receipt.receipt_validated"
 BATCH_PATH = "/internal/v1/events/batch"

@@ -184,8 +184,8 @@ def simulate(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from hookline.simulate import SimulationError
-    from hookline.simulate import simulate as run_simulation
+    from hookline.devtools.simulate import SimulationError
+    from hookline.devtools.simulate import simulate as run_simulation
 
     ingest_token = token or os.environ.get("HOOKLINE_INGEST_TOKEN")
     if not ingest_token:
@@ -242,7 +242,7 @@ def catalog_export(
     """Generate docs/events/*.md and schemas/*.json from the catalog (deterministic)."""
     from pathlib import Path
 
-    from hookline.catalog.export import export, print_results
+    from hookline.devtools.catalog_export import export, print_results
 
     results = export(Path(out), check=check)
     if not print_results(results, console, check=check):
@@ -274,7 +274,7 @@ def listen(
     ] = DEFAULT_LISTEN_TOLERANCE,
 ) -> None:
     """Receive webhooks locally: verify, print and answer each request (Ctrl-C stops)."""
-    from hookline.receiver.listen import Listener, serve_forever
+    from hookline.devtools.listen import Listener, serve_forever
 
     try:
         listener = Listener(secret, tolerance=tolerance, fail_rate=fail_rate, forward_to=forward_to)

@@ -21,7 +21,7 @@ from hookline.catalog._fields import (
     strings,
     text,
 )
-from hookline.receiver.events import (
+from hookline.receiver import (
     LinePushErrorCategory,
     MessageType,
     PnpStatus,

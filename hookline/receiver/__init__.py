@@ -11,8 +11,9 @@
 
 Importing this package loads only the standard library and Pydantic, never the
 hookline server; the framework helpers live in ``hookline.receiver.fastapi``,
-``.flask`` and ``.django`` and import their framework only when imported themselves;
-``hookline.receiver.listen`` (aiohttp and Rich) is the ``hookline listen`` dev server.
+``.flask`` and ``.django`` and import their framework only when imported themselves.
+The ``hookline listen`` dev server (aiohttp and Rich) lives in ``hookline.devtools``.
+Everything public is named in ``__all__``; the modules starting with ``_`` may change.
 """
 
 from __future__ import annotations
@@ -31,6 +32,33 @@ from hookline.receiver._errors import (
     WebhookError,
     WebhookVerificationError,
 )
+from hookline.receiver._events import (
+    EVENT_TYPES,
+    BaseEvent,
+    Event,
+    GenericEvent,
+    LinePushErrorCategory,
+    MessageFirstOpenData,
+    MessageFirstOpenEvent,
+    MessageType,
+    PnpProfileUpdatedData,
+    PnpProfileUpdatedEvent,
+    PnpStatus,
+    PnpStatusUpdatedData,
+    PnpStatusUpdatedEvent,
+    PrizePointsAddedData,
+    PrizePointsAddedEvent,
+    ProfileSource,
+    ReceiptItem,
+    ReceiptValidatedData,
+    ReceiptValidatedEvent,
+    SmsErrorCategory,
+    SurveyCakeAnswer,
+    SurveyCakeQuestion,
+    SurveyCakeSubmittedData,
+    SurveyCakeSubmittedEvent,
+    parse,
+)
 from hookline.receiver._verify import (
     DEFAULT_TOLERANCE,
     HeadersLike,
@@ -44,28 +72,6 @@ from hookline.receiver._verify import (
     standard_signature,
     standard_webhooks_key,
     verify,
-)
-from hookline.receiver.events import (
-    EVENT_TYPES,
-    BaseEvent,
-    Event,
-    GenericEvent,
-    MessageFirstOpenData,
-    MessageFirstOpenEvent,
-    PnpProfileUpdatedData,
-    PnpProfileUpdatedEvent,
-    PnpStatusUpdatedData,
-    PnpStatusUpdatedEvent,
-    PrizePointsAddedData,
-    PrizePointsAddedEvent,
-    ReceiptItem,
-    ReceiptValidatedData,
-    ReceiptValidatedEvent,
-    SurveyCakeAnswer,
-    SurveyCakeQuestion,
-    SurveyCakeSubmittedData,
-    SurveyCakeSubmittedEvent,
-    parse,
 )
 
 
@@ -97,22 +103,27 @@ __all__ = [
     "InvalidPayload",
     "InvalidSecret",
     "InvalidSignature",
+    "LinePushErrorCategory",
     "MalformedHeader",
     "MessageFirstOpenData",
     "MessageFirstOpenEvent",
+    "MessageType",
     "MissingHeader",
     "Now",
     "PnpProfileUpdatedData",
     "PnpProfileUpdatedEvent",
+    "PnpStatus",
     "PnpStatusUpdatedData",
     "PnpStatusUpdatedEvent",
     "PrizePointsAddedData",
     "PrizePointsAddedEvent",
+    "ProfileSource",
     "ReceiptItem",
     "ReceiptValidatedData",
     "ReceiptValidatedEvent",
     "Scheme",
     "SecretArg",
+    "SmsErrorCategory",
     "SurveyCakeAnswer",
     "SurveyCakeQuestion",
     "SurveyCakeSubmittedData",

@@ -36,7 +36,7 @@ from aiohttp import web
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from hookline.catalog.fake import fake_data
+from hookline.devtools.fake import fake_data
 from tests.conftest import POSTGRES_ADMIN_URL, _postgres_unavailable
 from tests.support.process import Process, free_port, wait_until
 from tests.support.server import wait_healthy

@@ -21,7 +21,7 @@ import standardwebhooks.webhooks
 import svix.webhooks
 
 from hookline.catalog import TOPICS
-from hookline.catalog.fake import fake_data
+from hookline.devtools.fake import fake_data
 from hookline.dispatch.worker import Worker
 from hookline.receiver import (
     EVENT_TYPES,

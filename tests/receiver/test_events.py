@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from hookline.catalog import TOPICS
-from hookline.catalog.fake import fake_data
+from hookline.devtools.fake import fake_data
 from hookline.receiver import (
     EVENT_TYPES,
     Event,

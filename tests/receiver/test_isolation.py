@@ -28,6 +28,8 @@ FORBIDDEN = [
     "hookline.domain",
     "hookline.catalog",
     "hookline.config",
+    "hookline.devtools",
+    "rich",
 ]
 
 

@@ -10,7 +10,8 @@ from jsonschema import Draft202012Validator
 from typer.testing import CliRunner
 
 from hookline.catalog import TOPICS
-from hookline.catalog.export import (
+from hookline.cli import app
+from hookline.devtools.catalog_export import (
     SAMPLE_TIME,
     SAMPLE_TIMEZONE,
     WHEN_NOTES,
@@ -21,7 +22,6 @@ from hookline.catalog.export import (
     sample_body,
     walk_fields,
 )
-from hookline.cli import app
 from hookline.domain.wire import render_body
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -15,9 +15,9 @@ from aiohttp import web
 from rich.console import Console
 
 from hookline.catalog import TOPICS
+from hookline.devtools.listen import ConsolePrinter, Exchange, Listener
 from hookline.domain import wire
 from hookline.domain.secrets import generate_share_secret
-from hookline.receiver.listen import ConsolePrinter, Exchange, Listener
 from tests.support.process import Process, free_port
 
 SECRET = generate_share_secret()

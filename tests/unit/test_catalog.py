@@ -490,8 +490,8 @@ def test_the_fast_check_agrees_with_jsonschema(topic: str, seed: int, mutation: 
     """The compiled fast path never accepts what jsonschema, the authority, refuses."""
     import random
 
-    from hookline.catalog.fake import fake_data
     from hookline.catalog.topics import _validator, is_valid_data
+    from hookline.devtools.fake import fake_data
 
     rng = random.Random(seed)
     data: dict[str, object] = fake_data(topic, rng)

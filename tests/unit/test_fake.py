@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hookline.catalog import TOPICS, validate_data
-from hookline.catalog.fake import fake_data
+from hookline.devtools.fake import fake_data
 
 ALL_TOPICS = sorted(TOPICS)
 LINE_UID = re.compile(r"^U[0-9a-f]{32}$")

@@ -20,7 +20,7 @@ import pytest
 from aiohttp import web
 
 from hookline.catalog import TOPICS, validate_data
-from hookline.simulate import SimulationError, SimulationReport, chunk_size, simulate
+from hookline.devtools.simulate import SimulationError, SimulationReport, chunk_size, simulate
 
 TOKEN = "hl_ingest_good"
 PLATFORM = "pf_demo"

@@ -117,8 +117,8 @@ def _receipt(rng: random.Random) -> Data:
     }
 
 
-def _survey(rng: random.Random) -> Data:
-    uid, customer = _line_uid(rng), _customer_id(rng)
+def _survey_questions(rng: random.Random, uid: str, customer: str | None) -> list[Data]:
+    """The questions of one answer: member questions, a channel question, a comment."""
     gender, gender_text = rng.choice((("male", "男"), ("female", "女"), ("unknown", "不透露")))
     birthday = (datetime(1960, 1, 1) + timedelta(days=rng.randrange(45 * 365))).date()
     name = rng.choice(_SURNAMES) + rng.choice(_GIVEN)
@@ -157,6 +157,12 @@ def _survey(rng: random.Random) -> Data:
                 len(result) + 1, "還有什麼想對我們說的嗎？", "TXTLONG", [rng.choice(_COMMENTS)]
             )
         )
+    return result
+
+
+def _survey(rng: random.Random) -> Data:
+    uid, customer = _line_uid(rng), _customer_id(rng)
+    result = _survey_questions(rng, uid, customer)
     survey = rng.choice(_SURVEYS) if rng.random() < 0.9 else None
     member_key = _hex(rng, 16) if rng.random() < 0.2 else None
     answer: Data = {

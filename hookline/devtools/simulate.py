@@ -26,7 +26,7 @@ from typing import Any
 import aiohttp
 
 from hookline.catalog import TOPICS
-from hookline.catalog.fake import fake_data
+from hookline.devtools.fake import fake_data
 
 BATCH_PATH = "/internal/v1/events/batch"
 MAX_BATCH = 1000  # the ingest API's limit per request
@@ -144,6 +144,40 @@ def _describe(error: Any) -> str:
     return message
 
 
+@dataclass
+class _Tally:
+    """The running count of one simulation's answers."""
+
+    accepted: int = 0
+    rejected: int = 0
+    deliveries: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, results: list[Any]) -> None:
+        """Count one batch's per-event results, keeping the first distinct errors."""
+        for result in results:
+            if isinstance(result, dict) and "event_id" in result:
+                self.accepted += 1
+                self.deliveries += int(result.get("deliveries") or 0)
+            else:
+                self.rejected += 1
+                error = result.get("error") if isinstance(result, dict) else result
+                message = _describe(error)
+                if message not in self.errors and len(self.errors) < MAX_ERRORS_KEPT:
+                    self.errors.append(message)
+
+
+def _check_options(rate: float, count: int, batch_size: int, topic: str | None) -> None:
+    if rate <= 0 or not math.isfinite(rate):
+        raise ValueError("rate must be a positive number of events per second")
+    if count < 0:
+        raise ValueError("count must not be negative")
+    if not 1 <= batch_size <= MAX_BATCH:
+        raise ValueError(f"batch_size must be between 1 and {MAX_BATCH}")
+    if topic is not None and topic not in TOPICS:
+        raise ValueError(f"unknown topic {topic!r}; expected one of {sorted(TOPICS)}")
+
+
 async def simulate(
     *,
     base_url: str,
@@ -166,19 +200,11 @@ async def simulate(
     Always uses the batch endpoint, with one-event batches at low rates, so every
     answer has the same shape and a per-event rejection never aborts the run.
     """
-    if rate <= 0 or not math.isfinite(rate):
-        raise ValueError("rate must be a positive number of events per second")
-    if count < 0:
-        raise ValueError("count must not be negative")
-    if not 1 <= batch_size <= MAX_BATCH:
-        raise ValueError(f"batch_size must be between 1 and {MAX_BATCH}")
-    if topic is not None and topic not in TOPICS:
-        raise ValueError(f"unknown topic {topic!r}; expected one of {sorted(TOPICS)}")
-
+    _check_options(rate, count, batch_size, topic)
     rng = random.Random(seed)  # noqa: S311 - test data, not secrets
     chunk = chunk_size(rate, batch_size)
-    sent = accepted = rejected = deliveries = 0
-    errors: list[str] = []
+    sent = 0
+    tally = _Tally()
     start = clock()
     timeout = aiohttp.ClientTimeout(total=30)
     async with aiohttp.ClientSession(timeout=timeout) as session:
@@ -193,26 +219,17 @@ async def simulate(
             due_now = min(count, math.floor((now - start) * rate + _EPSILON) + 1)
             size = min(batch_size, max(target, due_now) - sent)
             events = [fake_event(platform_id, topic, rng) for _ in range(size)]
-            for result in await _post(session, base_url, token, events):
-                if isinstance(result, dict) and "event_id" in result:
-                    accepted += 1
-                    deliveries += int(result.get("deliveries") or 0)
-                else:
-                    rejected += 1
-                    error = result.get("error") if isinstance(result, dict) else result
-                    message = _describe(error)
-                    if message not in errors and len(errors) < MAX_ERRORS_KEPT:
-                        errors.append(message)
+            tally.add(await _post(session, base_url, token, events))
             sent += size
             if on_progress is not None:
                 on_progress(sent, count)
     return SimulationReport(
         sent=sent,
-        accepted=accepted,
-        rejected=rejected,
-        deliveries=deliveries,
+        accepted=tally.accepted,
+        rejected=tally.rejected,
+        deliveries=tally.deliveries,
         seconds=clock() - start,
-        errors=errors,
+        errors=tally.errors,
     )
 
 

@@ -1,10 +1,4 @@
-"""``hookline listen``: a local webhook receiver for engineers building their own.
-
-Before writing a receiver, an engineer wants to see what hookline really sends; while
-writing it, to rehearse the awkward cases (retries after a 500, duplicates, a wrong
-secret) without deploying anything. The listener verifies every request with the same
-library receivers import (:mod:`hookline.receiver`), prints it readably, answers like a
-well-behaved receiver would, and can pass verified requests on to the engineer's app.
+"""The ``hookline listen`` server: verify, answer, forward, report.
 
 It is built to be tested as a library: :class:`Listener` holds the behaviour and hands
 each finished request, as an :class:`Exchange`, to an ``on_request`` callback, so tests
@@ -13,32 +7,25 @@ collect exchanges in a list while the CLI prints them with :class:`ConsolePrinte
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from functools import cached_property
-from typing import Any
 
 import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
-from rich.console import Console, Group, RenderableType
-from rich.json import JSON
-from rich.rule import Rule
-from rich.table import Table
-from rich.text import Text
+from rich.console import Console
 
+from hookline.devtools.listen.console import ConsolePrinter
+from hookline.devtools.listen.exchange import Exchange, Forwarded, OnRequest
 from hookline.receiver import (
     DEFAULT_TOLERANCE,
     InvalidPayload,
     WebhookVerificationError,
-    idempotency_key,
-    is_test,
     parse,
     standard_webhooks_key,
     verify,
@@ -64,78 +51,6 @@ HOP_BY_HOP = frozenset(
 # Enough to tell duplicates apart over a long debugging session without growing forever.
 SEEN_KEYS_KEPT = 10_000
 FORWARD_TIMEOUT = 10.0
-SHOWN_BODY_BYTES = 64 * 1024
-
-
-@dataclass(frozen=True)
-class Forwarded:
-    """What the engineer's app answered to the forwarded copy of a request."""
-
-    url: str
-    status: int | None
-    """``None`` when no answer came (refused, timeout); ``error`` says why."""
-    latency_ms: int
-    body: bytes = b""
-    content_type: str | None = None
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """One request the listener received, and everything it did about it."""
-
-    received_at: datetime
-    method: str
-    path: str
-    headers: Mapping[str, str]
-    """Case-insensitive, as received."""
-    body: bytes
-    status: int
-    """What the listener answered."""
-    failure: str | None = None
-    """Why verification failed (``None``: the request is genuine)."""
-    failure_code: str | None = None
-    verified_by: tuple[str, ...] = ()
-    """The signature schemes that passed: ``maac`` (CrescLab-Signature), ``standard``."""
-    duplicate_of: datetime | None = None
-    """When the first request with the same idempotency key arrived, for a repeat."""
-    duplicate_status: int | None = None
-    """What the listener answered to that first request."""
-    payload_problem: str | None = None
-    """Why a genuine body does not fit its topic's shape (a receiver's parse would fail)."""
-    simulated_failure: bool = False
-    forwarded: Forwarded | None = None
-
-    @property
-    def verified(self) -> bool:
-        return self.failure is None
-
-    @property
-    def idempotency_key(self) -> str | None:
-        """``CrescLab-Idempotency-Key`` (or ``webhook-id``): what a receiver dedupes by."""
-        return idempotency_key(self.headers)
-
-    @property
-    def test(self) -> bool:
-        """Whether ``CrescLab-Test: true`` marks a "Send test" from the dashboard or API."""
-        return is_test(self.headers)
-
-    @cached_property
-    def payload(self) -> Any:
-        """The body as JSON, or ``None`` when it is not JSON (read once, then kept)."""
-        try:
-            return json.loads(self.body)
-        except ValueError:
-            return None
-
-    @property
-    def topic(self) -> str | None:
-        payload = self.payload
-        topic = payload.get("topic") if isinstance(payload, dict) else None
-        return topic if isinstance(topic, str) else None
-
-
-OnRequest = Callable[[Exchange], None]
 
 
 class Listener:
@@ -335,82 +250,6 @@ def _elapsed_ms(started: float) -> int:
 def base_url(host: str, port: int) -> str:
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}"
-
-
-class ConsolePrinter:
-    """Prints each exchange as a block: verdict line, facts, pretty JSON body."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-
-    def __call__(self, exchange: Exchange) -> None:
-        self.console.print(render_exchange(exchange))
-
-
-_SCHEME_HEADERS = {"maac": "CrescLab-Signature", "standard": "webhook-signature"}
-
-
-def _clock_time(moment: datetime) -> str:
-    return moment.strftime("%H:%M:%S.%f")[:-3]
-
-
-def render_exchange(exchange: Exchange) -> RenderableType:
-    """The readable form of one exchange, as ``hookline listen`` prints it."""
-    status_style = "green" if 200 <= exchange.status < 300 else "red"
-    title = Text.assemble(
-        (_clock_time(exchange.received_at), "dim"),
-        f"  {exchange.method} {exchange.path}  → ",
-        (str(exchange.status), f"bold {status_style}"),
-    )
-    verdict = (
-        Text.assemble(
-            ("✓ verified", "bold green"),
-            f" ({', '.join(_SCHEME_HEADERS.get(s, s) for s in exchange.verified_by)})",
-        )
-        if exchange.verified
-        else Text(f"✗ {exchange.failure_code}: {exchange.failure}", style="bold red")
-    )
-    facts = Table.grid(padding=(0, 2))
-    facts.add_column(style="bold")
-    facts.add_column()
-    facts.add_row("verdict", verdict)
-    facts.add_row("topic", exchange.topic or "(no topic)")
-    facts.add_row("idempotency key", exchange.idempotency_key or "(none)")
-    facts.add_row("test", "yes (CrescLab-Test: true)" if exchange.test else "no")
-    if exchange.duplicate_of is not None:
-        facts.add_row(
-            "duplicate",
-            Text(
-                f"duplicate of a request received at {_clock_time(exchange.duplicate_of)}"
-                f" (answered {exchange.duplicate_status})",
-                style="yellow",
-            ),
-        )
-    if exchange.payload_problem is not None:
-        facts.add_row("payload", Text(f"⚠ {exchange.payload_problem}", style="yellow"))
-    if exchange.simulated_failure:
-        facts.add_row("answered", Text("500 on purpose (--fail-rate)", style="yellow"))
-    if exchange.forwarded is not None:
-        facts.add_row("forwarded", _forward_line(exchange.forwarded))
-    return Group(Rule(title, align="left"), facts, _body(exchange))
-
-
-def _forward_line(forwarded: Forwarded) -> Text:
-    if forwarded.status is None:
-        return Text(f"{forwarded.url} ✗ {forwarded.error} ({forwarded.latency_ms} ms)", style="red")
-    style = "green" if 200 <= forwarded.status < 300 else "red"
-    return Text.assemble(
-        f"{forwarded.url} → ", (str(forwarded.status), style), f" in {forwarded.latency_ms} ms"
-    )
-
-
-def _body(exchange: Exchange) -> RenderableType:
-    payload = exchange.payload
-    if payload is None:
-        shown = exchange.body[:SHOWN_BODY_BYTES].decode("utf-8", errors="replace")
-        return Text(shown or "(empty body)", style="dim")
-    # Non-ASCII shown as characters: the wire has \uXXXX escapes, people read Chinese.
-    return JSON.from_data(payload, ensure_ascii=False)
 
 
 def describe(listener: Listener, url: str) -> str:
