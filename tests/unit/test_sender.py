@@ -19,14 +19,8 @@ from aiohttp import web
 from aiohttp.resolver import ThreadedResolver
 
 from hookline import __version__
-from hookline.dispatch.sender import (
-    RESPONSE_BODY_LIMIT,
-    AttemptResult,
-    ErrorClass,
-    Outgoing,
-    Sender,
-    parse_retry_after,
-)
+from hookline.dispatch.sender import RESPONSE_BODY_LIMIT, Sender, parse_retry_after
+from hookline.domain.deliveries import AttemptResult, ErrorClass, Outgoing
 from hookline.domain.urls import parse_networks
 
 LOOPBACK = parse_networks("127.0.0.0/8,::1/128")
