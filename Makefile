@@ -29,6 +29,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check $(SRC) tests
 	$(BIN)/ruff format --check $(SRC) tests
 	$(BIN)/mypy --strict $(SRC) tests
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/python -m pytest
