@@ -68,11 +68,11 @@ def timed(call: Callable[[], httpx.Response], n: int) -> tuple[float, float, int
 
 def bulk_deliveries(data_dir: Path, platform_id: str, webhook_id: str, count: int) -> None:
     """Finished deliveries over the last two days, one in ten failed, written directly."""
-    from hookline.api import build_context
+    from hookline.bootstrap import build_context
     from hookline.config import Settings
     from hookline.domain import wire
     from hookline.domain.ids import new_ids
-    from hookline.store import events as store
+    from hookline.store import ingest as store
 
     ctx = build_context(Settings(data_dir=data_dir))
     now = datetime.now(UTC)

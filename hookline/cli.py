@@ -1,65 +1,33 @@
-"""The ``hookline`` command: serve, migrate, and operator tasks (admin ...)."""
+"""The ``hookline`` command: serve, worker, migrate, simulate, listen, catalog, admin.
+
+Only ``serve`` imports the web app, and only when it runs: ``hookline worker`` and
+``hookline admin`` start without FastAPI. The ``admin`` tasks live in
+``hookline.commands.admin``.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import SecretStr
-from rich.console import Console
 from rich.panel import Panel
-from rich.table import Table
 
 from hookline import __version__
+from hookline.commands.admin import admin
+from hookline.commands.shared import console, err, migrated_context, quiet_gc
 from hookline.config import Settings
-from hookline.domain.errors import HooklineError
 from hookline.receiver import DEFAULT_TOLERANCE as DEFAULT_LISTEN_TOLERANCE
-from hookline.services.context import Context
+
+if TYPE_CHECKING:
+    from hookline.services.context import Context
+    from hookline.services.demo import DemoCredentials
 
 app = typer.Typer(
     help="hookline: MAAC-compatible webhooks for LINE marketing.", no_args_is_help=True
 )
-admin = typer.Typer(help="Operator tasks on the database this machine is configured for.")
 app.add_typer(admin, name="admin")
-console = Console()
-err = Console(stderr=True)
-
-
-@contextmanager
-def _clean_errors() -> Iterator[None]:
-    """Turn rule violations into one red line and exit 1, not a traceback."""
-    try:
-        yield
-    except HooklineError as exc:
-        err.print(f"[red]error[/red] [bold]{exc.code}[/bold]: {exc.message}")
-        raise typer.Exit(1) from None
-
-
-def _migrated_context(settings: Settings) -> Context:
-    from hookline.api import build_context
-    from hookline.store.migrate import upgrade
-
-    ctx = build_context(settings)
-    upgrade(ctx.db)
-    return ctx
-
-
-def _quiet_gc() -> None:
-    """Fewer, shorter garbage collections in the long-running processes.
-
-    Start-up objects (SQLAlchemy, schemas, routes) are frozen out of collection, and
-    the young generation is collected less often: a full collection of a big heap
-    paused deliveries for 100 ms or more in the benchmark's steady phase.
-    """
-    import gc
-
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
 
 
 @app.command()
@@ -68,9 +36,53 @@ def migrate() -> None:
     from hookline.store.migrate import current_revision
 
     settings = Settings()
-    ctx = _migrated_context(settings)
+    ctx = migrated_context(settings)
     console.print(
         f"[green]database at revision[/green] {current_revision(ctx.db)} ({ctx.db.dialect})"
+    )
+
+
+def _print_demo(creds: DemoCredentials, base: str) -> None:
+    """Everything a first run needs to try the demo, copyable as printed."""
+    console.print(
+        Panel.fit(
+            f"[bold]hookline {__version__}[/bold] demo\n"
+            f"API docs:        {base}/docs\n"
+            f"Dashboard:       {base}/\n"
+            f"Member login:    {creds.member_email}  password: {creds.member_password}\n"
+            f"Operator login:  {creds.operator_email}  password: {creds.operator_password}\n"
+            f"Platform id:     {creds.platform_id}\n"
+            f"API token:       {creds.api_token}\n"
+            f"Operator token:  {creds.operator_token}\n"
+            f"Ingest token:    {creds.ingest_token}",
+            title="hookline is running",
+        )
+    )
+    # outside the panel, so the line copies whole whatever the terminal width
+    console.print(
+        f"Try: curl -H 'Authorization: Bearer {creds.api_token}' {base}/v1/platform",
+        soft_wrap=True,
+    )
+    console.print(
+        f"Events: hookline simulate --url {base} --token {creds.ingest_token}"
+        f" --platform {creds.platform_id} --rate 5 --count 50",
+        soft_wrap=True,
+    )
+
+
+def _with_demo(settings: Settings, ctx: Context, base: str) -> Settings:
+    """Seed (or read back) the demo platform; its tokens become the server's."""
+    from hookline.services.demo import ensure_demo
+
+    op_token = settings.operator_token.get_secret_value() if settings.operator_token else None
+    in_token = settings.ingest_token.get_secret_value() if settings.ingest_token else None
+    creds = ensure_demo(ctx, settings.data_dir, op_token, in_token)
+    _print_demo(creds, base)
+    return settings.model_copy(
+        update={
+            "operator_token": SecretStr(creds.operator_token),
+            "ingest_token": SecretStr(creds.ingest_token),
+        }
     )
 
 
@@ -86,56 +98,23 @@ def serve(
         bool, typer.Option("--demo", help="Seed a demo platform and allow loopback http URLs.")
     ] = False,
 ) -> None:
-    """Migrate the database, then serve the API (and, later, the dashboard and worker)."""
+    """Migrate the database, then serve the API and the dashboard, and deliver events."""
     import uvicorn
 
-    from hookline.api import create_app
-    from hookline.services.demo import LOOPBACK_NETWORKS, ensure_demo
+    from hookline.app import create_app
+    from hookline.services.demo import LOOPBACK_NETWORKS
 
     if demo:
         os.environ.setdefault("HOOKLINE_ALLOW_HTTP", "true")
         os.environ.setdefault("HOOKLINE_ALLOW_PRIVATE_NETWORKS", LOOPBACK_NETWORKS)
     settings = Settings()
-    ctx = _migrated_context(settings)
+    ctx = migrated_context(settings)
     if demo:
-        op_token = settings.operator_token.get_secret_value() if settings.operator_token else None
-        in_token = settings.ingest_token.get_secret_value() if settings.ingest_token else None
-        creds = ensure_demo(ctx, settings.data_dir, op_token, in_token)
-        settings = settings.model_copy(
-            update={
-                "operator_token": SecretStr(creds.operator_token),
-                "ingest_token": SecretStr(creds.ingest_token),
-            }
-        )
-        base = f"http://{host}:{port}"
-        console.print(
-            Panel.fit(
-                f"[bold]hookline {__version__}[/bold] demo\n"
-                f"API docs:        {base}/docs\n"
-                f"Dashboard:       {base}/\n"
-                f"Member login:    {creds.member_email}  password: {creds.member_password}\n"
-                f"Operator login:  {creds.operator_email}  password: {creds.operator_password}\n"
-                f"Platform id:     {creds.platform_id}\n"
-                f"API token:       {creds.api_token}\n"
-                f"Operator token:  {creds.operator_token}\n"
-                f"Ingest token:    {creds.ingest_token}",
-                title="hookline is running",
-            )
-        )
-        # outside the panel, so the line copies whole whatever the terminal width
-        console.print(
-            f"Try: curl -H 'Authorization: Bearer {creds.api_token}' {base}/v1/platform",
-            soft_wrap=True,
-        )
-        console.print(
-            f"Events: hookline simulate --url {base} --token {creds.ingest_token}"
-            f" --platform {creds.platform_id} --rate 5 --count 50",
-            soft_wrap=True,
-        )
+        settings = _with_demo(settings, ctx, f"http://{host}:{port}")
     worker_note = "off (--no-worker): run `hookline worker`" if no_worker else "embedded"
     console.print(f"[dim]delivery worker: {worker_note}[/dim]")
     app_ = create_app(settings, ctx, embedded_worker=not no_worker)
-    _quiet_gc()
+    quiet_gc()
     uvicorn.run(app_, host=host, port=port, log_level="info")
 
 
@@ -155,19 +134,18 @@ def worker(
     import logging
     import signal
 
-    from hookline.dispatch.runner import build_sender, run_worker, worker_settings
-    from hookline.dispatch.worker import Worker
+    from hookline.bootstrap import build_worker
+    from hookline.dispatch.runner import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = Settings()
     if concurrency is not None:
         settings = settings.model_copy(update={"worker_concurrency": concurrency})
-    ctx = _migrated_context(settings)
+    ctx = migrated_context(settings)
 
     async def main() -> None:
-        _quiet_gc()
-        sender = build_sender(settings, ctx)
-        the_worker = Worker(ctx, sender, worker_settings(settings))
+        quiet_gc()
+        the_worker = build_worker(settings, ctx)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, the_worker.stop)
@@ -179,7 +157,7 @@ def worker(
         try:
             await run_worker(the_worker)
         finally:
-            await sender.close()
+            await the_worker.sender.close()
         console.print(f"worker stopped after {the_worker.sent} attempts")
 
     asyncio.run(main())
@@ -246,115 +224,6 @@ def simulate(
         err.print(f"[yellow]rejected[/yellow]: {message}")
     if report.rejected:
         raise typer.Exit(1)
-
-
-def _admin_context() -> Context:
-    return _migrated_context(Settings())
-
-
-@admin.command("create-platform")
-def create_platform(
-    name: Annotated[str, typer.Option(help="Platform (LINE official account) name.")],
-    timezone: Annotated[
-        str, typer.Option(help="IANA time zone of event timestamps.")
-    ] = "Asia/Taipei",
-    webhook_limit: Annotated[int, typer.Option(help="Working webhooks allowed.")] = 3,
-) -> None:
-    """Create a platform and print its first API token (shown once)."""
-    from hookline.services import platforms
-
-    with _clean_errors():
-        created = platforms.create_platform(_admin_context(), name, timezone, webhook_limit)
-    table = Table(show_header=False)
-    table.add_row("platform id", created.platform.id)
-    table.add_row("name", created.platform.name)
-    table.add_row("timezone", created.platform.timezone)
-    table.add_row("webhook limit", str(created.platform.webhook_limit))
-    table.add_row("API token (shown once)", created.api_token)
-    console.print(table)
-
-
-@admin.command("grant-zone")
-def grant_zone(
-    platform_id: Annotated[str, typer.Argument(help="The platform's id (pf_...).")],
-    zone: Annotated[int, typer.Argument(help="Zone number: 1 or 2.")],
-    until: Annotated[
-        datetime | None, typer.Option(help="Purchase valid until (UTC if no offset given).")
-    ] = None,
-    days: Annotated[int, typer.Option(help="Valid for this many days from now.")] = 365,
-) -> None:
-    """Record a zone purchase and its valid-until date."""
-    from hookline.services import platforms
-
-    valid_until = (
-        (until.replace(tzinfo=until.tzinfo or UTC))
-        if until
-        else (datetime.now(UTC) + timedelta(days=days))
-    )
-    with _clean_errors():
-        platforms.set_zone(_admin_context(), platform_id, zone, valid_until)
-    console.print(
-        f"[green]zone {zone}[/green] of {platform_id} valid until {valid_until.isoformat()}"
-    )
-
-
-@admin.command("set-limit")
-def set_limit(
-    platform_id: Annotated[str, typer.Argument(help="The platform's id (pf_...).")],
-    limit: Annotated[int, typer.Argument(help="Working webhooks allowed.")],
-) -> None:
-    """Change how many working webhooks a platform may have."""
-    from hookline.services import platforms
-
-    with _clean_errors():
-        platforms.update_platform(_admin_context(), platform_id, webhook_limit=limit)
-    console.print(f"[green]webhook limit[/green] of {platform_id} is now {limit}")
-
-
-@admin.command("create-token")
-def create_token(
-    platform_id: Annotated[str, typer.Argument(help="The platform's id (pf_...).")],
-) -> None:
-    """Create another API token for a platform (shown once)."""
-    from hookline.services import platforms
-
-    with _clean_errors():
-        token_id, token = platforms.create_token(_admin_context(), platform_id)
-    console.print(f"token id {token_id}\nAPI token (shown once): [bold]{token}[/bold]")
-
-
-@admin.command("create-user")
-def create_user(
-    email: Annotated[str, typer.Option(help="Login email (stored lower-cased).")],
-    password: Annotated[
-        str,
-        typer.Option(
-            prompt=True,
-            hide_input=True,
-            confirmation_prompt=True,
-            help="10 to 1024 characters; asked for when not given (keeps it out of history).",
-        ),
-    ],
-    role: Annotated[
-        str, typer.Option(help="member (one platform) or operator (every platform).")
-    ] = "member",
-    platform: Annotated[
-        str | None, typer.Option(help="The member's platform id (pf_...); none for operators.")
-    ] = None,
-) -> None:
-    """Create a dashboard login: a platform member, or an operator."""
-    from hookline.services import users
-
-    with _clean_errors():
-        user = users.create_user(
-            _admin_context(), email=email, password=password, role=role, platform_id=platform
-        )
-    table = Table(show_header=False)
-    table.add_row("user id", user.id)
-    table.add_row("email", user.email)
-    table.add_row("role", user.role.value)
-    table.add_row("platform", user.platform_id or "- (operator: every platform)")
-    console.print(table)
 
 
 catalog = typer.Typer(help="The event catalog: generated reference docs and JSON Schemas.")

@@ -1,5 +1,24 @@
-"""The HTTP API: app factory, one router per resource, problem+json errors."""
+"""The HTTP API: one router per resource, problem+json errors (``hookline.app`` mounts it)."""
 
-from hookline.api.app import build_context, create_app
+from __future__ import annotations
 
-__all__ = ["build_context", "create_app"]
+from fastapi import FastAPI
+
+from hookline.api import errors
+from hookline.api.routers import admin, deliveries, health, ingest, platform, webhooks
+
+ROUTERS = (
+    health.router,
+    admin.router,
+    platform.router,
+    webhooks.router,
+    deliveries.router,
+    ingest.router,
+)
+
+
+def install(app: FastAPI) -> None:
+    """The API's routes, and its problem+json answers for every error a face leaves."""
+    errors.install(app)
+    for router in ROUTERS:
+        app.include_router(router)

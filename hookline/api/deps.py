@@ -10,18 +10,20 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from hookline.domain import secrets
 from hookline.domain.errors import Unauthorized
 from hookline.domain.models import Actor, ApiToken
+from hookline.http.deps import Ctx, WiringDep, request_actor
 from hookline.services import platforms
-from hookline.services.context import Context
+
+__all__ = [
+    "Credentials",
+    "Ctx",
+    "Operator",
+    "PlatformActor",
+    "PlatformToken",
+    "bearer_token",
+]
 
 _bearer = HTTPBearer(auto_error=False)
 
-
-def get_context(request: Request) -> Context:
-    ctx: Context = request.app.state.context
-    return ctx
-
-
-Ctx = Annotated[Context, Depends(get_context)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
@@ -31,9 +33,9 @@ def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     return credentials.credentials
 
 
-def require_operator(request: Request, credentials: Credentials) -> Actor:
+def require_operator(request: Request, wiring: WiringDep, credentials: Credentials) -> Actor:
     token = bearer_token(credentials)
-    expected: str | None = request.app.state.operator_token
+    expected = wiring.operator_token
     if not expected:
         raise Unauthorized("Operator routes are disabled: HOOKLINE_OPERATOR_TOKEN is not set.")
     if not secrets.tokens_equal(token, expected):
@@ -43,16 +45,6 @@ def require_operator(request: Request, credentials: Credentials) -> Actor:
 
 def require_platform_token(ctx: Ctx, credentials: Credentials) -> ApiToken:
     return platforms.authenticate(ctx, bearer_token(credentials))
-
-
-def request_actor(request: Request, kind: str, actor_id: str) -> Actor:
-    """Who the audit log names for this request: the caller, its address and user agent."""
-    return Actor(
-        kind=kind,
-        id=actor_id,
-        ip=request.client.host if request.client else None,
-        user_agent=request.headers.get("user-agent"),
-    )
 
 
 def platform_actor(

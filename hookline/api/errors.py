@@ -15,24 +15,9 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hookline.domain import errors as domain
+from hookline.http.status import status_of
 
 PROBLEM_TYPE = "urn:hookline:problem:"
-
-STATUS_BY_ERROR: dict[type[domain.HooklineError], int] = {
-    domain.InvalidInput: 422,
-    domain.NotFound: 404,
-    domain.Unauthorized: 401,
-    domain.ZoneNotPurchased: 403,
-    domain.ZoneExpired: 403,
-    domain.WebhookLimitReached: 409,
-    domain.IdempotencyKeyReused: 422,
-    domain.PayloadTooLarge: 413,
-    domain.IngestDisabled: 503,
-    domain.DeliveryInFlight: 409,
-    domain.EmailTaken: 409,
-    domain.InvalidLogin: 401,
-    domain.LoginThrottled: 429,
-}
 
 TITLES = {
     400: "Bad request",
@@ -78,16 +63,9 @@ def problem(
     return _response(status, _body(status, code, detail, extra), headers)
 
 
-def _status_of(exc: domain.HooklineError) -> int:
-    for cls in type(exc).__mro__:
-        if cls in STATUS_BY_ERROR:
-            return STATUS_BY_ERROR[cls]
-    return 400
-
-
 def problem_fields(exc: domain.HooklineError) -> dict[str, Any]:
     """The body of a domain error's problem, also used per item in batch answers."""
-    body = _body(_status_of(exc), exc.code, exc.message, exc.extra)
+    body = _body(status_of(exc), exc.code, exc.message, exc.extra)
     if isinstance(exc, domain.InvalidInput):
         body["errors"] = [
             {"field": e.field, "code": e.code, "message": e.message} for e in exc.errors
@@ -95,12 +73,8 @@ def problem_fields(exc: domain.HooklineError) -> dict[str, Any]:
     return body
 
 
-async def _on_domain_error(request: Request, exc: Exception) -> Response:
+async def _on_domain_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, domain.HooklineError)
-    html_page = getattr(request.state, "html_error_page", None)
-    if html_page is not None:  # a dashboard page: the person gets a page, not JSON
-        response: Response = html_page(exc, _status_of(exc))
-        return response
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, domain.Unauthorized) else None
     if isinstance(exc, domain.LoginThrottled):
         headers = {"Retry-After": str(exc.retry_after)}

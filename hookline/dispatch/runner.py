@@ -1,4 +1,4 @@
-"""Running a worker: its settings, its sender, and the tasks that live beside it.
+"""Running a worker: the tasks that live beside it (its wake-up listener, the checkpointer).
 
 ``hookline serve`` (embedded) and ``hookline worker`` (standalone) both start workers
 through ``run_worker``, so the wake-up listener and the SQLite checkpointer come along
@@ -9,42 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import timedelta
 
-from hookline.config import Settings
-from hookline.dispatch.sender import Sender
+from hookline.dispatch.ports import WorkQueue
 from hookline.dispatch.wakeup import listen_postgres, listen_sqlite, sqlite_wake_dir
-from hookline.dispatch.worker import Worker, WorkerSettings
-from hookline.services.context import Context
+from hookline.dispatch.worker import Worker
 
 
-def build_sender(settings: Settings, context: Context) -> Sender:
-    """The context's URL policy decides at send time, as it did when the URL was saved."""
-    return Sender(
-        allowed_networks=context.allowed_networks,
-        connect_timeout=settings.connect_timeout,
-        total_timeout=settings.send_timeout,
-    )
-
-
-def worker_settings(settings: Settings) -> WorkerSettings:
-    return WorkerSettings(
-        concurrency=settings.worker_concurrency,
-        per_webhook_cap=settings.webhook_concurrency,
-        lease_seconds=settings.lease_seconds,
-        poll_interval=settings.poll_interval,
-        shutdown_timeout=settings.send_timeout + 1,
-        retention=timedelta(days=settings.retention_days),
-    )
-
-
-async def checkpoint_periodically(ctx: Context, stop: asyncio.Event, every: float = 1.0) -> None:
+async def checkpoint_periodically(
+    queue: WorkQueue, stop: asyncio.Event, every: float = 1.0
+) -> None:
     """SQLite: checkpoint the WAL off the writers' path (see ``Database.checkpoint``)."""
-    if ctx.db.dialect != "sqlite":
+    if queue.dialect != "sqlite":
         return
     while not stop.is_set():
         with contextlib.suppress(Exception):  # a busy checkpoint simply waits for the next
-            await asyncio.to_thread(ctx.db.checkpoint)
+            await asyncio.to_thread(queue.checkpoint)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every)
 
@@ -56,13 +35,13 @@ async def run_worker(worker: Worker) -> None:
     """
     stop = asyncio.Event()
     listener = None
-    url = worker.ctx.db.engine.url.render_as_string(hide_password=False)
+    url = worker.queue.url
     wake_dir = sqlite_wake_dir(url)
-    if worker.ctx.db.dialect == "postgresql":
+    if worker.queue.dialect == "postgresql":
         listener = asyncio.create_task(listen_postgres(url, worker.wake, stop))
     elif wake_dir is not None:
         listener = asyncio.create_task(listen_sqlite(wake_dir, worker.wake, stop))
-    checkpointer = asyncio.create_task(checkpoint_periodically(worker.ctx, stop))
+    checkpointer = asyncio.create_task(checkpoint_periodically(worker.queue, stop))
     try:
         await worker.run()
     finally:

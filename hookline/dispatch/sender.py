@@ -1,7 +1,7 @@
 """One HTTP POST attempt of a webhook delivery, and an account of what came of it.
 
 The sender neither signs, retries nor records anything; it makes one attempt and never
-raises for network or HTTP trouble. What it does take care of is where it connects:
+raises, whatever goes wrong. What it does take care of is where it connects:
 
 * **Server-side request forgery is judged at send time.** A webhook URL is checked when
   it is created, but a host name can resolve to a different address at any moment
@@ -20,6 +20,12 @@ raises for network or HTTP trouble. What it does take care of is where it connec
   checked. A 3xx is reported like any other non-2xx status.
 * Whatever the guard refuses - a blocked address, a scheme other than http/https, a
   host that cannot be read - comes back as ``BLOCKED_ADDRESS`` with nothing sent.
+* **A 2xx counts once its status line and headers have arrived**, as Stripe and Svix
+  count it: a 2xx whose body breaks off or does not end within the total timeout is
+  delivered (the receiver has said it took the event), with ``error_detail`` saying the
+  body was cut. Any other status is kept with the attempt and judged as usual.
+* Nothing raised during an attempt escapes :meth:`Sender.send`: unexpected exceptions
+  are recorded as failures too (see :mod:`hookline.dispatch.failures`).
 * No proxy settings from the environment and no cookies are used, and at most
   ``RESPONSE_BODY_LIMIT`` bytes of a response are read; a longer response's connection
   is closed rather than drained.
@@ -32,7 +38,7 @@ import ipaddress
 import socket
 import ssl
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 
@@ -43,6 +49,7 @@ from aiohttp.resolver import ThreadedResolver
 from multidict import CIMultiDict
 from yarl import URL
 
+from hookline.dispatch.failures import BlockedAddressError, classify
 from hookline.domain.deliveries import AttemptResult, ErrorClass, Outgoing
 from hookline.domain.networks import IPAddress, IPNetwork, describe_address, is_blocked_address
 from hookline.domain.urls import WebhookURLError, parse_ip_literal
@@ -53,10 +60,6 @@ RESPONSE_BODY_LIMIT = 4096
 _NUMERIC_FLAGS = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
 _LOOPBACK_V4 = ipaddress.IPv4Address("127.0.0.1")
 _LOOPBACK_V6 = ipaddress.IPv6Address("::1")
-
-
-class BlockedAddressError(Exception):
-    """The guard refused a delivery target; nothing was sent. The message names why."""
 
 
 def _check_address(ip: IPAddress, allowed: Sequence[IPNetwork]) -> None:
@@ -136,59 +139,36 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
-def _classify(exc: BaseException, where: str, total_timeout: float) -> tuple[ErrorClass, str]:
-    """Map an exception from an attempt to an error class and a short, secret-free text."""
-    chain = list(_chain(exc))
-    for item in chain:
-        if isinstance(item, BlockedAddressError):
-            return ErrorClass.BLOCKED_ADDRESS, str(item)
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return ErrorClass.TIMEOUT, f"connecting to {where} timed out"
-    if isinstance(exc, TimeoutError):
-        return ErrorClass.TIMEOUT, f"no complete response from {where} within {total_timeout:g}s"
-    for item in chain:
-        if isinstance(item, ssl.SSLError):
-            reason = getattr(item, "verify_message", None) or item.reason or "handshake failed"
-            return ErrorClass.TLS_ERROR, f"TLS error with {where}: {reason}"
-        if isinstance(item, aiohttp.ClientSSLError):
-            return ErrorClass.TLS_ERROR, f"TLS error with {where}"
-    for item in chain:
-        if isinstance(item, aiohttp.ClientConnectorDNSError | socket.gaierror):
-            reason = getattr(item, "strerror", None) or "lookup failed"
-            return ErrorClass.DNS_ERROR, f"cannot resolve {where}: {reason}"
-    for item in chain:
-        if isinstance(item, ConnectionRefusedError):
-            return ErrorClass.CONNECT_ERROR, f"connection refused to {where}"
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return ErrorClass.CONNECT_ERROR, f"{where} closed the connection without a response"
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return ErrorClass.CONNECT_ERROR, f"the response from {where} was cut short"
-    if isinstance(exc, aiohttp.ClientResponseError):
-        # Its str() repeats the URL, which may carry tokens: never show it.
-        return ErrorClass.CONNECT_ERROR, f"invalid HTTP response from {where}"
-    if isinstance(exc, OSError) and exc.strerror:
-        return ErrorClass.CONNECT_ERROR, f"cannot connect to {where}: {exc.strerror}"
-    return ErrorClass.CONNECT_ERROR, f"cannot connect to {where} ({type(exc).__name__})"
-
-
-async def _read_limited(stream: aiohttp.StreamReader) -> tuple[bytes, bool]:
-    """Read up to RESPONSE_BODY_LIMIT bytes; also say whether the body ended within them."""
+async def _read_limited(stream: aiohttp.StreamReader) -> tuple[bytes, bool, Exception | None]:
+    """Read up to RESPONSE_BODY_LIMIT bytes: the bytes, whether the body ended within them,
+    and what cut it short (a timeout, a dropped connection), if anything did."""
     data = bytearray()
-    while len(data) < RESPONSE_BODY_LIMIT:
-        chunk = await stream.read(RESPONSE_BODY_LIMIT - len(data))
-        if not chunk:
-            return bytes(data), True
-        data += chunk
-    return bytes(data), stream.at_eof()
+    try:
+        while len(data) < RESPONSE_BODY_LIMIT:
+            chunk = await stream.read(RESPONSE_BODY_LIMIT - len(data))
+            if not chunk:
+                return bytes(data), True, None
+            data += chunk
+    except Exception as exc:  # the status has arrived: it must not be lost with the body
+        return bytes(data), False, exc
+    return bytes(data), stream.at_eof(), None
+
+
+def _status_detail(
+    where: str, status: int, cut: Exception | None, total_timeout: float
+) -> str | None:
+    """None for a clean 2xx; otherwise the status, and what cut the body if anything did."""
+    ok = 200 <= status < 300
+    if cut is None:
+        return None if ok else f"{where} answered HTTP {status}"
+    if isinstance(cut, TimeoutError):
+        why = f"the response body did not end within {total_timeout:g}s"
+    elif isinstance(cut, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError):
+        why = "the connection closed before the response body ended"
+    else:
+        why = f"reading the response body failed ({type(cut).__name__})"
+    counted = "; the 2xx status counts: delivered" if ok else ""
+    return f"{where} answered HTTP {status}, but {why}{counted}"
 
 
 MAX_CACHED_URLS = 10_000
@@ -204,11 +184,15 @@ class Sender:
         connect_timeout: float = 5.0,
         total_timeout: float = 15.0,
         max_connections: int = 1000,
+        tls_context: ssl.SSLContext | None = None,
     ) -> None:
+        """``tls_context`` replaces the system's trust store for https receivers (a private
+        CA, or a test's); by default certificates and host names are checked against it."""
         self._allowed = tuple(allowed_networks)
         self._total_timeout = total_timeout
         self._timeout = aiohttp.ClientTimeout(total=total_timeout, sock_connect=connect_timeout)
         self._max_connections = max_connections
+        self._tls: ssl.SSLContext | bool = tls_context if tls_context is not None else True
         self._session: aiohttp.ClientSession | None = None
         self._targets: dict[str, URL | BlockedAddressError] = {}
 
@@ -218,6 +202,7 @@ class Sender:
             connector = aiohttp.TCPConnector(
                 limit=self._max_connections,
                 use_dns_cache=False,
+                ssl=self._tls,
                 resolver=_GuardedResolver(ThreadedResolver(), self._allowed),
             )
             self._session = aiohttp.ClientSession(
@@ -248,8 +233,20 @@ class Sender:
         return url
 
     async def send(self, request: Outgoing) -> AttemptResult:
-        """POST ``request`` once and report the outcome; never raises for network trouble."""
+        """POST ``request`` once and report the outcome; never raises, whatever happens.
+
+        Anything raised during the attempt, expected or not, becomes a recorded failure:
+        an exception escaping here would leave the delivery in flight with no attempt,
+        to be reclaimed and fail the same way for ever. Only cancellation goes through.
+        """
         start = time.perf_counter()
+        try:
+            return await self._send(request, start)
+        except Exception as exc:
+            error, detail = classify(exc, _where_of(request.url), self._total_timeout)
+            return _failure(start, error, detail)
+
+    async def _send(self, request: Outgoing, start: float) -> AttemptResult:
         target = self._targets.get(request.url)
         if target is None:  # a URL's verdict never changes: parse and check it once
             try:
@@ -262,8 +259,7 @@ class Sender:
         if isinstance(target, BlockedAddressError):
             return _failure(start, ErrorClass.BLOCKED_ADDRESS, str(target))
         url = target
-        host = url.host or ""
-        where = f"[{host}]:{url.port}" if ":" in host else f"{host}:{url.port}"
+        where = _where_of(url)
         headers: CIMultiDict[str] = CIMultiDict(request.headers)
         if hdrs.USER_AGENT not in headers:
             headers[hdrs.USER_AGENT] = USER_AGENT
@@ -275,13 +271,14 @@ class Sender:
                 allow_redirects=False,
                 skip_auto_headers=(hdrs.CONTENT_TYPE,),
             ) as response:
-                body, complete = await _read_limited(response.content)
-                if not complete:
-                    response.close()  # do not drain a huge body; drop the connection
                 status = response.status
                 retry_after = parse_retry_after(response.headers.get(hdrs.RETRY_AFTER))
-        except (TimeoutError, aiohttp.ClientError, OSError, BlockedAddressError) as exc:
-            error, detail = _classify(exc, where, self._total_timeout)
+                body, complete, cut = await _read_limited(response.content)
+                if not complete:
+                    response.close()  # do not drain a huge or stalled body; drop the connection
+        except Exception as exc:
+            tls = url.scheme == "https"
+            error, detail = classify(exc, where, self._total_timeout, tls=tls)
             return _failure(start, error, detail)
         ok = 200 <= status < 300
         return AttemptResult(
@@ -289,7 +286,7 @@ class Sender:
             latency_ms=(time.perf_counter() - start) * 1000,
             response_body=body.decode("utf-8", errors="replace"),
             error=None if ok else ErrorClass.HTTP_STATUS,
-            error_detail=None if ok else f"{where} answered HTTP {status}",
+            error_detail=_status_detail(where, status, cut, self._total_timeout),
             retry_after=retry_after,
         )
 
@@ -308,6 +305,16 @@ class Sender:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+def _where_of(url: URL | str) -> str:
+    """``host:port`` for error texts: never the path or query, which may hold tokens."""
+    try:
+        parsed = url if isinstance(url, URL) else URL(url)
+        host, port = parsed.host or "", parsed.port
+    except (ValueError, TypeError):
+        return "the receiver"
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _failure(start: float, error: ErrorClass, detail: str) -> AttemptResult:

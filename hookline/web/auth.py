@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import Form
 from fastapi.responses import Response
 
 from hookline.domain.errors import InvalidLogin, LoginThrottled
 from hookline.services import users
 from hookline.web.i18n import LANGUAGES
+from hookline.web.routing import dashboard_router
 from hookline.web.view import (
     LANG_COOKIE,
     LANG_COOKIE_MAX_AGE,
@@ -17,16 +18,10 @@ from hookline.web.view import (
     Action,
     AnyView,
     View,
+    safe_next,
 )
 
-router = APIRouter(include_in_schema=False)
-
-
-def safe_next(path: str | None) -> str:
-    """Only a path on this server: ``//evil.example`` would leave it."""
-    if path and path.startswith("/") and not path.startswith("//") and "\\" not in path:
-        return path
-    return "/"
+router = dashboard_router()
 
 
 def _home(view: View) -> str:

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form
+from fastapi import Form
 from fastapi.responses import Response
 
 from hookline.catalog import TOPICS, ZONES
@@ -40,9 +40,10 @@ from hookline.domain.models import (
 )
 from hookline.domain.retry import RetryPolicy
 from hookline.services import platforms, users
+from hookline.web.routing import dashboard_router
 from hookline.web.view import OperatorAction, OperatorPage, View
 
-router = APIRouter(include_in_schema=False)
+router = dashboard_router()
 
 NOTICES = frozenset(
     {

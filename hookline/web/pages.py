@@ -12,12 +12,11 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form
+from fastapi import Form
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from hookline.catalog import TOPICS
-from hookline.dispatch.sender import Sender
 from hookline.domain.deliveries import Delivery, DeliveryState
 from hookline.domain.errors import (
     DeliveryInFlight,
@@ -29,14 +28,17 @@ from hookline.domain.errors import (
     ZoneNotPurchased,
 )
 from hookline.domain.models import Webhook
+from hookline.domain.zones import ZoneValidity
+from hookline.http.deps import SendDep
 from hookline.services import deliveries, platforms, reports, webhooks
 from hookline.services.deliveries import SentNow
 from hookline.services.platforms import PlatformOverview, ZoneState
 from hookline.web import chart
+from hookline.web.routing import dashboard_router
 from hookline.web.verdict import explain
 from hookline.web.view import MemberAction, MemberPage, View
 
-router = APIRouter(include_in_schema=False)
+router = dashboard_router()
 
 LIST_PAGE_SIZE = 50
 LOG_PAGE_SIZE = 20
@@ -59,11 +61,11 @@ def platform_overview(view: View) -> PlatformOverview:
 
 
 def zone_refusal(view: View, zone: ZoneState) -> str | None:
-    if zone.valid:
-        return None
-    if zone.valid_until is None:
+    if zone.validity is ZoneValidity.NOT_PURCHASED:
         return view.t("zone.not_purchased", zone=zone.zone)
-    return view.t("zone.expired", zone=zone.zone, date=view.local_time(zone.valid_until))
+    if zone.validity is ZoneValidity.EXPIRED and zone.valid_until is not None:
+        return view.t("zone.expired", zone=zone.zone, date=view.local_time(zone.valid_until))
+    return None
 
 
 def topic_choices(view: View, overview: PlatformOverview) -> list[TopicChoice]:
@@ -304,19 +306,12 @@ def change_secret(
     return details_page(view, webhook_id, secret=secret, notice="secret_changed")
 
 
-def _sender(view: View) -> Sender:
-    sender: Sender = view.request.app.state.sender
-    return sender
-
-
 @router.post("/webhooks/{webhook_id}/test")
 async def send_test(
-    view: MemberAction, webhook_id: str, topic: Annotated[str, Form()] = ""
+    view: MemberAction, send: SendDep, webhook_id: str, topic: Annotated[str, Form()] = ""
 ) -> Response:
     try:
-        sent = await deliveries.send_test(
-            view.ctx, _sender(view).send, view.platform_id, webhook_id, topic
-        )
+        sent = await deliveries.send_test(view.ctx, send, view.platform_id, webhook_id, topic)
     except InvalidInput as exc:
         message = error_message(view, exc)
         return await run_in_threadpool(
@@ -368,11 +363,11 @@ def delivery_details(view: MemberPage, webhook_id: str, delivery_id: str) -> Res
 
 
 @router.post("/webhooks/{webhook_id}/deliveries/{delivery_id}/resend")
-async def resend(view: MemberAction, webhook_id: str, delivery_id: str) -> Response:
+async def resend(view: MemberAction, send: SendDep, webhook_id: str, delivery_id: str) -> Response:
     webhook = await run_in_threadpool(webhooks.get_webhook, view.ctx, view.platform_id, webhook_id)
     await run_in_threadpool(_delivery_of, view, webhook, delivery_id)
     try:
-        sent = await deliveries.resend(view.ctx, _sender(view).send, view.platform_id, delivery_id)
+        sent = await deliveries.resend(view.ctx, send, view.platform_id, delivery_id)
     except DeliveryInFlight as exc:
         message = error_message(view, exc)
         return await run_in_threadpool(

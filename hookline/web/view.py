@@ -21,10 +21,10 @@ from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from hookline.api.deps import get_context, request_actor
 from hookline.catalog import TOPICS
 from hookline.domain.errors import FieldError, HooklineError
 from hookline.domain.models import DEFAULT_TIMEZONE, Actor, User, Webhook
+from hookline.http.deps import get_context, request_actor
 from hookline.services import users
 from hookline.services.context import Context
 from hookline.web.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, negotiate
@@ -56,6 +56,13 @@ def zones_of(webhook: Webhook) -> list[int]:
 
 
 templates.env.globals["zones_of"] = zones_of
+
+
+def safe_next(path: str | None) -> str:
+    """Only a path on this server: ``//evil.example`` would leave it."""
+    if path and path.startswith("/") and not path.startswith("//") and "\\" not in path:
+        return path
+    return "/"
 
 
 class CSRFRejected(Exception):
@@ -195,7 +202,6 @@ def build_view(request: Request) -> View:
         new_csrf=new_csrf,
     )
     request.state.view = view
-    request.state.html_error_page = view.error_page
     return view
 
 

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from hookline.api import create_app
+from hookline.app import create_app
 from hookline.config import Settings
 from hookline.services.context import Context
 

@@ -92,6 +92,21 @@ def test_a_failed_test_send_reports_the_error(
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "topic"
 
 
+def test_a_test_send_failing_in_tls_is_reported_and_kept(
+    client: TestClient, platform: PlatformHandle, receiver: Receiver
+) -> None:
+    # https to the receiver's plain-HTTP port: the handshake cannot succeed
+    tls_url = receiver.url().replace("http://", "https://", 1)
+    hook = hook_at(client, platform, tls_url)
+    r = client.post(f"/v1/webhooks/{hook}/test", json={"topic": TOPIC}, headers=platform.headers)
+    assert r.status_code == 200, r.text
+    result = r.json()
+    assert (result["status_code"], result["error"]) == (None, "tls_error")
+    assert result["error_detail"].startswith(f"TLS error with 127.0.0.1:{receiver.port}: ")
+    d = client.get(f"/v1/deliveries/{result['delivery_id']}", headers=platform.headers).json()
+    assert d["state"] == "failed" and d["attempt_log"][0]["error"] == "tls_error"
+
+
 def test_deliveries_list_filter_page_and_detail(
     client: TestClient, platform: PlatformHandle, receiver: Receiver, ctx: Context
 ) -> None:

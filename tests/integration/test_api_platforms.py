@@ -165,7 +165,7 @@ def test_health(client: TestClient, ctx: Context) -> None:
 def test_readyz_fails_when_the_database_is_gone(ctx: Context) -> None:
     from pydantic import SecretStr
 
-    from hookline.api import create_app
+    from hookline.app import create_app
     from hookline.config import Settings
     from hookline.services.context import Context as Ctx
     from hookline.store import create_database

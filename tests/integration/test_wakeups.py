@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from hookline.api import create_app
+from hookline.app import create_app
 from hookline.config import Settings
 from hookline.dispatch.runner import run_worker
 from hookline.dispatch.wakeup import notify_sqlite_workers, sqlite_wake_dir

@@ -12,7 +12,7 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from hookline.api import create_app
+from hookline.app import create_app
 from hookline.config import Settings
 from hookline.domain.models import Role
 from hookline.services import platforms, users

@@ -1,16 +1,16 @@
-"""The delivery log of a platform: deliveries, attempts, events; resend, recover, test."""
+"""The delivery log of a platform: deliveries, attempts, events; resend, recover."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from hookline.api.deps import Ctx, PlatformToken
-from hookline.dispatch.sender import Sender
 from hookline.domain.deliveries import Attempt, Delivery, Event
+from hookline.http.deps import SendDep
 from hookline.services import deliveries
 from hookline.services.deliveries import SentNow
 
@@ -154,22 +154,6 @@ class RecoverOut(BaseModel):
     requeued: int
 
 
-def _sender(request: Request) -> Sender:
-    sender: Sender = request.app.state.sender
-    return sender
-
-
-@router.post("/webhooks/{webhook_id}/test")
-async def send_test(
-    webhook_id: str, body: TestIn, request: Request, ctx: Ctx, token: PlatformToken
-) -> SendResult:
-    """Send the topic's sample now (header ``CrescLab-Test: true``) and show what happened."""
-    sent = await deliveries.send_test(
-        ctx, _sender(request).send, token.platform_id, webhook_id, body.topic
-    )
-    return SendResult.of(sent)
-
-
 @router.get("/webhooks/{webhook_id}/deliveries")
 def list_deliveries(
     webhook_id: str,
@@ -212,9 +196,9 @@ def get_delivery(delivery_id: str, ctx: Ctx, token: PlatformToken) -> DeliveryDe
 
 
 @router.post("/deliveries/{delivery_id}/resend")
-async def resend(delivery_id: str, request: Request, ctx: Ctx, token: PlatformToken) -> SendResult:
+async def resend(delivery_id: str, ctx: Ctx, send: SendDep, token: PlatformToken) -> SendResult:
     """One attempt now, with the same idempotency key and body."""
-    sent = await deliveries.resend(ctx, _sender(request).send, token.platform_id, delivery_id)
+    sent = await deliveries.resend(ctx, send, token.platform_id, delivery_id)
     return SendResult.of(sent)
 
 

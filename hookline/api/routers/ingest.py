@@ -9,20 +9,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from hookline.api.deps import Credentials, Ctx, bearer_token
 from hookline.api.errors import problem_fields
 from hookline.domain import secrets
 from hookline.domain.errors import HooklineError, IngestDisabled, Unauthorized
+from hookline.http.deps import WiringDep
 from hookline.services import ingest
 
 router = APIRouter(prefix="/internal/v1", tags=["ingest"])
 
 
-def require_ingest_token(request: Request, credentials: Credentials) -> None:
-    expected: str | None = request.app.state.ingest_token
+def require_ingest_token(wiring: WiringDep, credentials: Credentials) -> None:
+    expected = wiring.ingest_token
     if not expected:
         raise IngestDisabled("Ingest is disabled: HOOKLINE_INGEST_TOKEN is not set.")
     if not secrets.tokens_equal(bearer_token(credentials), expected):

@@ -1,4 +1,4 @@
-"""The platform's webhooks: create, list, read, change, stop, resume, delete, secrets."""
+"""The platform's webhooks: create, list, read, change, stop, resume, delete, test, secrets."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 
 from hookline.api.deps import Ctx, PlatformActor, PlatformToken
+from hookline.api.routers.deliveries import SendResult, TestIn
 from hookline.api.schemas import (
     SecretOut,
     SecretRotate,
@@ -15,7 +16,8 @@ from hookline.api.schemas import (
     WebhookOut,
     WebhookPatch,
 )
-from hookline.services import webhooks
+from hookline.http.deps import SendDep
+from hookline.services import deliveries, webhooks
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
@@ -78,6 +80,15 @@ def stop_webhook(webhook_id: str, ctx: Ctx, token: PlatformToken) -> WebhookOut:
 @router.post("/{webhook_id}/resume")
 def resume_webhook(webhook_id: str, ctx: Ctx, token: PlatformToken) -> WebhookOut:
     return WebhookOut.of(webhooks.resume_webhook(ctx, token.platform_id, webhook_id))
+
+
+@router.post("/{webhook_id}/test")
+async def send_test(
+    webhook_id: str, body: TestIn, ctx: Ctx, send: SendDep, token: PlatformToken
+) -> SendResult:
+    """Send the topic's sample now (header ``CrescLab-Test: true``) and show what happened."""
+    sent = await deliveries.send_test(ctx, send, token.platform_id, webhook_id, body.topic)
+    return SendResult.of(sent)
 
 
 @router.get("/{webhook_id}/secret")

@@ -1,0 +1,113 @@
+"""The ASGI app: the JSON API and the dashboard over one context, plus the lifespan.
+
+The composition root's web half: ``hookline.bootstrap`` builds the context, senders
+and worker; this module hands them to both faces (``hookline.http.deps.Wiring``), runs
+an embedded worker for the app's lifetime, and caps request bodies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from hookline import __version__, api, web
+from hookline.bodylimit import BodyLimit
+from hookline.bootstrap import build_context, build_sender, build_worker, with_fan_out
+from hookline.config import Settings
+from hookline.dispatch.runner import run_worker
+from hookline.dispatch.sender import Sender
+from hookline.dispatch.worker import Worker
+from hookline.http.deps import Wiring
+from hookline.services.context import Context
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_INGEST_BYTES = 256 * 1024
+MAX_BATCH_BYTES = 32 * 1024 * 1024
+BATCH_PATH = "/internal/v1/events/batch"
+INGEST_PATH = "/internal/v1/events"
+
+DESCRIPTION = """\
+Manage MAAC-compatible webhooks: platforms and their zones (operators), webhooks and
+their share secrets (platforms). Errors are RFC 9457 `application/problem+json` with a
+stable `code`; see docs/errors.md.
+"""
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def body_limit(path: str) -> int:
+    """Producers send bigger bodies than marketers: one event up to 256 KiB, a batch more."""
+    if path == BATCH_PATH:
+        return MAX_BATCH_BYTES
+    if path == INGEST_PATH:
+        return MAX_INGEST_BYTES
+    return MAX_BODY_BYTES
+
+
+def _revealed(secret: SecretStr | None) -> str | None:
+    return secret.get_secret_value() if secret else None
+
+
+def _lifespan(sender: Sender, worker: Worker | None) -> Lifespan:
+    """Run the embedded worker while the app serves; close every sender after."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(run_worker(worker)) if worker is not None else None
+        try:
+            yield
+        finally:
+            if worker is not None and task is not None:
+                worker.stop()
+                await task
+                await worker.sender.close()
+            await sender.close()
+
+    return lifespan
+
+
+def create_app(
+    settings: Settings | None = None,
+    context: Context | None = None,
+    *,
+    embedded_worker: bool = False,
+) -> FastAPI:
+    """The API and the dashboard; with ``embedded_worker`` it also delivers.
+
+    The embedded worker joins the context's wake-up fan-out before the app serves, so
+    an ingest in this process wakes it at once.
+    """
+    settings = settings or Settings()
+    ctx = context or build_context(settings)
+    worker = None
+    if embedded_worker:
+        ctx, wakeups = with_fan_out(ctx)
+        worker = build_worker(settings, ctx)
+        wakeups.register(worker.wake)
+    # for test sends and resends of both faces; its HTTP session opens on first use
+    sender = build_sender(settings, ctx)
+    app = FastAPI(
+        lifespan=_lifespan(sender, worker),
+        title="hookline",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.wiring = Wiring(
+        context=ctx,
+        send=sender.send,
+        operator_token=_revealed(settings.operator_token),
+        ingest_token=_revealed(settings.ingest_token),
+    )
+    app.state.worker = worker  # tests watch it go idle
+    web.install(app)
+    api.install(app)
+    # Added last, so it is the outermost of the app's own layers: the limit holds on
+    # every route, before any authentication reads a header or a session.
+    app.add_middleware(BodyLimit, limit_for=body_limit)
+    return app
