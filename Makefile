@@ -28,7 +28,8 @@ migrate: $(VENV)/.installed-run
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check $(SRC) tests
 	$(BIN)/ruff format --check $(SRC) tests
-	$(BIN)/mypy --strict $(SRC)
+	$(BIN)/mypy --strict $(SRC) tests
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/python -m pytest

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from hookline.domain.urls import IPNetwork, parse_networks
+from hookline.domain.networks import IPNetwork, parse_networks
 
 
 class Settings(BaseSettings):

@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from hookline.domain.networks import parse_networks
 from hookline.domain.secrets import SecretBox
-from hookline.domain.urls import parse_networks
 from hookline.services.context import Context
 from hookline.store import Database, create_database
 from hookline.store.migrate import upgrade

@@ -8,7 +8,7 @@ raises, whatever goes wrong. What it does take care of is where it connects:
   (DNS rebinding), so the check that counts happens here. Every host name goes through
   ``_GuardedResolver``, the only resolver of the shared connector (whose DNS cache is
   off): if *any* address in the answer is blocked by
-  :func:`hookline.domain.urls.is_blocked_address` the delivery is refused.
+  :func:`hookline.domain.networks.is_blocked_address` the delivery is refused.
 * **The connection goes to the address that was checked.** The resolver hands the
   checked addresses to the connector in numeric form, so nothing is looked up twice.
 * **Address literals are checked before anything else**, because aiohttp skips the
@@ -51,14 +51,8 @@ from yarl import URL
 
 from hookline.dispatch.failures import BlockedAddressError, classify
 from hookline.domain.deliveries import AttemptResult, ErrorClass, Outgoing
-from hookline.domain.urls import (
-    IPAddress,
-    IPNetwork,
-    WebhookURLError,
-    describe_address,
-    is_blocked_address,
-    parse_ip_literal,
-)
+from hookline.domain.networks import IPAddress, IPNetwork, describe_address, is_blocked_address
+from hookline.domain.urls import WebhookURLError, parse_ip_literal
 from hookline.domain.wire import USER_AGENT
 
 RESPONSE_BODY_LIMIT = 4096

@@ -23,7 +23,7 @@ import inspect
 from collections.abc import Callable, Collection
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
-from django.http import HttpRequest, JsonResponse  # type: ignore[import-untyped]
+from django.http import HttpRequest, JsonResponse
 
 from hookline.receiver import Event, Scheme, WebhookError
 from hookline.receiver._framework import EVENT_ATTRIBUTE, Checker, SecretSource

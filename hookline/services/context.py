@@ -6,8 +6,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from hookline.domain.networks import IPNetwork
 from hookline.domain.secrets import SecretBox
-from hookline.domain.urls import IPNetwork
 from hookline.store import Database
 from hookline.store.queue import DeliveryQueue
 

@@ -109,7 +109,7 @@ class Receiver:
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         server = site._server
-        assert server is not None and server.sockets
+        assert isinstance(server, asyncio.Server) and server.sockets
         self.port = int(server.sockets[0].getsockname()[1])
         ready.set()
         await self._stop.wait()
@@ -287,7 +287,7 @@ def publish(base: str, platform_id: str) -> dict[str, dict[str, Any]]:
     headers = {"Authorization": f"Bearer {INGEST_TOKEN}"}
     with httpx.Client(base_url=base, headers=headers, timeout=60) as ingest:
         for start in range(0, EVENTS, BATCH):
-            batch = [
+            batch: list[dict[str, Any]] = [
                 {
                     "platform_id": platform_id,
                     "topic": TOPIC,

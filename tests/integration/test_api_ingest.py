@@ -182,16 +182,18 @@ def test_concurrent_ingests_of_one_producer_id_make_one_event(
     """Eight threads race with the same ids; each id ends as exactly one event."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from hookline.services.ingest import IncomingEvent, ingest
+    from hookline.services.ingest import IncomingEvent, Ingested, ingest
 
     (hook,) = add_webhooks(client, platform, 1)
     batch = [IncomingEvent(platform.id, TOPIC, SAMPLE, producer_id=f"p-{i}") for i in range(20)]
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda _: ingest(ctx, batch), range(8)))
+    results = [[r for r in a if isinstance(r, Ingested)] for a in answers]
+    assert all(len(a) == 20 for a in results)
     for i in range(20):
-        ids = {a[i].event_id for a in answers}  # type: ignore[union-attr]
+        ids = {a[i].event_id for a in results}
         assert len(ids) == 1
-    fresh = sum(1 for a in answers for r in a if not r.duplicate)  # type: ignore[union-attr]
+    fresh = sum(1 for a in results for r in a if not r.duplicate)
     assert fresh == 20
     listed = client.get(
         f"/v1/webhooks/{hook}/deliveries", params={"limit": 200}, headers=platform.headers

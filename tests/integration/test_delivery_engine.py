@@ -28,7 +28,7 @@ from hookline.services.platforms import set_zone, update_platform
 from hookline.store import claims
 from tests.conftest import FakeClock
 from tests.support.engine import ACTOR, SAMPLE, TOPIC, make_setup, make_worker
-from tests.support.receiver import Answer, Receiver
+from tests.support.receiver import Answer, Receiver, answering
 
 
 @pytest.fixture
@@ -240,7 +240,7 @@ async def test_one_success_resets_the_failing_period(
 ) -> None:
     setup = make_setup(ctx, [receiver.url()])
     for day in range(8):
-        receiver.policy = lambda _r, d=day: Answer(status=200 if d == 3 else 500)
+        receiver.policy = answering(200 if day == 3 else 500)
         setup.publish()
         await worker.run_until_idle()
         clock.advance(days=1)
@@ -300,7 +300,7 @@ async def test_a_late_result_from_a_lost_lease_does_not_overwrite(
             per_webhook_cap=1,
         )
     assert mine.id == due.id
-    from hookline.dispatch.sender import AttemptResult, ErrorClass
+    from hookline.domain.deliveries import AttemptResult, ErrorClass
     from hookline.domain.settlement import settlement_for
 
     failed = AttemptResult(500, 1.0, "", ErrorClass.HTTP_STATUS, None, None)

@@ -13,7 +13,7 @@ from hookline.catalog import TOPICS
 from hookline.dispatch.sender import Sender
 from hookline.dispatch.worker import Worker, WorkerSettings
 from hookline.domain.models import Actor
-from hookline.domain.urls import IPNetwork
+from hookline.domain.networks import IPNetwork
 from hookline.services import platforms, webhooks
 from hookline.services.context import Context
 from hookline.services.ingest import IncomingEvent, Ingested, ingest_one

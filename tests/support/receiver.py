@@ -32,6 +32,11 @@ class Answer:
 Policy = Callable[[Received], Answer]
 
 
+def answering(status: int) -> Policy:
+    """A policy that answers every request with ``status``."""
+    return lambda _received: Answer(status=status)
+
+
 class Receiver:
     def __init__(self) -> None:
         self.requests: list[Received] = []
@@ -88,7 +93,7 @@ class Receiver:
             site = web.TCPSite(runner, "127.0.0.1", 0)
             await site.start()
             server = site._server
-            assert server is not None
+            assert isinstance(server, asyncio.Server)
             self.port = server.sockets[0].getsockname()[1]
             stop.append(asyncio.Event())
             ready.set()

@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import stat
-from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -61,11 +59,3 @@ def test_wrong_key_is_a_clear_error_without_the_secret() -> None:
         secrets.SecretBox("two").decrypt(ciphertext)
     assert "HOOKLINE_SECRET_KEY" in str(info.value)
     assert "topsecret" not in str(info.value)
-
-
-def test_key_file_is_created_once_and_private(tmp_path: Path) -> None:
-    path = tmp_path / "data" / "secret.key"
-    key = secrets.load_or_create_key_file(path)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert secrets.load_or_create_key_file(path) == key
-    secrets.SecretBox(key)  # a valid key

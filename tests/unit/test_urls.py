@@ -9,15 +9,12 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from hookline.domain.networks import IPAddress, describe_address, is_blocked_address, parse_networks
 from hookline.domain.urls import (
     MAX_URL_LENGTH,
-    IPAddress,
     WebhookURLError,
     check_webhook_url,
-    describe_address,
-    is_blocked_address,
     parse_ip_literal,
-    parse_networks,
 )
 
 V4 = ipaddress.IPv4Address

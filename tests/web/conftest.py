@@ -48,7 +48,7 @@ class Dashboard:
         )
         assert r.status_code == 303, r.text
 
-    def post(self, path: str, data: dict[str, object] | None = None, page: str | None = None):  # type: ignore[no-untyped-def]
+    def post(self, path: str, data: dict[str, object] | None = None, page: str | None = None):
         """POST a form the way the browser does: with the page's CSRF token."""
         html = self.client.get(page or "/webhooks").text
         form = {"csrf_token": csrf_of(html), **(data or {})}

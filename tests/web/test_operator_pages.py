@@ -44,7 +44,7 @@ def page_of(dash: Dashboard) -> str:
     return f"/operator/platforms/{dash.platform_id}"
 
 
-def post(dash: Dashboard, path: str, data: dict[str, object] | None = None, **headers: str):  # type: ignore[no-untyped-def]
+def post(dash: Dashboard, path: str, data: dict[str, object] | None = None, **headers: str):
     """A form POST from the operator's platform page, with that page's CSRF token."""
     html = dash.client.get(page_of(dash)).text
     form = {"csrf_token": csrf_of(html), **(data or {})}

@@ -17,10 +17,11 @@ import pytest
 from cryptography import x509
 
 from hookline.dispatch.failures import classify
-from hookline.dispatch.sender import AttemptResult, ErrorClass, Outgoing, Sender
+from hookline.dispatch.sender import Sender
+from hookline.domain.deliveries import AttemptResult, ErrorClass, Outgoing
+from hookline.domain.networks import parse_networks
 from hookline.domain.retry import Verdict, judge
 from hookline.domain.settlement import outcome_of
-from hookline.domain.urls import parse_networks
 from tests.support.tls import (
     issue,
     loopback_ip,

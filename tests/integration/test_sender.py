@@ -19,15 +19,9 @@ from aiohttp import web
 from aiohttp.resolver import ThreadedResolver
 
 from hookline import __version__
-from hookline.dispatch.sender import (
-    RESPONSE_BODY_LIMIT,
-    AttemptResult,
-    ErrorClass,
-    Outgoing,
-    Sender,
-    parse_retry_after,
-)
-from hookline.domain.urls import parse_networks
+from hookline.dispatch.sender import RESPONSE_BODY_LIMIT, Sender, parse_retry_after
+from hookline.domain.deliveries import AttemptResult, ErrorClass, Outgoing
+from hookline.domain.networks import parse_networks
 
 LOOPBACK = parse_networks("127.0.0.0/8,::1/128")
 BODY = b'{"timestamp": "2026-11-28T15:43:26.582968+08:00", "topic": "t", "data": {"n": "\\u00e9"}}'
