@@ -176,22 +176,16 @@ def _store(
     platform = ready[0].platform  # platforms are never deleted; zones read just before
     subscribers = store.subscribers(conn, platform.id)
     event_ids = new_ids("evt", len(ready))
-    first_of: dict[str, str] = {}  # producer id -> event id, first occurrence in this batch
-    for r, event_id in zip(ready, event_ids, strict=True):
-        if r.item.producer_id is not None:
-            first_of.setdefault(r.item.producer_id, event_id)
-    earlier = store.claim_producer_ids(conn, platform.id, first_of, now, now - PRODUCER_ID_WINDOW)
+    first_event = _first_events(conn, platform.id, ready, event_ids, now)
     events: list[dict[str, Any]] = []
     targets: list[tuple[str, str, str]] = []  # (event id, webhook id, topic)
     fresh: dict[str, int] = {}
     duplicates: list[tuple[int, str]] = []
     for r, event_id in zip(ready, event_ids, strict=True):
         producer_id = r.item.producer_id
-        if producer_id is not None:
-            first = earlier.get(producer_id) or first_of[producer_id]
-            if first != event_id:
-                duplicates.append((r.index, first))
-                continue
+        if producer_id is not None and first_event[producer_id] != event_id:
+            duplicates.append((r.index, first_event[producer_id]))
+            continue
         topic = r.item.topic
         webhooks = [] if zone_refusal(platform, topic, now) else subscribers.get(topic, [])
         events.append(
@@ -208,9 +202,39 @@ def _store(
         targets.extend((event_id, w, topic) for w in webhooks)
         fresh[event_id] = len(webhooks)
         results[r.index] = Ingested(event_id, len(webhooks))
+    store.insert_events(conn, events)
+    _insert_deliveries(conn, platform.id, targets, now)
+    counts = store.count_deliveries_of(conn, [e for _, e in duplicates if e not in fresh])
+    for index, event_id in duplicates:
+        results[index] = Ingested(
+            event_id, fresh.get(event_id, counts.get(event_id, 0)), duplicate=True
+        )
+    return len(targets)
+
+
+def _first_events(
+    conn: Connection,
+    platform_id: str,
+    ready: Sequence[_Ready],
+    event_ids: Sequence[str],
+    now: datetime,
+) -> dict[str, str]:
+    """Producer id -> the event that first carried it: an earlier one, else its first
+    occurrence in this batch. Every later occurrence is a duplicate of that event."""
+    first_of: dict[str, str] = {}
+    for r, event_id in zip(ready, event_ids, strict=True):
+        if r.item.producer_id is not None:
+            first_of.setdefault(r.item.producer_id, event_id)
+    earlier = store.claim_producer_ids(conn, platform_id, first_of, now, now - PRODUCER_ID_WINDOW)
+    return {producer: earlier.get(producer) or first for producer, first in first_of.items()}
+
+
+def _insert_deliveries(
+    conn: Connection, platform_id: str, targets: Sequence[tuple[str, str, str]], now: datetime
+) -> None:
+    """One pending delivery per (event, webhook), each with its own idempotency key."""
     delivery_ids = new_ids("dlv", len(targets))
     keys = wire.new_idempotency_keys(len(targets))
-    store.insert_events(conn, events)
     store.insert_deliveries(
         conn,
         [
@@ -218,7 +242,7 @@ def _store(
                 delivery_id=delivery_id,
                 event_id=event_id,
                 webhook_id=webhook_id,
-                platform_id=platform.id,
+                platform_id=platform_id,
                 topic=topic,
                 idempotency_key=key,
                 now=now,
@@ -228,12 +252,6 @@ def _store(
             )
         ],
     )
-    counts = store.count_deliveries_of(conn, [e for _, e in duplicates if e not in fresh])
-    for index, event_id in duplicates:
-        results[index] = Ingested(
-            event_id, fresh.get(event_id, counts.get(event_id, 0)), duplicate=True
-        )
-    return len(targets)
 
 
 def ingest_one(ctx: Context, item: IncomingEvent) -> Ingested:
