@@ -8,6 +8,7 @@ case needs is decided once, here, and handed down: nothing below rewires it late
 from __future__ import annotations
 
 import logging
+import stat
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -78,6 +79,22 @@ def _secret_key(settings: Settings, db: Database) -> str:
     return load_or_create_key_file(path)
 
 
+def narrow_data_dir(settings: Settings) -> None:
+    """Take group and other access away from hookline's own data directory and key file.
+
+    New ones are created private; this narrows those an older version or an operator
+    made open. A directory holding neither the database nor the key is not hookline's
+    alone, so it is left as it is.
+    """
+    data_dir = settings.data_dir
+    ours = [p for p in (settings.key_file, data_dir / "hookline.db") if p.exists()]
+    for path in [data_dir, *ours] if ours else []:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            log.warning("narrowing %s from %o to %o", path, mode, mode & ~0o077)
+            path.chmod(mode & ~0o077)
+
+
 def build_context(settings: Settings) -> Context:
     """The database, the secret key and the URL policy, with this process's wake-ups.
 
@@ -90,6 +107,7 @@ def build_context(settings: Settings) -> Context:
     wake_dir = sqlite_wake_dir(settings.sqlalchemy_url)
     if wake_dir is not None:
         wakeups.register(lambda: notify_sqlite_workers(wake_dir))
+    narrow_data_dir(settings)
     db = create_database(settings.sqlalchemy_url)
     box = SecretBox(_secret_key(settings, db))
     keys.check_key(db, box, key_source(settings))
