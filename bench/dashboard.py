@@ -72,7 +72,7 @@ def bulk_deliveries(data_dir: Path, platform_id: str, webhook_id: str, count: in
     from hookline.config import Settings
     from hookline.domain import wire
     from hookline.domain.ids import new_ids
-    from hookline.store import events as store
+    from hookline.store import ingest as store
 
     ctx = build_context(Settings(data_dir=data_dir))
     now = datetime.now(UTC)

@@ -151,4 +151,10 @@ def worker_settings(settings: Settings) -> WorkerSettings:
 
 def build_worker(settings: Settings, ctx: Context) -> Worker:
     """A worker with its own sender (closed by whoever runs it: ``worker.sender``)."""
-    return Worker(ctx, build_sender(settings, ctx), worker_settings(settings))
+    return Worker(
+        queue=ctx.queue,
+        sender=build_sender(settings, ctx),
+        decrypt=ctx.box.decrypt,
+        settings=worker_settings(settings),
+        clock=ctx.clock,
+    )

@@ -10,18 +10,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from hookline.dispatch.ports import WorkQueue
 from hookline.dispatch.wakeup import listen_postgres, listen_sqlite, sqlite_wake_dir
 from hookline.dispatch.worker import Worker
-from hookline.services.context import Context
 
 
-async def checkpoint_periodically(ctx: Context, stop: asyncio.Event, every: float = 1.0) -> None:
+async def checkpoint_periodically(
+    queue: WorkQueue, stop: asyncio.Event, every: float = 1.0
+) -> None:
     """SQLite: checkpoint the WAL off the writers' path (see ``Database.checkpoint``)."""
-    if ctx.db.dialect != "sqlite":
+    if queue.dialect != "sqlite":
         return
     while not stop.is_set():
         with contextlib.suppress(Exception):  # a busy checkpoint simply waits for the next
-            await asyncio.to_thread(ctx.db.checkpoint)
+            await asyncio.to_thread(queue.checkpoint)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every)
 
@@ -33,13 +35,13 @@ async def run_worker(worker: Worker) -> None:
     """
     stop = asyncio.Event()
     listener = None
-    url = worker.ctx.db.engine.url.render_as_string(hide_password=False)
+    url = worker.queue.url
     wake_dir = sqlite_wake_dir(url)
-    if worker.ctx.db.dialect == "postgresql":
+    if worker.queue.dialect == "postgresql":
         listener = asyncio.create_task(listen_postgres(url, worker.wake, stop))
     elif wake_dir is not None:
         listener = asyncio.create_task(listen_sqlite(wake_dir, worker.wake, stop))
-    checkpointer = asyncio.create_task(checkpoint_periodically(worker.ctx, stop))
+    checkpointer = asyncio.create_task(checkpoint_periodically(worker.queue, stop))
     try:
         await worker.run()
     finally:

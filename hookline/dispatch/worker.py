@@ -22,22 +22,17 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from hookline.dispatch.sender import Sender
+from hookline.dispatch.ports import Transport, WorkQueue
 from hookline.domain import wire
 from hookline.domain.deliveries import AttemptResult, DueDelivery, Outgoing, Settlement
 from hookline.domain.ids import new_id
-from hookline.services import deliveries as service
-from hookline.services.context import Context
-from hookline.store import queue, users
+from hookline.domain.settlement import settlement_for
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-INGEST_KEY_WINDOW = timedelta(hours=24)
-FAILED_LOGIN_MEMORY = timedelta(hours=24)
-"""A login failure count nobody added to for this long is forgotten (purged)."""
 BUSY_BACKOFF = 0.05  # seconds
 
 
@@ -55,22 +50,36 @@ class WorkerSettings:
     settle_batch: int = 100  # ... unless this many are already waiting
 
 
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[-6:]}"
 
 
 class Worker:
+    """Claims from ``queue``, sends through ``sender``, signs with secrets ``decrypt`` opens.
+
+    It never opens a transaction itself: every database round is one ``queue`` call,
+    run on a single background thread so the event loop keeps sending meanwhile.
+    """
+
     def __init__(
         self,
-        ctx: Context,
-        sender: Sender,
-        settings: WorkerSettings | None = None,
         *,
+        queue: WorkQueue,
+        sender: Transport,
+        decrypt: Callable[[str], str],
+        settings: WorkerSettings | None = None,
+        clock: Callable[[], datetime] = utcnow,
         name: str | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        self.ctx = ctx
+        self.queue = queue
         self.sender = sender
+        self.decrypt = decrypt
+        self.clock = clock
         self.settings = settings or WorkerSettings()
         self.name = name or worker_name()
         self.rng = rng or random.Random()  # noqa: S311 - retry jitter
@@ -155,10 +164,10 @@ class Worker:
             return None  # a finishing send will wake us
         if claimed == free:
             return 0.0
-        due = await self._db_call(self._next_due)
+        due = await self._db_call(self.queue.next_due_at)
         wait = self.settings.poll_interval
         if due is not None:
-            wait = min(wait, max(0.0, (due - self.ctx.clock()).total_seconds()))
+            wait = min(wait, max(0.0, (due - self.clock()).total_seconds()))
             if wait == 0.0 and claimed == 0:
                 # Due but not ours to take: its webhook is at its in-flight cap in other
                 # workers (or, on PostgreSQL, locked by their claim). Spinning on it would
@@ -180,46 +189,30 @@ class Worker:
         return await self._cycle(self.settings.concurrency - len(self._sending))
 
     def _settle_and_claim(self, batch: list[Settlement], limit: int) -> list[DueDelivery]:
-        now = self.ctx.clock()
-        with self.ctx.db.write() as conn:
-            service.settle_in(conn, self.ctx, batch, owner=self.name)
-            if limit <= 0:
-                return []
-            return queue.claim_due(
-                conn,
-                owner=self.name,
-                now=now,
-                lease_until=now + timedelta(seconds=self.settings.lease_seconds),
-                limit=limit,
-                per_webhook_cap=self.settings.per_webhook_cap,
-            )
-
-    def _next_due(self) -> datetime | None:
-        with self.ctx.db.read() as conn:
-            return queue.next_due_at(conn)
+        now = self.clock()
+        return self.queue.settle_and_claim(
+            batch,
+            owner=self.name,
+            now=now,
+            lease_until=now + timedelta(seconds=self.settings.lease_seconds),
+            limit=limit,
+            per_webhook_cap=self.settings.per_webhook_cap,
+        )
 
     async def _flush(self) -> None:
         if self._results:
             await self._cycle(0)
 
     async def _maintain(self) -> None:
-        reclaimed = await self._db_call(self._reclaim)
+        reclaimed = await self._db_call(self.queue.reclaim_expired, self.clock())
         if reclaimed:
             log.warning("reclaimed %d deliveries whose lease expired", reclaimed)
         for _ in range(self.settings.purge_batches):
-            if not await self._db_call(self._purge):
+            purged = await self._db_call(
+                self.queue.purge, self.clock(), retention_period=self.settings.retention
+            )
+            if not purged:
                 break
-
-    def _reclaim(self) -> int:
-        with self.ctx.db.write() as conn:
-            return queue.reclaim_expired(conn, self.ctx.clock())
-
-    def _purge(self) -> int:
-        now = self.ctx.clock()
-        with self.ctx.db.write() as conn:
-            queue.purge_ingest_keys(conn, now - INGEST_KEY_WINDOW)
-            users.purge_stale(conn, now, now - FAILED_LOGIN_MEMORY)
-            return queue.purge_before(conn, now - self.settings.retention)
 
     async def _drain(self) -> None:
         """Let in-flight sends finish (bounded), release what did not, write results."""
@@ -233,26 +226,20 @@ class Worker:
         await self._flush()
         unsent = list(self._sending)
         if unsent:
-            now = self.ctx.clock()
-
-            def release() -> int:
-                with self.ctx.db.write() as conn:
-                    return queue.release(conn, unsent, self.name, now)
-
-            await self._db_call(release)
+            await self._db_call(self.queue.release, unsent, owner=self.name, now=self.clock())
 
     # -- one delivery -----------------------------------------------------------
 
     def _decrypt(self, ciphertext: str) -> str:
         secret = self._secrets.get(ciphertext)
         if secret is None:
-            secret = self._secrets[ciphertext] = self.ctx.box.decrypt(ciphertext)
+            secret = self._secrets[ciphertext] = self.decrypt(ciphertext)
         return secret
 
     async def _deliver(self, due: DueDelivery) -> None:
         try:
             secrets = [self._decrypt(c) for c in due.secret_ciphertexts]
-            started_at = self.ctx.clock()
+            started_at = self.clock()
             headers = wire.delivery_headers(
                 secrets=secrets,
                 idempotency_key=due.idempotency_key,
@@ -263,14 +250,14 @@ class Worker:
                 Outgoing(url=due.url, body=due.body, headers=headers)
             )
             self._results.append(
-                service.settlement_for(
+                settlement_for(
                     delivery_id=due.id,
                     webhook_id=due.webhook_id,
                     attempts_before=due.attempts,
                     policy=due.retry_policy,
                     result=result,
                     started_at=started_at,
-                    now=self.ctx.clock(),
+                    now=self.clock(),
                     rng=self.rng,
                 )
             )

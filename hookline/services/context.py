@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from hookline.domain.secrets import SecretBox
 from hookline.domain.urls import IPNetwork
 from hookline.store import Database
+from hookline.store.queue import DeliveryQueue
 
 
 def utcnow() -> datetime:
@@ -26,3 +27,8 @@ class Context:
     """A webhook whose every attempt failed this long is stopped as ``failing``."""
     wake_workers: Callable[[], None] = lambda: None
     """Called after a commit that made deliveries due (the in-process wake-up)."""
+
+    @property
+    def queue(self) -> DeliveryQueue:
+        """The delivery queue on this context's database (cheap: it holds no connection)."""
+        return DeliveryQueue(self.db, failing_period=self.failing_period)

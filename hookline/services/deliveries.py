@@ -1,30 +1,25 @@
-"""Delivery use cases: judge an attempt, write it back, read the log, resend, recover, test.
+"""Delivery use cases: read the log, recover failed deliveries, resend one, send a test.
 
-The worker and the API share ``settle``: whoever made the HTTP request, the attempt is
-recorded, the delivery moves on (delivered, retried later, failed), and the webhook's
-health follows (``410 Gone`` stops it; failing for ``failing_period`` stops it).
+A resend and a test send are one attempt made now, in the caller's request; the worker
+judges and records its own attempts (``domain.settlement``, ``store.queue``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Connection
 
 from hookline.catalog import TOPICS
 from hookline.domain import wire
 from hookline.domain.deliveries import (
-    Attempt,
     AttemptResult,
     AttemptTrigger,
     Delivery,
     DeliveryState,
-    DueDelivery,
-    ErrorClass,
     Event,
     Outgoing,
     Settlement,
@@ -36,101 +31,19 @@ from hookline.domain.errors import (
     InvalidInput,
 )
 from hookline.domain.ids import new_id
-from hookline.domain.models import Platform, StopReason, Webhook
-from hookline.domain.retry import Outcome, RetryPolicy, Verdict, judge, next_delay
+from hookline.domain.settlement import attempt_of
 from hookline.services.context import Context
 from hookline.services.paging import decode_cursor, encode_cursor
-from hookline.services.platforms import get_platform
-from hookline.services.webhooks import get_webhook, signing_secrets
-from hookline.store import events as store
-from hookline.store import queue
+from hookline.services.platforms import platform_not_found
+from hookline.services.webhooks import get_webhook, webhook_or_404
+from hookline.store import claims, ingest
+from hookline.store import delivery_log as store
+from hookline.store import platforms as platform_store
+from hookline.store import webhooks as webhook_store
 
 Send = Callable[[Outgoing], Awaitable[AttemptResult]]
-GONE = 410
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
-TRANSPORT_ERRORS = frozenset({ErrorClass.TIMEOUT, ErrorClass.CONNECT_ERROR, ErrorClass.DNS_ERROR})
-
-
-def outcome_of(result: AttemptResult) -> Outcome:
-    return Outcome(
-        status_code=result.status_code,
-        transport_error=result.error in TRANSPORT_ERRORS,
-        blocked=result.error is ErrorClass.BLOCKED_ADDRESS,
-        retry_after=result.retry_after,
-    )
-
-
-def attempt_of(
-    result: AttemptResult, number: int, trigger: AttemptTrigger, started_at: datetime
-) -> Attempt:
-    return Attempt(
-        number=number,
-        trigger=trigger,
-        started_at=started_at,
-        latency_ms=round(result.latency_ms, 3),
-        status_code=result.status_code,
-        error=result.error.value if result.error else None,
-        error_detail=result.error_detail,
-        response_body=result.response_body,
-    )
-
-
-def settlement_for(
-    *,
-    delivery_id: str,
-    webhook_id: str,
-    attempts_before: int,
-    policy: RetryPolicy,
-    result: AttemptResult,
-    started_at: datetime,
-    now: datetime,
-    rng: random.Random | None = None,
-) -> Settlement:
-    """Where a delivery goes after one attempt (the MAAC retry rule plus our schedule)."""
-    number = attempts_before + 1
-    outcome = outcome_of(result)
-    verdict = judge(outcome)
-    state, next_at = DeliveryState.FAILED, None
-    if verdict is Verdict.DELIVERED:
-        state = DeliveryState.DELIVERED
-    elif verdict is Verdict.RETRY:
-        delay = next_delay(policy, number, outcome, rng)
-        if delay is not None:
-            state, next_at = DeliveryState.PENDING, now + timedelta(seconds=delay)
-    return Settlement(
-        delivery_id=delivery_id,
-        webhook_id=webhook_id,
-        attempt=attempt_of(result, number, AttemptTrigger.WORKER, started_at),
-        state=state,
-        next_attempt_at=next_at,
-    )
-
-
-def settle(ctx: Context, settlements: Sequence[Settlement], *, owner: str | None) -> int:
-    """Record attempts and states, then stop webhooks that answered 410 or kept failing."""
-    if not settlements:
-        return 0
-    with ctx.db.write() as conn:
-        return settle_in(conn, ctx, settlements, owner=owner)
-
-
-def settle_in(
-    conn: Connection, ctx: Context, settlements: Sequence[Settlement], *, owner: str | None
-) -> int:
-    """``settle`` inside the caller's transaction (the worker pairs it with its next claim)."""
-    if not settlements:
-        return 0
-    now = ctx.clock()
-    changed = queue.settle(conn, settlements, now, owner=owner)
-    gone = sorted({s.webhook_id for s in settlements if s.attempt.status_code == GONE})
-    queue.stop_webhooks(conn, gone, StopReason.GONE, now)
-    failing = queue.track_health(conn, settlements, now, now - ctx.failing_period)
-    queue.stop_webhooks(conn, [w for w in failing if w not in gone], StopReason.FAILING, now)
-    if gone or failing or any(s.state is DeliveryState.PENDING for s in settlements):
-        # a retry scheduled for a webhook stopped meanwhile must not stay behind
-        queue.cancel_for_stopped(conn, sorted({s.webhook_id for s in settlements}), now)
-    return changed
 
 
 def list_deliveries(
@@ -206,10 +119,7 @@ def recover(
     if (until or now) <= since:
         raise InvalidInput.single("until", "out_of_range", "until must be later than since.")
     get_webhook(ctx, platform_id, webhook_id)
-    with ctx.db.write() as conn:
-        count = store.requeue_failed(conn, webhook_id, since, until, now)
-        if count:
-            queue.notify(conn)
+    count = ctx.queue.requeue_failed(webhook_id, since, until, now)
     if count:
         ctx.wake_workers()
     return count
@@ -225,10 +135,31 @@ class SentNow:
     result: AttemptResult
 
 
+async def sign_and_send(
+    send: Send,
+    *,
+    url: str,
+    body: bytes,
+    secrets: Sequence[str],
+    idempotency_key: str,
+    sent_at: datetime,
+    test: bool = False,
+) -> tuple[dict[str, str], AttemptResult]:
+    """Sign ``body`` with every active secret as the worker would, and send it once."""
+    headers = wire.delivery_headers(
+        secrets=list(secrets),
+        idempotency_key=idempotency_key,
+        body=body,
+        sent_at=sent_at,
+        test=test,
+    )
+    return headers, await send(Outgoing(url=url, body=body, headers=headers))
+
+
 async def resend(ctx: Context, send: Send, platform_id: str, delivery_id: str) -> SentNow:
     """One attempt now, with the delivery's own idempotency key and stored body."""
 
-    def load() -> tuple[Delivery, DueDelivery, list[str]]:
+    def load() -> tuple[Delivery, str, bytes, str, list[str]]:
         with ctx.db.read() as conn:
             delivery = _delivery(conn, platform_id, delivery_id)
             if delivery.state is DeliveryState.IN_FLIGHT:
@@ -236,30 +167,41 @@ async def resend(ctx: Context, send: Send, platform_id: str, delivery_id: str) -
                     f"Delivery '{delivery_id}' is being sent right now; try again in a moment."
                 )
             # the URL even of a deleted webhook: its history may still be resent
-            loaded = queue.load_due(conn, [delivery.id], ctx.clock())
+            loaded = claims.load_due(conn, [delivery.id], ctx.clock())
         if not loaded:
             raise DeliveryNotFound(
                 f"The webhook '{delivery.webhook_id}' of this delivery no longer exists."
             )
         due = loaded[0]
-        return delivery, due, [ctx.box.decrypt(c) for c in due.secret_ciphertexts]
+        secrets = [ctx.box.decrypt(c) for c in due.secret_ciphertexts]
+        return delivery, due.url, due.body, due.idempotency_key, secrets
 
-    delivery, due, secrets = await asyncio.to_thread(load)
+    delivery, url, body, key, secrets = await asyncio.to_thread(load)
     started_at = ctx.clock()
-    headers = wire.delivery_headers(
-        secrets=secrets, idempotency_key=due.idempotency_key, body=due.body, sent_at=started_at
+    headers, result = await sign_and_send(
+        send, url=url, body=body, secrets=secrets, idempotency_key=key, sent_at=started_at
     )
-    result = await send(Outgoing(url=due.url, body=due.body, headers=headers))
-    state = DeliveryState.DELIVERED if result.ok else delivery.state
+    ok = result.ok
     settlement = Settlement(
         delivery_id=delivery.id,
         webhook_id=delivery.webhook_id,
         attempt=attempt_of(result, delivery.attempts + 1, AttemptTrigger.RESEND, started_at),
-        state=state,
-        next_attempt_at=None if result.ok else delivery.next_attempt_at,
+        state=DeliveryState.DELIVERED if ok else delivery.state,
+        next_attempt_at=None if ok else delivery.next_attempt_at,
     )
-    await asyncio.to_thread(settle, ctx, [settlement], owner=None)
-    return SentNow(delivery.id, headers, due.body, result)
+    await asyncio.to_thread(ctx.queue.settle, [settlement], ctx.clock(), owner=None)
+    return SentNow(delivery.id, headers, body, result)
+
+
+def _test_target(ctx: Context, platform_id: str, webhook_id: str) -> tuple[str, str, list[str]]:
+    """The webhook's URL, its platform's time zone and its signing secrets, read at once."""
+    with ctx.db.read() as conn:
+        webhook = webhook_or_404(conn, platform_id, webhook_id)
+        platform = platform_store.get_platform(conn, platform_id)
+        if platform is None:
+            raise platform_not_found(platform_id)
+        ciphertexts = webhook_store.active_secret_ciphertexts(conn, webhook_id, ctx.clock())
+    return webhook.url, platform.timezone, [ctx.box.decrypt(c) for c in ciphertexts]
 
 
 async def send_test(
@@ -275,67 +217,45 @@ async def send_test(
         raise InvalidInput.single(
             "topic", "unknown_topic", f"topic '{topic_name}' is not a known event topic."
         )
-
-    def load() -> tuple[Webhook, Platform, list[str]]:
-        webhook = get_webhook(ctx, platform_id, webhook_id)
-        return webhook, get_platform(ctx, platform_id), signing_secrets(ctx, webhook_id)
-
-    webhook, platform, secrets = await asyncio.to_thread(load)
+    url, timezone, secrets = await asyncio.to_thread(_test_target, ctx, platform_id, webhook_id)
     started_at = ctx.clock()
-    body = wire.render_body(topic.name, topic.sample, started_at, platform.timezone)
+    body = wire.render_body(topic.name, topic.sample, started_at, timezone)
     key = wire.new_idempotency_key()
-    headers = wire.delivery_headers(
-        secrets=secrets, idempotency_key=key, body=body, sent_at=started_at, test=True
+    headers, result = await sign_and_send(
+        send,
+        url=url,
+        body=body,
+        secrets=secrets,
+        idempotency_key=key,
+        sent_at=started_at,
+        test=True,
     )
-    result = await send(Outgoing(url=webhook.url, body=body, headers=headers))
     event_id, delivery_id = new_id("evt"), new_id("dlv")
-    state = DeliveryState.DELIVERED if result.ok else DeliveryState.FAILED
+    event = ingest.event_row(
+        event_id=event_id,
+        platform_id=platform_id,
+        topic=topic.name,
+        body=body,
+        occurred_at=started_at,
+        received_at=started_at,
+        is_test=True,
+    )
+    delivery = ingest.delivery_row(
+        delivery_id=delivery_id,
+        event_id=event_id,
+        webhook_id=webhook_id,
+        platform_id=platform_id,
+        topic=topic.name,
+        idempotency_key=key,
+        now=started_at,
+        state=DeliveryState.DELIVERED if result.ok else DeliveryState.FAILED,
+    )
+    attempt = attempt_of(result, 1, AttemptTrigger.TEST, started_at)
 
     def record() -> None:
-        now = ctx.clock()
         with ctx.db.write() as conn:
-            store.insert_events(
-                conn,
-                [
-                    store.event_row(
-                        event_id=event_id,
-                        platform_id=platform_id,
-                        topic=topic.name,
-                        body=body,
-                        occurred_at=started_at,
-                        received_at=started_at,
-                        is_test=True,
-                    )
-                ],
-            )
-            store.insert_deliveries(
-                conn,
-                [
-                    store.delivery_row(
-                        delivery_id=delivery_id,
-                        event_id=event_id,
-                        webhook_id=webhook_id,
-                        platform_id=platform_id,
-                        topic=topic.name,
-                        idempotency_key=key,
-                        now=started_at,
-                        state=DeliveryState.IN_FLIGHT,  # settled just below
-                    )
-                ],
-            )
-            queue.settle(
-                conn,
-                [
-                    Settlement(
-                        delivery_id=delivery_id,
-                        webhook_id=webhook_id,
-                        attempt=attempt_of(result, 1, AttemptTrigger.TEST, started_at),
-                        state=state,
-                        next_attempt_at=None,
-                    )
-                ],
-                now,
-                owner=None,
+            ingest.record_test_send(
+                conn, event=event, delivery=delivery, attempt=attempt, now=ctx.clock()
             )
 
     await asyncio.to_thread(record)

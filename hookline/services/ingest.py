@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -21,13 +21,14 @@ from hookline.domain.ids import new_ids
 from hookline.domain.models import Platform
 from hookline.services.context import Context
 from hookline.services.webhooks import zone_refusal
-from hookline.store import events as store
+from hookline.store import ingest as store
 from hookline.store import platforms as platform_store
 from hookline.store import queue
+from hookline.store.retention import INGEST_KEY_WINDOW
 
 MAX_EVENT_BYTES = 256 * 1024
 MAX_BATCH = 1000
-PRODUCER_ID_WINDOW = timedelta(hours=24)
+PRODUCER_ID_WINDOW = INGEST_KEY_WINDOW
 MAX_PRODUCER_ID = 255
 
 

@@ -19,6 +19,7 @@ from hookline.domain.models import (
     Platform,
 )
 from hookline.domain.retry import RetryPolicy
+from hookline.domain.zones import ZoneValidity, zone_validity
 from hookline.services.context import Context
 from hookline.services.validation import (
     FieldErrors,
@@ -41,7 +42,11 @@ class CreatedPlatform:
 class ZoneState:
     zone: int
     valid_until: datetime | None
-    valid: bool
+    validity: ZoneValidity
+
+    @property
+    def valid(self) -> bool:
+        return self.validity is ZoneValidity.VALID
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,7 @@ def platform_not_found(platform_id: str) -> PlatformNotFound:
 
 def lock_platform(ctx: Context, conn: Connection, platform_id: str) -> None:
     """Serialise this platform's writers for the rest of the transaction, or 404."""
-    if not ctx.db.lock_platform(conn, platform_id):
+    if not store.lock_platform(conn, platform_id):
         raise platform_not_found(platform_id)
 
 
@@ -199,7 +204,7 @@ def _overview_of(platform: Platform, working: int, now: datetime) -> PlatformOve
             ZoneState(
                 zone=zone,
                 valid_until=purchase.valid_until if purchase else None,
-                valid=bool(purchase and purchase.is_valid(now)),
+                validity=zone_validity(purchase, now),
             )
         )
     return PlatformOverview(platform=platform, working_webhooks=working, zones=zones)

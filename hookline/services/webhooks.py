@@ -34,12 +34,13 @@ from hookline.domain.models import (
     WebhookPage,
     WebhookStatus,
 )
+from hookline.domain.zones import ZoneValidity, zone_validity
 from hookline.services.context import Context
 from hookline.services.paging import decode_cursor, encode_cursor
 from hookline.services.platforms import lock_platform, platform_not_found
 from hookline.services.validation import FieldErrors, clean_name, clean_topics, clean_url
+from hookline.store import health
 from hookline.store import platforms as platform_store
-from hookline.store import queue
 from hookline.store import webhooks as store
 
 DEFAULT_PAGE_SIZE = 20
@@ -53,7 +54,7 @@ def _platform(ctx: Context, conn: Connection, platform_id: str) -> Platform:
     return platform
 
 
-def _webhook(conn: Connection, platform_id: str, webhook_id: str) -> Webhook:
+def webhook_or_404(conn: Connection, platform_id: str, webhook_id: str) -> Webhook:
     webhook = store.get_webhook(conn, platform_id, webhook_id)
     if webhook is None:
         raise WebhookNotFound(f"No webhook has the id '{webhook_id}'.")
@@ -61,19 +62,18 @@ def _webhook(conn: Connection, platform_id: str, webhook_id: str) -> Webhook:
 
 
 def zone_refusal(platform: Platform, topic: str, now: datetime) -> HooklineError | None:
-    """Why this platform may not use ``topic`` now, or None when it may.
-
-    A webhook only works while the zone of each of its topics is purchased and valid.
-    """
+    """Why this platform may not use ``topic`` now, or None when it may."""
     zone = TOPICS[topic].zone
     purchase = platform.zone(zone)
-    if purchase is None:
+    validity = zone_validity(purchase, now)
+    if validity is ZoneValidity.NOT_PURCHASED:
         return ZoneNotPurchased(
             f"Topic '{topic}' belongs to zone {zone}, which this platform has not purchased.",
             zone=zone,
             topic=topic,
         )
-    if not purchase.is_valid(now):
+    if validity is ZoneValidity.EXPIRED:
+        assert purchase is not None
         return ZoneExpired(
             f"Topic '{topic}' belongs to zone {zone}, whose purchase was valid until"
             f" {purchase.valid_until.isoformat()}.",
@@ -153,7 +153,7 @@ def create_webhook(
                     raise IdempotencyKeyReused(
                         "This Idempotency-Key was already used for a different request."
                     )
-                return _webhook(conn, platform_id, earlier[1])
+                return webhook_or_404(conn, platform_id, earlier[1])
         check_zones(platform, cleaned_topics, now)
         _check_limit(conn, platform)
         webhook_id = store.insert_webhook(
@@ -164,12 +164,12 @@ def create_webhook(
             store.save_idempotent_result(
                 conn, platform_id, idempotency_key, request_hash, webhook_id, now
             )
-        return _webhook(conn, platform_id, webhook_id)
+        return webhook_or_404(conn, platform_id, webhook_id)
 
 
 def get_webhook(ctx: Context, platform_id: str, webhook_id: str) -> Webhook:
     with ctx.db.read() as conn:
-        return _webhook(conn, platform_id, webhook_id)
+        return webhook_or_404(conn, platform_id, webhook_id)
 
 
 def list_webhooks(
@@ -207,27 +207,12 @@ def update_webhook(
     now = ctx.clock()
     with ctx.db.write() as conn:
         platform = _platform(ctx, conn, platform_id)
-        webhook = _webhook(conn, platform_id, webhook_id)
+        webhook = webhook_or_404(conn, platform_id, webhook_id)
         if cleaned_topics is not None and cleaned_topics != webhook.topics:
             check_zones(platform, cleaned_topics, now)
             store.replace_topics(conn, webhook_id, cleaned_topics)
         store.update_webhook(conn, webhook_id, now, **values)
-        return _webhook(conn, platform_id, webhook_id)
-
-
-def _mark_stopped(
-    conn: Connection, webhook_id: str, now: datetime, reason: StopReason, **extra: object
-) -> None:
-    """Stop the webhook; what it still had pending is cancelled, never sent later."""
-    queue.cancel_pending(conn, webhook_id, now)
-    store.update_webhook(
-        conn,
-        webhook_id,
-        now,
-        status=WebhookStatus.STOPPED.value,
-        stop_reason=reason.value,
-        **extra,
-    )
+        return webhook_or_404(conn, platform_id, webhook_id)
 
 
 def stop_webhook(
@@ -235,16 +220,16 @@ def stop_webhook(
 ) -> Webhook:
     with ctx.db.write() as conn:
         _platform(ctx, conn, platform_id)
-        _webhook(conn, platform_id, webhook_id)
-        _mark_stopped(conn, webhook_id, ctx.clock(), reason)
-        return _webhook(conn, platform_id, webhook_id)
+        webhook_or_404(conn, platform_id, webhook_id)
+        health.stop_webhooks(conn, [webhook_id], reason, ctx.clock())
+        return webhook_or_404(conn, platform_id, webhook_id)
 
 
 def resume_webhook(ctx: Context, platform_id: str, webhook_id: str) -> Webhook:
     now = ctx.clock()
     with ctx.db.write() as conn:
         platform = _platform(ctx, conn, platform_id)
-        webhook = _webhook(conn, platform_id, webhook_id)
+        webhook = webhook_or_404(conn, platform_id, webhook_id)
         if webhook.is_working:
             return webhook
         check_zones(platform, webhook.topics, now)
@@ -252,7 +237,7 @@ def resume_webhook(ctx: Context, platform_id: str, webhook_id: str) -> Webhook:
         store.update_webhook(
             conn, webhook_id, now, status=WebhookStatus.WORKING.value, stop_reason=None
         )
-        return _webhook(conn, platform_id, webhook_id)
+        return webhook_or_404(conn, platform_id, webhook_id)
 
 
 def delete_webhook(ctx: Context, platform_id: str, webhook_id: str) -> None:
@@ -260,8 +245,8 @@ def delete_webhook(ctx: Context, platform_id: str, webhook_id: str) -> None:
     now = ctx.clock()
     with ctx.db.write() as conn:
         _platform(ctx, conn, platform_id)
-        _webhook(conn, platform_id, webhook_id)
-        _mark_stopped(conn, webhook_id, now, StopReason.BY_USER, deleted_at=now)
+        webhook_or_404(conn, platform_id, webhook_id)
+        health.stop_webhooks(conn, [webhook_id], StopReason.BY_USER, now, delete=True)
 
 
 def reveal_secret(ctx: Context, platform_id: str, webhook_id: str, actor: Actor) -> str:
@@ -272,7 +257,7 @@ def reveal_secret(ctx: Context, platform_id: str, webhook_id: str, actor: Actor)
     """
     now = ctx.clock()
     with ctx.db.write() as conn:
-        _webhook(conn, platform_id, webhook_id)
+        webhook_or_404(conn, platform_id, webhook_id)
         ciphertexts = store.active_secret_ciphertexts(conn, webhook_id, now)
         secret = ctx.box.decrypt(ciphertexts[0])
         platform_store.record_audit(
@@ -306,7 +291,7 @@ def rotate_secret(
     secret = secrets.generate_share_secret()
     with ctx.db.write() as conn:
         _platform(ctx, conn, platform_id)
-        _webhook(conn, platform_id, webhook_id)
+        webhook_or_404(conn, platform_id, webhook_id)
         store.expire_secrets(conn, webhook_id, now + timedelta(seconds=expire_old_after_seconds))
         store.insert_secret(conn, webhook_id, ctx.box.encrypt(secret), now)
         platform_store.record_audit(
@@ -321,7 +306,7 @@ def rotate_secret(
 
 
 def signing_secrets(ctx: Context, webhook_id: str) -> list[str]:
-    """Secrets that sign a delivery now, current first (for the delivery engine)."""
+    """Secrets that sign a delivery now, current first."""
     now = ctx.clock()
     with ctx.db.read() as conn:
         return [ctx.box.decrypt(c) for c in store.active_secret_ciphertexts(conn, webhook_id, now)]

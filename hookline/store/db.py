@@ -3,7 +3,7 @@
 Writers must not interleave their checks and writes (the webhook limit is a
 count-then-insert). SQLite gets that from ``BEGIN IMMEDIATE`` (one writer at a time,
 readers unaffected in WAL mode); PostgreSQL from a row lock on the platform, taken
-by ``lock_platform``.
+by ``platforms.lock_platform``.
 """
 
 from __future__ import annotations
@@ -12,19 +12,24 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-
-from hookline.store import tables
 
 BUSY_TIMEOUT_MS = 10_000
 SHORT_BUSY_MS = 2
 WRITE_LOCK_TIMEOUT = 10.0
+CHUNK = 500  # ids per IN (...) list
+
+
+def chunks(ids: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
+    """Slices short enough for an ``IN (...)`` list on either backend."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
 
 
 class Database:
@@ -45,13 +50,6 @@ class Database:
     def read(self) -> Iterator[Connection]:
         with self.engine.connect() as conn, conn.begin():
             yield conn
-
-    def lock_platform(self, conn: Connection, platform_id: str) -> bool:
-        """Serialise writers of one platform; answers whether the platform exists."""
-        query = select(tables.platforms.c.id).where(tables.platforms.c.id == platform_id)
-        if self.dialect == "postgresql":
-            query = query.with_for_update()
-        return conn.execute(query).first() is not None
 
     def ping(self) -> None:
         with self.engine.connect() as conn:

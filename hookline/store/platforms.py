@@ -44,6 +44,18 @@ def _platform(row: Any, zones: Iterable[ZonePurchase]) -> Platform:
     )
 
 
+def lock_platform(conn: Connection, platform_id: str) -> bool:
+    """Serialise writers of one platform; answers whether the platform exists.
+
+    SQLite writers are serialised already (``BEGIN IMMEDIATE``); PostgreSQL's row lock
+    lasts until the transaction ends.
+    """
+    query = select(platforms.c.id).where(platforms.c.id == platform_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return conn.execute(query).first() is not None
+
+
 def get_platform(conn: Connection, platform_id: str) -> Platform | None:
     row = conn.execute(select(platforms).where(platforms.c.id == platform_id)).first()
     if row is None:
@@ -78,13 +90,6 @@ def count_working_webhooks_by_platform(conn: Connection) -> dict[str, int]:
         .group_by(webhooks.c.platform_id)
     ).all()
     return {platform_id: int(count) for platform_id, count in rows}
-
-
-def find_platform_by_name(conn: Connection, name: str) -> str | None:
-    row = conn.execute(
-        select(platforms.c.id).where(platforms.c.name == name).order_by(platforms.c.id)
-    ).first()
-    return None if row is None else str(row.id)
 
 
 def update_platform(conn: Connection, platform_id: str, now: datetime, **values: object) -> None:

@@ -28,6 +28,7 @@ from hookline.domain.errors import (
     ZoneNotPurchased,
 )
 from hookline.domain.models import Webhook
+from hookline.domain.zones import ZoneValidity
 from hookline.http.deps import SendDep
 from hookline.services import deliveries, platforms, reports, webhooks
 from hookline.services.deliveries import SentNow
@@ -60,11 +61,11 @@ def platform_overview(view: View) -> PlatformOverview:
 
 
 def zone_refusal(view: View, zone: ZoneState) -> str | None:
-    if zone.valid:
-        return None
-    if zone.valid_until is None:
+    if zone.validity is ZoneValidity.NOT_PURCHASED:
         return view.t("zone.not_purchased", zone=zone.zone)
-    return view.t("zone.expired", zone=zone.zone, date=view.local_time(zone.valid_until))
+    if zone.validity is ZoneValidity.EXPIRED and zone.valid_until is not None:
+        return view.t("zone.expired", zone=zone.zone, date=view.local_time(zone.valid_until))
+    return None
 
 
 def topic_choices(view: View, overview: PlatformOverview) -> list[TopicChoice]:

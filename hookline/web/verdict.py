@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from hookline.domain.deliveries import AttemptResult, ErrorClass
 from hookline.domain.retry import Verdict, judge
-from hookline.services.deliveries import GONE, outcome_of
+from hookline.domain.settlement import GONE, outcome_of
 
 REFUSED = frozenset({401, 403})
 

@@ -25,7 +25,7 @@ from hookline.domain.retry import RetryPolicy
 from hookline.services import webhooks
 from hookline.services.context import Context
 from hookline.services.platforms import set_zone, update_platform
-from hookline.store import queue
+from hookline.store import claims
 from tests.conftest import FakeClock
 from tests.support.engine import ACTOR, SAMPLE, TOPIC, make_setup, make_worker
 from tests.support.receiver import Answer, Receiver
@@ -254,7 +254,7 @@ async def test_an_expired_lease_is_claimed_again(
     setup = make_setup(ctx, [receiver.url()])
     setup.publish()
     with ctx.db.write() as conn:  # a worker claims, then dies
-        claimed = queue.claim_due(
+        claimed = claims.claim_due(
             conn,
             owner="dead-worker",
             now=clock.now,
@@ -267,7 +267,7 @@ async def test_an_expired_lease_is_claimed_again(
     assert receiver.received() == []  # still leased: nobody else sends it
     clock.advance(seconds=61)
     with ctx.db.write() as conn:
-        assert queue.reclaim_expired(conn, clock.now) == 1
+        assert claims.reclaim_expired(conn, clock.now) == 1
     await worker.run_until_idle()
     assert len(receiver.received()) == 1
     (row,) = setup.deliveries()
@@ -280,7 +280,7 @@ async def test_a_late_result_from_a_lost_lease_does_not_overwrite(
     setup = make_setup(ctx, [receiver.url()])
     setup.publish()
     with ctx.db.write() as conn:
-        (due,) = queue.claim_due(
+        (due,) = claims.claim_due(
             conn,
             owner="slow",
             now=clock.now,
@@ -290,8 +290,8 @@ async def test_a_late_result_from_a_lost_lease_does_not_overwrite(
         )
     clock.advance(seconds=2)
     with ctx.db.write() as conn:
-        queue.reclaim_expired(conn, clock.now)
-        (mine,) = queue.claim_due(
+        claims.reclaim_expired(conn, clock.now)
+        (mine,) = claims.claim_due(
             conn,
             owner="fresh",
             now=clock.now,
@@ -301,7 +301,7 @@ async def test_a_late_result_from_a_lost_lease_does_not_overwrite(
         )
     assert mine.id == due.id
     from hookline.dispatch.sender import AttemptResult, ErrorClass
-    from hookline.services.deliveries import settle, settlement_for
+    from hookline.domain.settlement import settlement_for
 
     failed = AttemptResult(500, 1.0, "", ErrorClass.HTTP_STATUS, None, None)
     late = settlement_for(
@@ -313,7 +313,9 @@ async def test_a_late_result_from_a_lost_lease_does_not_overwrite(
         started_at=clock.now,
         now=clock.now,
     )
-    assert settle(ctx, [late], owner="slow") == 0  # recorded, but the row is not its own
+    assert (
+        ctx.queue.settle([late], clock.now, owner="slow") == 0
+    )  # recorded, but the row is not its own
     (row,) = setup.deliveries()
     assert row.state == "in_flight" and row.lease_owner == "fresh"
     assert len(setup.attempts(row.id)) == 1
@@ -421,8 +423,7 @@ async def test_retention_purges_old_events_with_their_deliveries(
         clock.advance(days=31)
         new = setup.publish()
         await worker.run_until_idle()
-        while await worker._db_call(worker._purge):
-            pass
+        await worker._maintain()  # reclaims, then purges in batches
     finally:
         await worker.sender.close()
     remaining = {r.event_id for r in setup.deliveries()}

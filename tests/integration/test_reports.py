@@ -8,7 +8,7 @@ from hookline.domain.deliveries import DeliveryState
 from hookline.domain.ids import new_id
 from hookline.services import deliveries, platforms, reports, webhooks
 from hookline.services.context import Context
-from hookline.store import events as store
+from hookline.store import ingest as store
 from tests.conftest import FakeClock
 
 

@@ -424,7 +424,7 @@ async def test_the_worker_purges_expired_sessions_and_old_failure_counts(
     kept = users.login(ctx, "kim@coffee.example", PASSWORD)
     worker = make_worker(ctx)
     try:
-        await worker._db_call(worker._purge)
+        await worker._maintain()  # reclaims, then purges
         with ctx.db.read() as conn:
             assert conn.execute(select(sessions.c.token_hash)).scalars().all() == [
                 hash_token(kept.token)
@@ -433,7 +433,7 @@ async def test_the_worker_purges_expired_sessions_and_old_failure_counts(
                 "nobody@coffee.example"
             ]
         clock.advance(hours=12)  # now the failure is a day old
-        await worker._db_call(worker._purge)
+        await worker._maintain()  # reclaims, then purges
         with ctx.db.read() as conn:
             assert conn.execute(select(login_failures.c.email)).scalars().all() == []
     finally:

@@ -83,4 +83,11 @@ def make_worker(
         total_timeout=total_timeout,
         connect_timeout=min(total_timeout, 5.0),
     )
-    return Worker(ctx, sender, WorkerSettings(**settings), rng=random.Random(seed))
+    return Worker(
+        queue=ctx.queue,
+        sender=sender,
+        decrypt=ctx.box.decrypt,
+        settings=WorkerSettings(**settings),
+        clock=ctx.clock,
+        rng=random.Random(seed),
+    )

@@ -19,8 +19,8 @@ from cryptography import x509
 from hookline.dispatch.failures import classify
 from hookline.dispatch.sender import AttemptResult, ErrorClass, Outgoing, Sender
 from hookline.domain.retry import Verdict, judge
+from hookline.domain.settlement import outcome_of
 from hookline.domain.urls import parse_networks
-from hookline.services.deliveries import outcome_of
 from tests.support.tls import (
     issue,
     loopback_ip,

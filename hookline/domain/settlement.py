@@ -1,0 +1,109 @@
+"""How one attempt's answer settles a delivery, and when a webhook must stop.
+
+The worker, a resend and a test send all judge answers by these rules; the store only
+records what they decided.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from hookline.domain.deliveries import (
+    Attempt,
+    AttemptResult,
+    AttemptTrigger,
+    DeliveryState,
+    ErrorClass,
+    Settlement,
+)
+from hookline.domain.retry import Outcome, RetryPolicy, Verdict, judge, next_delay
+
+GONE = 410
+"""A receiver answering ``410 Gone`` asks never to be called again: its webhook stops."""
+TRANSPORT_ERRORS = frozenset({ErrorClass.TIMEOUT, ErrorClass.CONNECT_ERROR, ErrorClass.DNS_ERROR})
+
+
+def outcome_of(result: AttemptResult) -> Outcome:
+    return Outcome(
+        status_code=result.status_code,
+        transport_error=result.error in TRANSPORT_ERRORS,
+        blocked=result.error is ErrorClass.BLOCKED_ADDRESS,
+        retry_after=result.retry_after,
+    )
+
+
+def attempt_of(
+    result: AttemptResult, number: int, trigger: AttemptTrigger, started_at: datetime
+) -> Attempt:
+    return Attempt(
+        number=number,
+        trigger=trigger,
+        started_at=started_at,
+        latency_ms=round(result.latency_ms, 3),
+        status_code=result.status_code,
+        error=result.error.value if result.error else None,
+        error_detail=result.error_detail,
+        response_body=result.response_body,
+    )
+
+
+def settlement_for(
+    *,
+    delivery_id: str,
+    webhook_id: str,
+    attempts_before: int,
+    policy: RetryPolicy,
+    result: AttemptResult,
+    started_at: datetime,
+    now: datetime,
+    rng: random.Random | None = None,
+) -> Settlement:
+    """Where a delivery goes after one attempt (the MAAC retry rule plus our schedule)."""
+    number = attempts_before + 1
+    outcome = outcome_of(result)
+    verdict = judge(outcome)
+    state, next_at = DeliveryState.FAILED, None
+    if verdict is Verdict.DELIVERED:
+        state = DeliveryState.DELIVERED
+    elif verdict is Verdict.RETRY:
+        delay = next_delay(policy, number, outcome, rng)
+        if delay is not None:
+            state, next_at = DeliveryState.PENDING, now + timedelta(seconds=delay)
+    return Settlement(
+        delivery_id=delivery_id,
+        webhook_id=webhook_id,
+        attempt=attempt_of(result, number, AttemptTrigger.WORKER, started_at),
+        state=state,
+        next_attempt_at=next_at,
+    )
+
+
+@dataclass(frozen=True)
+class Health:
+    """What a batch of settlements says about each webhook's health."""
+
+    gone: list[str]
+    """Answered ``410 Gone``: stop now."""
+    healthy: list[str]
+    """Delivered at least once: any failing period ends."""
+    failing: list[str]
+    """Only failures: a failing period starts, or goes on."""
+
+
+def health_of(settlements: Sequence[Settlement]) -> Health:
+    ok: set[str] = set()
+    bad: set[str] = set()
+    for s in settlements:
+        (ok if s.state is DeliveryState.DELIVERED else bad).add(s.webhook_id)
+    gone = {s.webhook_id for s in settlements if s.attempt.status_code == GONE}
+    return Health(gone=sorted(gone), healthy=sorted(ok), failing=sorted(bad - ok))
+
+
+def failing_too_long(
+    failing_since: Mapping[str, datetime], now: datetime, period: timedelta
+) -> list[str]:
+    """Webhooks whose every attempt failed for ``period`` or longer: stop them as failing."""
+    return sorted(w for w, since in failing_since.items() if since <= now - period)

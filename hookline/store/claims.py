@@ -1,0 +1,260 @@
+"""Delivery rows as queue entries: claim under a lease, settle, release, reclaim, requeue.
+
+A claim runs inside one short write transaction (``DeliveryQueue`` opens it).
+PostgreSQL workers skip each other's rows with ``FOR UPDATE SKIP LOCKED``; SQLite has
+one writer at a time (``BEGIN IMMEDIATE``), so its claims simply queue behind each
+other. A claimed row is ``in_flight`` until its lease expires; a worker that dies
+leaves rows that ``reclaim_expired`` puts back, so a delivery is sent at least once,
+never lost.
+
+Fairness: a webhook with ``per_webhook_cap`` deliveries already in flight (across all
+workers) gets no more until some finish, so a slow or dead endpoint cannot take every
+sending slot from the healthy ones.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, insert, select, update
+
+from hookline.domain.deliveries import Attempt, DeliveryState, DueDelivery, Settlement
+from hookline.domain.retry import RetryPolicy
+from hookline.store.db import chunks
+from hookline.store.tables import attempts, deliveries, events, platforms, webhooks
+from hookline.store.webhooks import active_secret_ciphertexts_of
+
+LOOKAHEAD = 2  # rows read per place to fill, so saturated webhooks can be skipped
+PENDING = DeliveryState.PENDING.value
+IN_FLIGHT = DeliveryState.IN_FLIGHT.value
+FINAL = frozenset({DeliveryState.DELIVERED, DeliveryState.FAILED, DeliveryState.CANCELLED})
+
+
+def in_flight_counts(conn: Connection) -> dict[str, int]:
+    rows = conn.execute(
+        select(deliveries.c.webhook_id, func.count())
+        .where(deliveries.c.state == IN_FLIGHT)
+        .group_by(deliveries.c.webhook_id)
+    ).all()
+    return {r[0]: int(r[1]) for r in rows}
+
+
+def claim_due(
+    conn: Connection,
+    *,
+    owner: str,
+    now: datetime,
+    lease_until: datetime,
+    limit: int,
+    per_webhook_cap: int,
+) -> list[DueDelivery]:
+    """Lease up to ``limit`` due deliveries, oldest due first, at most the cap per webhook."""
+    if limit <= 0:
+        return []
+    busy = in_flight_counts(conn)
+    saturated = [w for w, n in busy.items() if n >= per_webhook_cap]
+    query = select(deliveries.c.id, deliveries.c.webhook_id).where(
+        deliveries.c.state == PENDING, deliveries.c.next_attempt_at <= now
+    )
+    if saturated:
+        query = query.where(deliveries.c.webhook_id.not_in(saturated))
+    query = query.order_by(deliveries.c.next_attempt_at).limit(limit * LOOKAHEAD)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    taken: Counter[str] = Counter(busy)
+    chosen: list[str] = []
+    for row in conn.execute(query):
+        if taken[row.webhook_id] >= per_webhook_cap:
+            continue
+        taken[row.webhook_id] += 1
+        chosen.append(row.id)
+        if len(chosen) >= limit:
+            break
+    for ids in chunks(chosen):
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(ids))
+            .values(
+                state=IN_FLIGHT, lease_owner=owner, lease_expires_at=lease_until, updated_at=now
+            )
+        )
+    return load_due(conn, chosen, now)
+
+
+def load_due(conn: Connection, ids: Sequence[str], now: datetime) -> list[DueDelivery]:
+    """Deliveries joined with all a send needs: body, URL, retry policy, signing secrets.
+
+    The worker loads the rows it just claimed; a resend loads the one it sends now.
+    """
+    rows: list[Any] = []
+    for chunk in chunks(ids):
+        rows.extend(
+            conn.execute(
+                select(
+                    deliveries.c.id,
+                    deliveries.c.webhook_id,
+                    deliveries.c.idempotency_key,
+                    deliveries.c.attempts,
+                    events.c.body,
+                    webhooks.c.url,
+                    platforms.c.retry_policy,
+                )
+                .join(events, events.c.id == deliveries.c.event_id)
+                .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)
+                .join(platforms, platforms.c.id == deliveries.c.platform_id)
+                .where(deliveries.c.id.in_(chunk))
+                .order_by(deliveries.c.next_attempt_at)
+            ).all()
+        )
+    secrets = active_secret_ciphertexts_of(conn, sorted({r.webhook_id for r in rows}), now)
+    return [
+        DueDelivery(
+            id=r.id,
+            webhook_id=r.webhook_id,
+            url=r.url,
+            body=bytes(r.body),
+            idempotency_key=r.idempotency_key,
+            attempts=r.attempts,
+            retry_policy=RetryPolicy(r.retry_policy),
+            secret_ciphertexts=tuple(secrets.get(r.webhook_id, ())),
+        )
+        for r in rows
+    ]
+
+
+def insert_attempts(conn: Connection, made: Sequence[tuple[str, Attempt]]) -> None:
+    """Attempt rows, one per (delivery id, attempt): every HTTP request made is kept."""
+    if not made:
+        return
+    conn.execute(
+        insert(attempts),
+        [
+            {
+                "delivery_id": delivery_id,
+                "number": a.number,
+                "trigger": a.trigger.value,
+                "started_at": a.started_at,
+                "latency_ms": a.latency_ms,
+                "status_code": a.status_code,
+                "error": a.error,
+                "error_detail": a.error_detail,
+                "response_body": a.response_body,
+            }
+            for delivery_id, a in made
+        ],
+    )
+
+
+def write_settlements(
+    conn: Connection, settlements: Sequence[Settlement], now: datetime, *, owner: str | None
+) -> int:
+    """Write attempts and new delivery states; with an ``owner``, only rows it still leases.
+
+    Answers how many delivery rows changed. The attempt is recorded either way: a
+    worker whose lease ran out still made that HTTP request.
+    """
+    if not settlements:
+        return 0
+    insert_attempts(conn, [(s.delivery_id, s.attempt) for s in settlements])
+    statement = (
+        update(deliveries)
+        .where(deliveries.c.id == bindparam("b_id"))
+        .values(
+            state=bindparam("b_state"),
+            attempts=bindparam("b_attempts"),
+            next_attempt_at=bindparam("b_next"),
+            lease_owner=None,
+            lease_expires_at=None,
+            last_status_code=bindparam("b_status"),
+            last_error=bindparam("b_error"),
+            updated_at=now,
+            completed_at=bindparam("b_completed"),
+        )
+    )
+    if owner is not None:
+        statement = statement.where(
+            deliveries.c.lease_owner == owner, deliveries.c.state == IN_FLIGHT
+        )
+    result = conn.execute(
+        statement,
+        [
+            {
+                "b_id": s.delivery_id,
+                "b_state": s.state.value,
+                "b_attempts": s.attempt.number,
+                "b_next": s.next_attempt_at,
+                "b_status": s.attempt.status_code,
+                "b_error": s.attempt.error,
+                "b_completed": now if s.state in FINAL else None,
+            }
+            for s in settlements
+        ],
+    )
+    return int(result.rowcount)
+
+
+def release(conn: Connection, ids: Sequence[str], owner: str, now: datetime) -> int:
+    """Give leased rows back untouched (a worker stopping before it sent them)."""
+    count = 0
+    for chunk in chunks(ids):
+        result = conn.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.id.in_(chunk),
+                deliveries.c.lease_owner == owner,
+                deliveries.c.state == IN_FLIGHT,
+            )
+            .values(state=PENDING, lease_owner=None, lease_expires_at=None, updated_at=now)
+        )
+        count += int(result.rowcount)
+    return count
+
+
+def reclaim_expired(conn: Connection, now: datetime) -> int:
+    """Put back the rows of workers whose lease ran out (they died or hung)."""
+    result = conn.execute(
+        update(deliveries)
+        .where(deliveries.c.state == IN_FLIGHT, deliveries.c.lease_expires_at < now)
+        .values(
+            state=PENDING,
+            lease_owner=None,
+            lease_expires_at=None,
+            next_attempt_at=now,
+            updated_at=now,
+        )
+    )
+    return int(result.rowcount)
+
+
+def next_due_at(conn: Connection) -> datetime | None:
+    value: datetime | None = conn.execute(
+        select(func.min(deliveries.c.next_attempt_at)).where(deliveries.c.state == PENDING)
+    ).scalar()
+    return value
+
+
+def requeue_failed(
+    conn: Connection, webhook_id: str, since: datetime, until: datetime | None, now: datetime
+) -> int:
+    """Failed deliveries created in [since, until) get one more try, now."""
+    window = [deliveries.c.created_at >= since]
+    if until is not None:
+        window.append(deliveries.c.created_at < until)
+    result = conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.webhook_id == webhook_id,
+            deliveries.c.state == DeliveryState.FAILED.value,
+            *window,
+        )
+        .values(
+            state=DeliveryState.PENDING.value,
+            next_attempt_at=now,
+            completed_at=None,
+            updated_at=now,
+        )
+    )
+    return int(result.rowcount)

@@ -1,0 +1,44 @@
+"""Retention: old events with their deliveries and attempts, old producer ids, stale logins."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, delete, select
+
+from hookline.store import users
+from hookline.store.tables import attempts, deliveries, events, ingest_keys
+
+INGEST_KEY_WINDOW = timedelta(hours=24)
+"""Producer ids are deduplicated this long (``services.ingest`` uses this window)."""
+FAILED_LOGIN_MEMORY = timedelta(hours=24)
+"""A login failure count nobody added to for this long is forgotten."""
+
+
+def purge_before(conn: Connection, cutoff: datetime, *, batch: int = 500) -> int:
+    """Delete up to ``batch`` events received before ``cutoff`` with their deliveries."""
+    event_ids = [
+        r.id
+        for r in conn.execute(
+            select(events.c.id).where(events.c.received_at < cutoff).limit(batch)
+        ).all()
+    ]
+    if not event_ids:
+        return 0
+    delivery_ids = select(deliveries.c.id).where(deliveries.c.event_id.in_(event_ids))
+    conn.execute(delete(attempts).where(attempts.c.delivery_id.in_(delivery_ids)))
+    conn.execute(delete(deliveries).where(deliveries.c.event_id.in_(event_ids)))
+    conn.execute(delete(events).where(events.c.id.in_(event_ids)))
+    return len(event_ids)
+
+
+def purge_ingest_keys(conn: Connection, cutoff: datetime) -> int:
+    result = conn.execute(delete(ingest_keys).where(ingest_keys.c.created_at < cutoff))
+    return int(result.rowcount)
+
+
+def purge_round(conn: Connection, now: datetime, retention: timedelta) -> int:
+    """One batch of every purge; answers how many events went (0: nothing left to purge)."""
+    purge_ingest_keys(conn, now - INGEST_KEY_WINDOW)
+    users.purge_stale(conn, now, now - FAILED_LOGIN_MEMORY)
+    return purge_before(conn, now - retention)

@@ -1,0 +1,140 @@
+"""The worker's loop against an in-memory queue and sender: no database, no sockets.
+
+What the loop owes: claim no more than its free sending slots, sign and send each
+claimed delivery, hand every result back, and on stop release what it did not send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+from hookline.dispatch.worker import Worker, WorkerSettings
+from hookline.domain import wire
+from hookline.domain.deliveries import AttemptResult, AttemptTrigger, DeliveryState, ErrorClass
+from tests.support.fake_queue import T0, FakeQueue, FakeSender, open_secret
+
+FAILED = AttemptResult(500, 1.0, "oops", ErrorClass.HTTP_STATUS, None, None)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def make_worker(
+    queue: FakeQueue, sender: FakeSender, clock: Clock | None = None, **settings: Any
+) -> Worker:
+    return Worker(
+        queue=queue,
+        sender=sender,
+        decrypt=open_secret,
+        settings=WorkerSettings(linger=0.0, **settings),
+        clock=clock or Clock(),
+        name="w-test",
+        rng=random.Random(7),
+    )
+
+
+async def test_burst_sends_every_due_delivery_signed_and_writes_the_results_back() -> None:
+    queue, sender = FakeQueue(), FakeSender()
+    for i in range(3):
+        queue.add(f"dlv_{i}")
+    await make_worker(queue, sender).run_until_idle()
+    assert sorted(r.headers["CrescLab-Idempotency-Key"] for r in sender.sent) == [
+        "key-dlv_0",
+        "key-dlv_1",
+        "key-dlv_2",
+    ]
+    request = sender.sent[0]
+    assert request.headers["CrescLab-Signature"] == wire.maac_signature(
+        "whsec_dGVzdA==", request.body
+    )
+    assert {queue.state_of(f"dlv_{i}") for i in range(3)} == {DeliveryState.DELIVERED}
+    assert [(s.attempt.number, s.attempt.trigger) for s in queue.settled] == [
+        (1, AttemptTrigger.WORKER)
+    ] * 3
+
+
+async def test_never_claims_more_than_its_free_sending_slots() -> None:
+    queue, sender = FakeQueue(), FakeSender()
+    limits: list[int] = []
+    claim = queue.settle_and_claim
+
+    def recording(settlements: Any, **kwargs: Any) -> Any:
+        limits.append(kwargs["limit"])
+        return claim(settlements, **kwargs)
+
+    queue.settle_and_claim = recording  # type: ignore[method-assign]
+    for i in range(5):
+        queue.add(f"dlv_{i}")
+    await make_worker(queue, sender, concurrency=2).run_until_idle()
+    assert len(sender.sent) == 5
+    assert max(limits) == 2
+    assert {queue.state_of(f"dlv_{i}") for i in range(5)} == {DeliveryState.DELIVERED}
+
+
+async def test_a_failed_attempt_is_scheduled_again_and_retried_when_due() -> None:
+    queue, clock = FakeQueue(), Clock()
+    sender = FakeSender(answer=lambda _request: FAILED)
+    queue.add("dlv_1")
+    worker = make_worker(queue, sender, clock)
+    await worker.run_until_idle()
+    assert queue.state_of("dlv_1") is DeliveryState.PENDING
+    due_at = queue.rows["dlv_1"].due_at
+    assert due_at is not None and due_at > T0
+    await worker.run_until_idle()  # not due yet: nothing is sent
+    assert len(sender.sent) == 1
+    clock.now = due_at
+    await worker.run_until_idle()
+    assert len(sender.sent) == 2
+    assert [s.attempt.number for s in queue.settled] == [1, 2]
+
+
+async def test_stop_writes_finished_results_and_releases_unsent_rows() -> None:
+    queue = FakeQueue()
+    queue.add("dlv_fast", "wh_fast")
+    queue.add("dlv_slow", "wh_slow")
+    sender = FakeSender(held=frozenset({"https://receiver.example/wh_slow"}))
+    worker = make_worker(queue, sender, shutdown_timeout=0.0, poll_interval=3600.0)
+    running = asyncio.create_task(worker.run())
+    await sender.until_sent(2)
+    worker.stop()
+    await running
+    assert queue.state_of("dlv_fast") is DeliveryState.DELIVERED
+    assert queue.state_of("dlv_slow") is DeliveryState.PENDING
+    assert queue.released == ["dlv_slow"]
+    assert [s.delivery_id for s in queue.settled] == ["dlv_fast"]
+    assert not sender.closed  # the sender belongs to whoever made it
+
+
+async def test_a_delivery_that_cannot_be_attempted_keeps_its_lease_for_reclaim() -> None:
+    queue, sender = FakeQueue(), FakeSender()
+    queue.add("dlv_1")
+
+    def broken_box(_ciphertext: str) -> str:
+        raise ValueError("this secret box cannot open that")
+
+    worker = Worker(queue=queue, sender=sender, decrypt=broken_box, clock=Clock(), name="w")
+    await worker.run_until_idle()
+    assert sender.sent == []
+    assert queue.state_of("dlv_1") is DeliveryState.IN_FLIGHT  # reclaimed once its lease ends
+    assert queue.settled == []
+
+
+async def test_the_settlement_follows_the_retry_policy_of_the_claimed_row() -> None:
+    queue, clock = FakeQueue(), Clock()
+    sender = FakeSender(answer=lambda _request: FAILED)
+    queue.add("dlv_1")
+    worker = make_worker(queue, sender, clock)
+    for _ in range(4):  # MAAC: the first try and three retries
+        await worker.run_until_idle()
+        due_at = queue.rows["dlv_1"].due_at
+        clock.now = due_at or clock.now + timedelta(days=1)
+    assert queue.state_of("dlv_1") is DeliveryState.FAILED
+    assert len(sender.sent) == 4
