@@ -160,3 +160,24 @@ def test_a_throttled_login_says_when_to_retry(dashboard: Dashboard, clock: FakeC
     assert users.login_wait(users.THROTTLE_AFTER + 1) == 2
     assert r.headers["Retry-After"] == "2"  # 1.5 s left, rounded up
     assert "2" in r.text
+
+
+def test_a_login_form_another_origin_sent_is_refused(dashboard: Dashboard) -> None:
+    """Login CSRF: the attacker's own pre-session pair, posted from a neighbouring origin.
+
+    The pair is valid (anyone can fetch the login form), so what refuses it is the
+    browser's word on where the form came from.
+    """
+    c = dashboard.client
+    c.cookies.clear()
+    form = {
+        "email": dashboard.email,
+        "password": PASSWORD,
+        "csrf_token": csrf_of(c.get("/login").text),
+    }
+    r = c.post("/login", data=form, headers={"Sec-Fetch-Site": "same-site"}, follow_redirects=False)
+    assert r.status_code == 403 and "session" not in r.headers.get("set-cookie", "")
+    r = c.post(
+        "/login", data=form, headers={"Sec-Fetch-Site": "same-origin"}, follow_redirects=False
+    )
+    assert r.status_code == 303
