@@ -21,6 +21,7 @@ from hookline.config import Settings
 from hookline.dispatch.runner import run_worker
 from hookline.dispatch.sender import Sender
 from hookline.dispatch.worker import Worker
+from hookline.headers import SecurityHeaders
 from hookline.http.deps import Wiring
 from hookline.services.context import Context
 
@@ -95,7 +96,8 @@ def create_app(
         title="hookline",
         version=__version__,
         description=DESCRIPTION,
-        docs_url="/docs",
+        docs_url=None,  # hookline.api.apidocs serves /docs and /redoc without a CDN
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.wiring = Wiring(
@@ -110,4 +112,6 @@ def create_app(
     # Added last, so it is the outermost of the app's own layers: the limit holds on
     # every route, before any authentication reads a header or a session.
     app.add_middleware(BodyLimit, limit_for=body_limit)
+    # Outside even the body limit, so its 413 answers carry the headers too.
+    app.add_middleware(SecurityHeaders)
     return app

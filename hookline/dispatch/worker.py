@@ -27,7 +27,14 @@ from typing import TypeVar
 
 from hookline.dispatch.ports import Transport, WorkQueue
 from hookline.domain import wire
-from hookline.domain.deliveries import AttemptResult, DueDelivery, Outgoing, Settlement
+from hookline.domain.deliveries import (
+    AttemptResult,
+    DueDelivery,
+    ErrorClass,
+    Outgoing,
+    Settlement,
+)
+from hookline.domain.errors import SecretUnreadable
 from hookline.domain.ids import new_id
 from hookline.domain.settlement import settlement_for
 
@@ -236,19 +243,37 @@ class Worker:
             secret = self._secrets[ciphertext] = self.decrypt(ciphertext)
         return secret
 
-    async def _deliver(self, due: DueDelivery) -> None:
+    async def _attempt(self, due: DueDelivery, started_at: datetime) -> AttemptResult:
+        """One signed send; a secret the key cannot open fails the attempt, unsent.
+
+        Retrying would not help (the key is wrong until an operator acts), and raising
+        would leave the delivery in flight, re-claimed every lease for ever: the attempt
+        is recorded as ``secret_unreadable`` and settles like any unretried failure.
+        """
         try:
             secrets = [self._decrypt(c) for c in due.secret_ciphertexts]
+        except SecretUnreadable as exc:
+            log.error("delivery %s of webhook %s fails unsent: %s", due.id, due.webhook_id, exc)
+            return AttemptResult(
+                status_code=None,
+                latency_ms=0.0,
+                response_body="",
+                error=ErrorClass.SECRET_UNREADABLE,
+                error_detail=exc.message,
+                retry_after=None,
+            )
+        headers = wire.delivery_headers(
+            secrets=secrets,
+            idempotency_key=due.idempotency_key,
+            body=due.body,
+            sent_at=started_at,
+        )
+        return await self.sender.send(Outgoing(url=due.url, body=due.body, headers=headers))
+
+    async def _deliver(self, due: DueDelivery) -> None:
+        try:
             started_at = self.clock()
-            headers = wire.delivery_headers(
-                secrets=secrets,
-                idempotency_key=due.idempotency_key,
-                body=due.body,
-                sent_at=started_at,
-            )
-            result: AttemptResult = await self.sender.send(
-                Outgoing(url=due.url, body=due.body, headers=headers)
-            )
+            result = await self._attempt(due, started_at)
             self._results.append(
                 settlement_for(
                     delivery_id=due.id,

@@ -32,6 +32,8 @@ class ErrorClass(enum.StrEnum):
     TLS_ERROR = "tls_error"
     BLOCKED_ADDRESS = "blocked_address"
     HTTP_STATUS = "http_status"
+    SECRET_UNREADABLE = "secret_unreadable"  # noqa: S105 - a class name, not a secret
+    """Nothing was sent: this server's key cannot open the webhook's secret to sign it."""
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,16 @@ class DeliveryInFlight(HooklineError):
     code = "delivery_in_flight"
 
 
+class SecretUnreadable(HooklineError):
+    """A stored share secret does not open with this server's key (the key changed or was lost).
+
+    Nothing the caller can fix: the operator must restore the key the secrets were
+    sealed with, or re-seal them (``hookline admin rotate-key``).
+    """
+
+    code = "secret_unreadable"
+
+
 class UserNotFound(NotFound):
     code = "user_not_found"
 

@@ -8,7 +8,9 @@ by ``platforms.lock_platform``.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -72,12 +74,35 @@ def create_database(url: str, **engine_kwargs: Any) -> Database:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite_file(Path(parsed.database))
         engine = create_engine(url, **engine_kwargs)
         _configure_sqlite(engine)
     else:
         engine = create_engine(url, pool_pre_ping=True, **engine_kwargs)
     return Database(engine)
+
+
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+
+
+def private_sqlite_file(path: Path) -> None:
+    """The database file exists, readable by its owner only, before SQLite opens it.
+
+    It holds tokens' hashes, sealed secrets and every event's data. SQLite creates the
+    ``-wal`` and ``-shm`` files with the database file's mode, so setting that one is
+    enough for new files; ones left by an older version are narrowed too. A directory
+    made here is 0700, like the key file's.
+    """
+    path.parent.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = stat.S_IMODE(file.stat().st_mode)
+            if mode & 0o077:
+                file.chmod(mode & ~0o077)
+        except FileNotFoundError:  # no -wal or -shm between two runs: nothing to narrow
+            continue
 
 
 def _configure_sqlite(engine: Engine) -> None:

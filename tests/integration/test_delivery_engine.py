@@ -14,6 +14,7 @@ import hmac
 import itertools
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ import pytest
 from hookline.dispatch.worker import Worker
 from hookline.domain.models import StopReason, WebhookStatus
 from hookline.domain.retry import RetryPolicy
+from hookline.domain.secrets import SecretBox
 from hookline.services import webhooks
 from hookline.services.context import Context
 from hookline.services.platforms import set_zone, update_platform
@@ -171,6 +173,25 @@ async def test_408_429_and_5xx_are_retried(
     await worker.run_until_idle()
     (row,) = setup.deliveries()
     assert row.state == "pending" and row.attempts == 1
+
+
+async def test_a_secret_the_key_cannot_open_fails_the_delivery_unsent(
+    ctx: Context, receiver: Receiver
+) -> None:
+    """Once: no attempt, in flight for ever, re-claimed every lease. Now one visible failure."""
+    setup = make_setup(ctx, [receiver.url()])
+    setup.publish()
+    worker = make_worker(replace(ctx, box=SecretBox("a key that did not seal the secret")))
+    try:
+        await worker.run_until_idle()
+    finally:
+        await worker.sender.close()
+    (row,) = setup.deliveries()
+    assert (row.state, row.attempts, row.last_error) == ("failed", 1, "secret_unreadable")
+    (attempt,) = setup.attempts(row.id)
+    assert attempt.error == "secret_unreadable" and attempt.status_code is None
+    assert "rotate-key" in attempt.error_detail
+    assert receiver.requests == []  # nothing unsigned or wrongly signed went out
 
 
 async def test_connection_refused_is_retried(
