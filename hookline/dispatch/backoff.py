@@ -82,7 +82,7 @@ class FaultStreak:
     def _log_first(self, what: str, exc: BaseException, unwritten: int) -> None:
         if isinstance(exc, StorageUnavailable):
             log.error(
-                "worker %s: %s failed, the database cannot be written (%s); keeping %d"
+                "worker %s: %s failed, the database is unavailable (%s); keeping %d"
                 " unwritten results and retrying with back-off",
                 self.worker,
                 what,
@@ -100,7 +100,7 @@ class FaultStreak:
 
     def succeeded(self) -> None:
         if self.failures:
-            log.warning(
+            log.info(
                 "worker %s: the database works again after %d failed calls in %.1f s",
                 self.worker,
                 self.failures,
