@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,8 @@ from hookline.store.faults import cannot_write_now, describe
 BUSY_TIMEOUT_MS = 10_000
 SHORT_BUSY_MS = 2
 WRITE_LOCK_TIMEOUT = 10.0
-WRITE_FAILURE_WINDOW = 30.0  # seconds a failed write keeps /readyz failing, unless one succeeds
+WRITE_FAILURE_WINDOW = 30.0  # seconds a failed write keeps /readyz failing at most
+WRITE_QUIET = 5.0  # ... or until a write succeeds this long after the last failure
 CHUNK = 500  # ids per IN (...) list
 
 
@@ -39,26 +40,36 @@ class WriteHealth:
     """When this process last failed to write, and whether it wrote since.
 
     Every writer of the process (ingest, the dashboard, an embedded worker) shares its
-    ``Database``, so ``/readyz`` can say "writes failing" while any of them just failed
-    and nothing has been written since; one successful commit, or the window passing
-    without another failure, clears it.
+    ``Database``, so ``/readyz`` can say "writes failing" while any of them fails. It
+    recovers by itself: once a write succeeds at least ``quiet`` seconds after the last
+    failure, or ``window`` seconds after it whatever happened. The quiet period stops
+    it flapping when small writes (a claim) succeed between big ones (an ingest) that
+    a nearly full disk refuses.
     """
 
-    def __init__(self, window: float = WRITE_FAILURE_WINDOW) -> None:
-        self.window = window
+    def __init__(
+        self,
+        window: float = WRITE_FAILURE_WINDOW,
+        quiet: float = WRITE_QUIET,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.window, self.quiet, self.clock = window, quiet, clock
         self.failed_at: float | None = None
+        self.succeeded_at: float | None = None
         self.cause = ""
 
     def failed(self, cause: str) -> None:
-        self.failed_at, self.cause = time.monotonic(), cause
+        self.failed_at, self.cause = self.clock(), cause
 
     def succeeded(self) -> None:
-        self.failed_at = None
+        self.succeeded_at = self.clock()
 
     @property
     def failing(self) -> bool:
-        failed_at = self.failed_at
-        return failed_at is not None and time.monotonic() - failed_at < self.window
+        failed_at, succeeded_at = self.failed_at, self.succeeded_at
+        if failed_at is None or self.clock() - failed_at >= self.window:
+            return False
+        return succeeded_at is None or succeeded_at - failed_at < self.quiet
 
 
 class Database:

@@ -46,6 +46,7 @@ def test_sqlite_full_or_read_only_is_a_503_problem_and_readyz_fails(
     r = client.post("/v1/webhooks", json=webhook_body(), headers=platform.headers)
     assert r.status_code == 201
     assert client.get("/readyz").json()["writes"] == "ok"
+    ctx.db.write_health.quiet = 0  # recover at the first good write (the rule: unit tests)
     fault = SqliteFault(ctx.db)
     fault.mode = mode
     assert_storage_unavailable(ingest(client, platform, BIG))
@@ -68,6 +69,7 @@ def test_a_read_only_postgres_is_a_503_problem_and_readyz_fails(
 ) -> None:
     r = client.post("/v1/webhooks", json=webhook_body(), headers=platform.headers)
     assert r.status_code == 201
+    ctx.db.write_health.quiet = 0  # recover at the first good write (the rule: unit tests)
     with postgres_read_only(ctx.db):
         assert_storage_unavailable(ingest(client, platform))
         assert client.get("/v1/webhooks", headers=platform.headers).status_code == 200
