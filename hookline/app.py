@@ -18,7 +18,7 @@ from hookline import __version__, api, web
 from hookline.bodylimit import BodyLimit
 from hookline.bootstrap import build_context, build_sender, build_worker, with_fan_out
 from hookline.config import Settings
-from hookline.dispatch.runner import run_worker
+from hookline.dispatch.runner import run_supervised
 from hookline.dispatch.sender import Sender
 from hookline.dispatch.worker import Worker
 from hookline.headers import SecurityHeaders
@@ -58,7 +58,7 @@ def _lifespan(sender: Sender, worker: Worker | None) -> Lifespan:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(run_worker(worker)) if worker is not None else None
+        task = asyncio.create_task(run_supervised(worker)) if worker is not None else None
         try:
             yield
         finally:

@@ -141,3 +141,21 @@ class LoginThrottled(HooklineError):
             retry_after=retry_after,
         )
         self.retry_after = retry_after
+
+
+class StorageUnavailable(HooklineError):
+    """The database cannot be written (or reached) right now: full, read-only, gone.
+
+    Nothing was changed; the same request may succeed after ``retry_after`` seconds.
+    """
+
+    code = "storage_unavailable"
+
+    def __init__(self, cause: str, retry_after: int = 5) -> None:
+        super().__init__(
+            "The database cannot store this right now; nothing was changed."
+            f" Try again in {retry_after} s.",
+            retry_after=retry_after,
+        )
+        self.cause = cause
+        self.retry_after = retry_after

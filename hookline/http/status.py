@@ -19,6 +19,7 @@ STATUS_BY_ERROR: dict[type[domain.HooklineError], int] = {
     domain.EmailTaken: 409,
     domain.InvalidLogin: 401,
     domain.LoginThrottled: 429,
+    domain.StorageUnavailable: 503,
 }
 
 

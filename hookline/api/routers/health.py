@@ -21,4 +21,15 @@ def readyz(ctx: Ctx) -> dict[str, str] | JSONResponse:
         ctx.db.ping()
     except Exception:  # any driver error means "not ready"; the detail stays in the logs
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
-    return {"status": "ok", "database": ctx.db.dialect}
+    if writes_failing(ctx):
+        body = {"status": "unavailable", "database": ctx.db.dialect, "writes": "failing"}
+        return JSONResponse(body, status_code=503)
+    return {"status": "ok", "database": ctx.db.dialect, "writes": "ok"}
+
+
+def writes_failing(ctx: Ctx) -> bool:
+    """A write of this process (ingest, the dashboard, an embedded worker) failed lately.
+
+    A database that answers ``SELECT 1`` may still refuse every write (full, read-only).
+    """
+    return ctx.db.write_health.failing
