@@ -32,6 +32,8 @@ class ErrorClass(enum.StrEnum):
     TLS_ERROR = "tls_error"
     BLOCKED_ADDRESS = "blocked_address"
     HTTP_STATUS = "http_status"
+    OUTCOME_UNKNOWN = "outcome_unknown"
+    """The lease was reclaimed: its holder died (or hung) and may or may not have sent."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,10 @@ class AttemptTrigger(enum.StrEnum):
     WORKER = "worker"
     RESEND = "resend"
     TEST = "test"
+
+
+RESEND_OWNER_PREFIX = "resend:"
+"""A resend leases its delivery as ``resend:<random>``: it has no heartbeat."""
 
 
 @dataclass(frozen=True)
