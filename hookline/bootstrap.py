@@ -20,6 +20,9 @@ from hookline.domain.secrets import SecretBox, load_or_create_key_file
 from hookline.services.context import Context
 from hookline.store import create_database
 
+RESEND_LEASE_MARGIN = 5.0
+"""Seconds a resend's lease outlives its send timeout (it settles right after)."""
+
 log = logging.getLogger(__name__)
 
 
@@ -67,6 +70,8 @@ def build_context(settings: Settings) -> Context:
         allowed_networks=settings.allowed_networks,
         failing_period=timedelta(days=settings.failing_days),
         wake_workers=wakeups,
+        resend_lease=timedelta(seconds=settings.send_timeout + RESEND_LEASE_MARGIN),
+        worker_dead_after=timedelta(seconds=settings.worker_dead_after),
     )
 
 
@@ -94,6 +99,7 @@ def worker_settings(settings: Settings) -> WorkerSettings:
         lease_seconds=settings.lease_seconds,
         poll_interval=settings.poll_interval,
         shutdown_timeout=settings.send_timeout + 1,
+        dead_after=settings.worker_dead_after,
         retention=timedelta(days=settings.retention_days),
     )
 

@@ -43,7 +43,9 @@ class WorkerSettings:
     lease_seconds: float = 60.0
     poll_interval: float = 1.0
     shutdown_timeout: float = 20.0
-    maintenance_interval: float = 5.0
+    maintenance_interval: float = 1.0  # reclaim (and purge) this often
+    heartbeat_interval: float = 1.0
+    dead_after: float = 3.0  # seconds without a heartbeat: that worker is dead
     retention: timedelta = timedelta(days=30)
     purge_batches: int = 20  # per maintenance round, 500 events each
     linger: float = 0.005  # seconds to gather results before a database round
@@ -90,6 +92,7 @@ class Worker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._last_maintenance = 0.0
+        self._beating: asyncio.Task[None] | None = None
         self._secrets: dict[str, str] = {}
         self.sent = 0
         self.idle = False  # waiting with nothing in flight: only a wake-up or the poll moves it
@@ -117,12 +120,16 @@ class Worker:
         self._loop = asyncio.get_running_loop()
         self._event = asyncio.Event()
         log.info("worker %s started", self.name)
+        await self._db_call(self.queue.heartbeat, self.name, self.clock())  # before any claim
+        self._beating = asyncio.create_task(self._heartbeats())
         try:
             while not self._stopping:
                 timeout = await self._pump()
                 await self._wait(timeout)
             await self._drain()
+            await self._sign_off()
         finally:
+            self._beating.cancel()
             self._db.shutdown(wait=True)
             log.info("worker %s stopped after %d attempts", self.name, self.sent)
 
@@ -203,10 +210,40 @@ class Worker:
         if self._results:
             await self._cycle(0)
 
-    async def _maintain(self) -> None:
-        reclaimed = await self._db_call(self.queue.reclaim_expired, self.clock())
+    async def _heartbeats(self) -> None:
+        """Tell the other workers this one is alive, about once a second, whatever the loop does.
+
+        Its own task and thread, so a long database round or a loop waiting on slow sends
+        never makes a live worker look dead. A failed beat is logged and tried again.
+        """
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_interval)
+            try:
+                await asyncio.to_thread(self.queue.heartbeat, self.name, self.clock())
+            except Exception:
+                log.warning("worker %s: heartbeat not written", self.name, exc_info=True)
+
+    async def _sign_off(self) -> None:
+        """Stopped, rows released: drop the heartbeat row, so nothing counts this worker."""
+        if self._beating is not None:
+            self._beating.cancel()
+            await asyncio.gather(self._beating, return_exceptions=True)
+        await self._db_call(self.queue.sign_off, self.name)
+
+    async def _reclaim(self) -> None:
+        dead_after = timedelta(seconds=self.settings.dead_after)
+        reclaimed = await self._db_call(
+            self.queue.reclaim_expired, self.clock(), dead_after=dead_after
+        )
         if reclaimed:
-            log.warning("reclaimed %d deliveries whose lease expired", reclaimed)
+            log.warning(
+                "reclaimed %d deliveries whose worker died or whose lease expired: the outcome"
+                " of their last attempt is unknown (recorded as outcome_unknown), sent again",
+                reclaimed,
+            )
+
+    async def _maintain(self) -> None:
+        await self._reclaim()
         for _ in range(self.settings.purge_batches):
             purged = await self._db_call(
                 self.queue.purge, self.clock(), retention_period=self.settings.retention
