@@ -24,7 +24,8 @@ class AttemptOut(BaseModel):
     latency_ms: float
     status_code: int | None
     error: str | None = Field(
-        description="timeout, connect_error, dns_error, tls_error, blocked_address, http_status"
+        description="timeout, connect_error, dns_error, tls_error, blocked_address,"
+        " http_status, outcome_unknown"
     )
     error_detail: str | None
     response_body: str = Field(description="The first 4 KiB of the receiver's answer.")
