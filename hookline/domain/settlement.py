@@ -24,7 +24,14 @@ from hookline.domain.retry import Outcome, RetryPolicy, Verdict, judge, next_del
 
 GONE = 410
 """A receiver answering ``410 Gone`` asks never to be called again: its webhook stops."""
-TRANSPORT_ERRORS = frozenset({ErrorClass.TIMEOUT, ErrorClass.CONNECT_ERROR, ErrorClass.DNS_ERROR})
+TRANSPORT_ERRORS = frozenset(
+    {
+        ErrorClass.TIMEOUT,
+        ErrorClass.CONNECT_ERROR,
+        ErrorClass.DNS_ERROR,
+        ErrorClass.OUTCOME_UNKNOWN,  # no answer recorded: retried like a lost connection
+    }
+)
 
 
 def outcome_of(result: AttemptResult) -> Outcome:
@@ -101,7 +108,10 @@ def unknown_outcome(
     trigger = (
         AttemptTrigger.RESEND if owner.startswith(RESEND_OWNER_PREFIX) else AttemptTrigger.WORKER
     )
-    spent = next_delay(policy, number, Outcome(status_code=None, transport_error=True)) is None
+    no_answer = outcome_of(
+        AttemptResult(None, 0.0, "", ErrorClass.OUTCOME_UNKNOWN, None, retry_after=None)
+    )
+    spent = next_delay(policy, number, no_answer) is None
     return Settlement(
         delivery_id=delivery_id,
         webhook_id=webhook_id,
