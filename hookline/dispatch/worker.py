@@ -43,7 +43,8 @@ class WorkerSettings:
     lease_seconds: float = 60.0
     poll_interval: float = 1.0
     shutdown_timeout: float = 20.0
-    maintenance_interval: float = 1.0  # reclaim (and purge) this often
+    maintenance_interval: float = 1.0  # reclaim this often: a dead worker's rows come back
+    purge_interval: float = 5.0  # purge this often (it was the maintenance interval)
     heartbeat_interval: float = 1.0
     dead_after: float = 3.0  # seconds without a heartbeat: that worker is dead
     retention: timedelta = timedelta(days=30)
@@ -92,6 +93,7 @@ class Worker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._last_maintenance = 0.0
+        self._last_purge = 0.0
         self._beating: asyncio.Task[None] | None = None
         self._secrets: dict[str, str] = {}
         self.sent = 0
@@ -244,6 +246,11 @@ class Worker:
 
     async def _maintain(self) -> None:
         await self._reclaim()
+        if time.monotonic() - self._last_purge >= self.settings.purge_interval:
+            self._last_purge = time.monotonic()
+            await self._purge()
+
+    async def _purge(self) -> None:
         for _ in range(self.settings.purge_batches):
             purged = await self._db_call(
                 self.queue.purge, self.clock(), retention_period=self.settings.retention
