@@ -93,7 +93,7 @@ class Worker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._last_maintenance = 0.0
-        self._last_purge = 0.0
+        self._next_purge: datetime | None = None  # on the worker's clock
         self._beating: asyncio.Task[None] | None = None
         self._secrets: dict[str, str] = {}
         self.sent = 0
@@ -246,8 +246,9 @@ class Worker:
 
     async def _maintain(self) -> None:
         await self._reclaim()
-        if time.monotonic() - self._last_purge >= self.settings.purge_interval:
-            self._last_purge = time.monotonic()
+        now = self.clock()
+        if self._next_purge is None or now >= self._next_purge:
+            self._next_purge = now + timedelta(seconds=self.settings.purge_interval)
             await self._purge()
 
     async def _purge(self) -> None:
