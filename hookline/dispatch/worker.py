@@ -95,6 +95,9 @@ class Worker:
         self._last_maintenance = 0.0
         self._next_purge: datetime | None = None  # on the worker's clock
         self._beating: asyncio.Task[None] | None = None
+        # its own thread: a long database round must not delay a beat; one thread, so
+        # the sign-off is written after any beat still running
+        self._beats = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hookline-beat")
         self._secrets: dict[str, str] = {}
         self.sent = 0
         self.idle = False  # waiting with nothing in flight: only a wake-up or the poll moves it
@@ -122,16 +125,18 @@ class Worker:
         self._loop = asyncio.get_running_loop()
         self._event = asyncio.Event()
         log.info("worker %s started", self.name)
-        await self._db_call(self.queue.heartbeat, self.name, self.clock())  # before any claim
-        self._beating = asyncio.create_task(self._heartbeats())
         try:
+            await self._beat()  # alive before it holds any lease
+            self._beating = asyncio.create_task(self._heartbeats())
             while not self._stopping:
                 timeout = await self._pump()
                 await self._wait(timeout)
             await self._drain()
             await self._sign_off()
         finally:
-            self._beating.cancel()
+            if self._beating is not None:
+                self._beating.cancel()
+            self._beats.shutdown(wait=True)
             self._db.shutdown(wait=True)
             log.info("worker %s stopped after %d attempts", self.name, self.sent)
 
@@ -216,21 +221,30 @@ class Worker:
         """Tell the other workers this one is alive, about once a second, whatever the loop does.
 
         Its own task and thread, so a long database round or a loop waiting on slow sends
-        never makes a live worker look dead. A failed beat is logged and tried again.
+        never makes a live worker look dead. A failed beat is logged and tried again; if
+        beats keep failing, the others take this worker's leases: sent twice, not lost.
         """
         while True:
             await asyncio.sleep(self.settings.heartbeat_interval)
             try:
-                await asyncio.to_thread(self.queue.heartbeat, self.name, self.clock())
+                await self._beat()
             except Exception:
                 log.warning("worker %s: heartbeat not written", self.name, exc_info=True)
+
+    async def _beat(self) -> None:
+        name, now = self.name, self.clock()
+        await asyncio.get_running_loop().run_in_executor(
+            self._beats, lambda: self.queue.heartbeat(name, now)
+        )
 
     async def _sign_off(self) -> None:
         """Stopped, rows released: drop the heartbeat row, so nothing counts this worker."""
         if self._beating is not None:
             self._beating.cancel()
             await asyncio.gather(self._beating, return_exceptions=True)
-        await self._db_call(self.queue.sign_off, self.name)
+        await asyncio.get_running_loop().run_in_executor(
+            self._beats, lambda: self.queue.sign_off(self.name)
+        )
 
     async def _reclaim(self) -> None:
         dead_after = timedelta(seconds=self.settings.dead_after)
