@@ -76,11 +76,13 @@ def create_app(
     context: Context | None = None,
     *,
     embedded_worker: bool = False,
+    expect_workers: bool | None = None,
 ) -> FastAPI:
     """The API and the dashboard; with ``embedded_worker`` it also delivers.
 
     The embedded worker joins the context's wake-up fan-out before the app serves, so
-    an ingest in this process wakes it at once.
+    an ingest in this process wakes it at once. ``expect_workers`` (by default: with
+    an embedded worker) makes ``/readyz`` fail while no worker is alive.
     """
     settings = settings or Settings()
     ctx = context or build_context(settings)
@@ -105,6 +107,7 @@ def create_app(
         send=sender.send,
         operator_token=_revealed(settings.operator_token),
         ingest_token=_revealed(settings.ingest_token),
+        expect_workers=embedded_worker if expect_workers is None else expect_workers,
     )
     app.state.worker = worker  # tests watch it go idle
     web.install(app)

@@ -15,12 +15,16 @@ from datetime import timedelta
 
 from hookline.config import Settings
 from hookline.dispatch.sender import Sender
+from hookline.dispatch.settings import WorkerSettings
 from hookline.dispatch.wakeup import notify_sqlite_workers, sqlite_wake_dir
-from hookline.dispatch.worker import Worker, WorkerSettings
+from hookline.dispatch.worker import Worker
 from hookline.domain.secrets import SecretBox, load_or_create_key_file
 from hookline.services import keys
 from hookline.services.context import Context
 from hookline.store import Database, create_database
+
+RESEND_LEASE_MARGIN = 5.0
+"""Seconds a resend's lease outlives its send timeout (it settles right after)."""
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +122,8 @@ def build_context(settings: Settings) -> Context:
         allowed_networks=settings.allowed_networks,
         failing_period=timedelta(days=settings.failing_days),
         wake_workers=wakeups,
+        resend_lease=timedelta(seconds=settings.send_timeout + RESEND_LEASE_MARGIN),
+        worker_dead_after=timedelta(seconds=settings.worker_dead_after),
     )
 
 
@@ -145,6 +151,7 @@ def worker_settings(settings: Settings) -> WorkerSettings:
         lease_seconds=settings.lease_seconds,
         poll_interval=settings.poll_interval,
         shutdown_timeout=settings.send_timeout + 1,
+        dead_after=settings.worker_dead_after,
         retention=timedelta(days=settings.retention_days),
     )
 

@@ -22,58 +22,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import random
-import socket
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from hookline.dispatch.backoff import FAILED, Failed, FaultStreak, retry_until
 from hookline.dispatch.due import DueTimes
+from hookline.dispatch.heartbeat import Heartbeat
 from hookline.dispatch.ports import Transport, WorkQueue
-from hookline.domain import wire
+from hookline.dispatch.settings import WorkerSettings, utcnow, worker_name
+from hookline.dispatch.signing import SignedAttempts
 from hookline.domain.deliveries import (
-    AttemptResult,
     DueDelivery,
-    ErrorClass,
-    Outgoing,
     Settlement,
 )
-from hookline.domain.errors import SecretUnreadable
-from hookline.domain.ids import new_id
 from hookline.domain.settlement import settlement_for
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 BUSY_BACKOFF = 0.05  # seconds
-
-
-@dataclass(frozen=True)
-class WorkerSettings:
-    concurrency: int = 200
-    per_webhook_cap: int = 50
-    lease_seconds: float = 60.0
-    poll_interval: float = 1.0
-    shutdown_timeout: float = 20.0
-    maintenance_interval: float = 5.0
-    retention: timedelta = timedelta(days=30)
-    purge_batches: int = 20  # per maintenance round, 500 events each
-    linger: float = 0.005  # seconds to gather results before a database round
-    settle_batch: int = 100  # ... unless this many are already waiting
-    backoff_base: float = 0.1  # seconds after the first failed queue call, doubling ...
-    backoff_cap: float = 5.0  # ... up to this
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[-6:]}"
 
 
 class Worker:
@@ -108,7 +78,8 @@ class Worker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._last_maintenance = 0.0
-        self._secrets: dict[str, str] = {}
+        self._next_purge: datetime | None = None  # on the worker's clock, as retention is
+        self._signed = SignedAttempts(sender, decrypt)
         self._faults = FaultStreak(
             self.name,
             base=self.settings.backoff_base,
@@ -166,7 +137,10 @@ class Worker:
         self._loop = asyncio.get_running_loop()
         self._event = asyncio.Event()
         log.info("worker %s started", self.name)
+        heartbeat = Heartbeat(self.queue, self.name, self.clock, self.settings.heartbeat_interval)
+        drained = False
         try:
+            await heartbeat.start()
             while not self._stopping:
                 timeout = await self._pump()
                 if self._faults.failing:
@@ -174,7 +148,9 @@ class Worker:
                 else:
                     await self._wait(timeout)
             await self._drain()
+            drained = True
         finally:
+            await heartbeat.stop(sign_off=drained)
             self._db.shutdown(wait=True)
             self._db = self._new_executor()  # so that a supervisor may run it again
             log.info("worker %s stopped after %d attempts", self.name, self.sent)
@@ -309,13 +285,27 @@ class Worker:
             await self._cycle(0)
 
     async def _maintain(self) -> None:
+        """Reclaim every round (a dead worker's rows come back within seconds); purge
+        every ``purge_interval``. A failed call is tried again next round."""
         reclaimed = await self._queue_call(
-            "reclaiming expired leases", self.queue.reclaim_expired, self.clock()
+            "reclaiming leases",
+            self.queue.reclaim_expired,
+            self.clock(),
+            dead_after=timedelta(seconds=self.settings.dead_after),
+            alive=self.name,
         )
-        if isinstance(reclaimed, Failed):
-            return  # the next round tries again
-        if reclaimed:
-            log.warning("reclaimed %d deliveries whose lease expired", reclaimed)
+        if reclaimed and not isinstance(reclaimed, Failed):
+            log.warning(
+                "reclaimed %d deliveries whose worker died or whose lease expired: the outcome"
+                " of their last attempt is unknown (recorded as outcome_unknown), sent again",
+                reclaimed,
+            )
+        now = self.clock()
+        if self._next_purge is None or now >= self._next_purge:
+            self._next_purge = now + timedelta(seconds=self.settings.purge_interval)
+            await self._purge()
+
+    async def _purge(self) -> None:
         for _ in range(self.settings.purge_batches):
             purged = await self._queue_call(
                 "purging old events",
@@ -358,43 +348,10 @@ class Worker:
 
     # -- one delivery -----------------------------------------------------------
 
-    def _decrypt(self, ciphertext: str) -> str:
-        secret = self._secrets.get(ciphertext)
-        if secret is None:
-            secret = self._secrets[ciphertext] = self.decrypt(ciphertext)
-        return secret
-
-    async def _attempt(self, due: DueDelivery, started_at: datetime) -> AttemptResult:
-        """One signed send; a secret the key cannot open fails the attempt, unsent.
-
-        Retrying would not help (the key is wrong until an operator acts), and raising
-        would leave the delivery in flight, re-claimed every lease for ever: the attempt
-        is recorded as ``secret_unreadable`` and settles like any unretried failure.
-        """
-        try:
-            secrets = [self._decrypt(c) for c in due.secret_ciphertexts]
-        except SecretUnreadable as exc:
-            log.error("delivery %s of webhook %s fails unsent: %s", due.id, due.webhook_id, exc)
-            return AttemptResult(
-                status_code=None,
-                latency_ms=0.0,
-                response_body="",
-                error=ErrorClass.SECRET_UNREADABLE,
-                error_detail=exc.message,
-                retry_after=None,
-            )
-        headers = wire.delivery_headers(
-            secrets=secrets,
-            idempotency_key=due.idempotency_key,
-            body=due.body,
-            sent_at=started_at,
-        )
-        return await self.sender.send(Outgoing(url=due.url, body=due.body, headers=headers))
-
     async def _deliver(self, due: DueDelivery) -> None:
         try:
             started_at = self.clock()
-            result = await self._attempt(due, started_at)
+            result = await self._signed.attempt(due, started_at)
             self._results.append(
                 settlement_for(
                     delivery_id=due.id,

@@ -31,6 +31,7 @@ _ERROR_KEYS = {
     ErrorClass.TLS_ERROR: "verdict.tls_error",
     ErrorClass.BLOCKED_ADDRESS: "verdict.blocked_address",
     ErrorClass.SECRET_UNREADABLE: "verdict.secret_unreadable",
+    ErrorClass.OUTCOME_UNKNOWN: "verdict.outcome_unknown",
 }
 
 

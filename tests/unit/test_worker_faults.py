@@ -56,10 +56,12 @@ class FaultyQueue(FakeQueue):
         self._maybe_fail("next_due")
         return super().next_due_at()
 
-    def reclaim_expired(self, now: datetime) -> int:
+    def reclaim_expired(
+        self, now: datetime, *, dead_after: timedelta | None = None, alive: str | None = None
+    ) -> int:
         self.reclaims += 1
         self._maybe_fail("reclaim", RuntimeError("an error nobody expected"))
-        return super().reclaim_expired(now)
+        return super().reclaim_expired(now, dead_after=dead_after, alive=alive)
 
     def release(self, ids: Sequence[str], *, owner: str, now: datetime) -> int:
         self._maybe_fail("release")
