@@ -12,7 +12,6 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
-from pydantic import Strict as PydanticStrict
 from pydantic_core import PydanticCustomError
 
 from hookline.catalog import TOPICS
@@ -75,6 +74,14 @@ def _iso_text(value: Any) -> Any:
     )
 
 
+def _json_integer(value: Any) -> Any:
+    """Lax parsing would read ``true`` as 1 and ``"3"`` as 3; JSON Schema calls neither an
+    integer. A float with no fraction (``3.0``) is one, and pydantic takes it as such."""
+    if isinstance(value, bool | str):
+        raise PydanticCustomError("int_type", "must be an integer.")
+    return value
+
+
 def _date_or_datetime(value: Any) -> Any:
     """A bare ``YYYY-MM-DD`` stays a date (pydantic would make it a naive midnight)."""
     if isinstance(value, str) and _DATE_ONLY.fullmatch(value):
@@ -123,8 +130,8 @@ UnicodeText = Annotated[str, AfterValidator(_unicode_text)]
 Instant = Annotated[datetime, BeforeValidator(_iso_text)]
 """A date-time from outside: text only (services check its offset and range)."""
 
-WholeNumber = Annotated[int, PydanticStrict()]
-"""An integer in a body: not ``true``, ``1.5`` or ``"3"``, which lax parsing would take."""
+WholeNumber = Annotated[int, BeforeValidator(_json_integer)]
+"""An integer in a body, as JSON Schema counts them (``3`` or ``3.0``)."""
 
 Moment = Annotated[
     datetime | date,
