@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import pytest
@@ -83,3 +84,13 @@ async def test_polling_only_wakes_nobody_and_ends_with_the_worker() -> None:
     stop.set()
     await asyncio.wait_for(task, 5)
     assert woken == []
+
+
+def test_the_pgbouncer_section_names_real_settings() -> None:
+    from pathlib import Path
+
+    text = Path(__file__).parents[2].joinpath("docs", "operating.md").read_text("utf-8")
+    section = text.split("## Several machines and PgBouncer", 1)[1]
+    named = set(re.findall(r"HOOKLINE_([A-Z_]+)", section))
+    assert {"DATABASE_POOLER", "LISTEN_DATABASE_URL"} <= named
+    assert {name.lower() for name in named} <= set(Settings.model_fields)
