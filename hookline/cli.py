@@ -134,7 +134,7 @@ def worker(
     import logging
     import signal
 
-    from hookline.bootstrap import build_worker
+    from hookline.bootstrap import build_worker, wake_listener
     from hookline.dispatch.runner import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -155,7 +155,7 @@ def worker(
             " webhook)"
         )
         try:
-            await run_worker(the_worker)
+            await run_worker(the_worker, wake_listener(settings))
         finally:
             await the_worker.sender.close()
         console.print(f"worker stopped after {the_worker.sent} attempts")
