@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     poll_interval: float = Field(
         default=1.0, gt=0, description="Longest wait between looks at the queue without a wake-up."
     )
+    drain_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="On SIGTERM, how long a worker lets attempts in flight finish before it"
+        " gives the rest back to the queue.",
+    )
     failing_days: float = Field(
         default=5.0, gt=0, description="A webhook failing every attempt this long is stopped."
     )
