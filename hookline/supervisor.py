@@ -103,12 +103,15 @@ class Supervisor:
         with self._lock:
             return [s.proc.pid for s in self._slots if s.proc is not None]
 
-    def start(self) -> list[int]:
+    def start(self, *, watch: bool = True) -> list[int]:
+        """Spawn every child; ``watch`` starts the thread that calls ``check`` (tests
+        call it by hand instead)."""
         with self._lock:
             for slot in self._slots:
                 self._spawn(slot)
-        self._thread = threading.Thread(target=self._watch, name="hookline-supervisor")
-        self._thread.start()
+        if watch:
+            self._thread = threading.Thread(target=self._watch, name="hookline-supervisor")
+            self._thread.start()
         return self.pids
 
     def _spawn(self, slot: Slot) -> None:
@@ -140,13 +143,17 @@ class Supervisor:
     def _watch(self) -> None:
         while not self._stopping.wait(CHECK_EVERY):
             try:
-                with self._lock:
-                    if self._stopping.is_set():
-                        return
-                    for slot in self._slots:
-                        self._tend(slot)
+                self.check()
             except Exception:  # a bug here must not leave the children unwatched for good
                 log.exception("the worker supervisor failed a round; it carries on")
+
+    def check(self) -> None:
+        """One look at every child: note the dead, restart those whose pause is over."""
+        with self._lock:
+            if self._stopping.is_set():
+                return
+            for slot in self._slots:
+                self._tend(slot)
 
     def _tend(self, slot: Slot) -> None:
         """Note a death and schedule its restart, or restart when the pause is over."""
