@@ -232,7 +232,12 @@ def watch_parent(loop: asyncio.AbstractEventLoop, on_gone: Callable[[], None]) -
     raw = os.environ.get(PARENT_FD_ENV)
     if not raw:
         return False
-    fd = int(raw)
+    try:
+        fd = int(raw)
+        os.fstat(fd)
+    except (ValueError, OSError):  # inherited by mistake, not from a serve: run unwatched
+        log.warning("%s=%r names no open pipe; not watching a parent", PARENT_FD_ENV, raw)
+        return False
 
     def readable() -> None:
         try:

@@ -7,13 +7,15 @@ processes are in tests/acceptance/test_serve_workers.py.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import signal
 from typing import Any
 
 import pytest
 
-from hookline.supervisor import PARENT_FD_ENV, Supervisor, describe_exit
+from hookline.supervisor import PARENT_FD_ENV, Supervisor, describe_exit, watch_parent
 
 
 class FakeProc:
@@ -127,3 +129,38 @@ def test_exits_read_as_an_operator_reads_them() -> None:
 def test_at_least_one_worker() -> None:
     with pytest.raises(ValueError, match="at least one"):
         Supervisor(0, drain_seconds=10)
+
+
+def test_a_worker_stops_once_its_serve_is_gone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pipe's write end closing (serve exiting, however) is what tells the worker."""
+    read, write = os.pipe()
+    monkeypatch.setenv(PARENT_FD_ENV, str(read))
+    gone: list[str] = []
+
+    async def watch() -> None:
+        loop = asyncio.get_running_loop()
+        assert watch_parent(loop, lambda: gone.append("gone"))
+        await asyncio.sleep(0)
+        assert gone == []  # serve still holds the write end
+        os.close(write)
+        for _ in range(100):
+            if gone:
+                break
+            await asyncio.sleep(0.01)
+
+    try:
+        asyncio.run(watch())
+    finally:
+        os.close(read)
+    assert gone == ["gone"]
+
+
+def test_an_unsupervised_worker_watches_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        monkeypatch.delenv(PARENT_FD_ENV, raising=False)
+        assert not watch_parent(loop, lambda: None)
+        monkeypatch.setenv(PARENT_FD_ENV, "not-a-number")
+        assert not watch_parent(loop, lambda: None)
+    finally:
+        loop.close()
