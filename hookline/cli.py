@@ -99,8 +99,8 @@ def serve(
         typer.Option(
             min=0,
             show_default=False,
-            help="Delivery worker processes to run and supervise [default: one per core,"
-            f" {os.cpu_count() or 1} here]; 0: one worker inside this process.",
+            help="Delivery worker processes to run and supervise (default: one per core,"
+            f" {os.cpu_count() or 1} here); 0: one worker inside this process.",
         ),
     ] = None,
     no_worker: Annotated[
