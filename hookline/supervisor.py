@@ -110,7 +110,11 @@ class Supervisor:
             for slot in self._slots:
                 self._spawn(slot)
         if watch:
-            self._thread = threading.Thread(target=self._watch, name="hookline-supervisor")
+            # a daemon: should serve ever end without stop(), the children still see the
+            # pipe close and go, rather than this thread keeping serve alive
+            self._thread = threading.Thread(
+                target=self._watch, name="hookline-supervisor", daemon=True
+            )
             self._thread.start()
         return self.pids
 
