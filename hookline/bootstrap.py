@@ -180,7 +180,7 @@ def worker_settings(settings: Settings) -> WorkerSettings:
         per_webhook_cap=settings.webhook_concurrency,
         lease_seconds=settings.lease_seconds,
         poll_interval=settings.poll_interval,
-        shutdown_timeout=settings.send_timeout + 1,
+        shutdown_timeout=settings.drain_seconds,
         dead_after=settings.worker_dead_after,
         retention=timedelta(days=settings.retention_days),
     )

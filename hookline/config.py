@@ -65,6 +65,12 @@ class Settings(BaseSettings):
         description="Seconds without a heartbeat (one a second) after which a worker is dead"
         " and its leased deliveries go to the others.",
     )
+    drain_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="On SIGTERM, how long a worker lets attempts in flight finish before it"
+        " gives the rest back to the queue.",
+    )
     failing_days: float = Field(
         default=5.0, gt=0, description="A webhook failing every attempt this long is stopped."
     )
