@@ -101,13 +101,16 @@ def serve(
     """Migrate the database, then serve the API and the dashboard, and deliver events."""
     import uvicorn
 
-    from hookline.app import create_app
+    from hookline.metrics.multiproc import use_shared_dir
     from hookline.services.demo import LOOPBACK_NETWORKS
 
     if demo:
         os.environ.setdefault("HOOKLINE_ALLOW_HTTP", "true")
         os.environ.setdefault("HOOKLINE_ALLOW_PRIVATE_NETWORKS", LOOPBACK_NETWORKS)
     settings = Settings()
+    use_shared_dir(settings.data_dir, owner=True)  # before the app imports the client
+    from hookline.app import create_app
+
     ctx = migrated_context(settings)
     if demo:
         settings = _with_demo(settings, ctx, f"http://{host}:{port}")
@@ -136,9 +139,11 @@ def worker(
 
     from hookline.bootstrap import build_worker
     from hookline.dispatch.runner import run_worker
+    from hookline.metrics.multiproc import use_shared_dir
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = Settings()
+    use_shared_dir(settings.data_dir, owner=False)  # serve's /metrics sums this worker's counts
     if concurrency is not None:
         settings = settings.model_copy(update={"worker_concurrency": concurrency})
     ctx = migrated_context(settings)

@@ -1,0 +1,82 @@
+"""Prometheus metrics: what the processes count, and where the counts are kept.
+
+Nothing here imports ``prometheus_client`` at import time. The client picks its value
+store (in memory, or the shared files of multiprocess mode) when it is first imported,
+from ``PROMETHEUS_MULTIPROC_DIR``; ``serve`` and ``worker`` set that variable
+(``multiproc.use_shared_dir``) before anything counts, so the instruments are built on
+first use (``instruments.get``), never at import.
+
+Counting is cheap and never fails the caller: the worker counts a whole settled batch
+at once, after the database round that wrote it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from hookline.domain.deliveries import DeliveryState, ErrorClass, Settlement
+
+log = logging.getLogger(__name__)
+
+OUTCOME_OF_STATE = {
+    DeliveryState.DELIVERED: "delivered",
+    DeliveryState.PENDING: "retry",
+    DeliveryState.FAILED: "failed",
+    DeliveryState.CANCELLED: "cancelled",
+}
+ERROR_CLASSES = frozenset(e.value for e in ErrorClass)
+
+
+def _error_label(error: str | None) -> str:
+    """A closed set of label values: an error class, ``none``, or ``other``."""
+    if error is None:
+        return "none"
+    return error if error in ERROR_CLASSES else "other"
+
+
+def record_settled(batch: Sequence[Settlement]) -> None:
+    """Count one written batch: outcomes (one ``inc`` per distinct pair) and latencies."""
+    if not batch:
+        return
+    try:
+        from hookline.metrics import instruments
+
+        found = instruments.get()
+        outcomes = Counter(
+            (OUTCOME_OF_STATE.get(s.state, "other"), _error_label(s.attempt.error)) for s in batch
+        )
+        for (outcome, error), count in outcomes.items():
+            found.settled.labels(outcome, error).inc(count)
+        for s in batch:
+            found.attempt_seconds.observe(s.attempt.latency_ms / 1000)
+    except Exception:  # a metric must never stop a delivery: log, keep going
+        log.exception("could not count %d settled deliveries", len(batch))
+
+
+def record_reclaimed(count: int) -> None:
+    if count <= 0:
+        return
+    try:
+        from hookline.metrics import instruments
+
+        instruments.get().reclaimed.inc(count)
+    except Exception:
+        log.exception("could not count %d reclaimed leases", count)
+
+
+def record_ingested(topics: Iterable[tuple[str, str]], deliveries: int) -> None:
+    """``topics``: (topic, outcome) per item, outcome ``accepted``, ``duplicate`` or
+    ``refused``. A topic outside the catalog is counted as ``other`` (bounded labels)."""
+    try:
+        from hookline.metrics import instruments
+
+        found = instruments.get()
+        for (topic, outcome), count in Counter(topics).items():
+            label = topic if topic in found.known_topics else "other"
+            found.events.labels(label, outcome).inc(count)
+        if deliveries:
+            found.deliveries_created.inc(deliveries)
+    except Exception:
+        log.exception("could not count ingested events")
