@@ -108,10 +108,10 @@ def serve(
         os.environ.setdefault("HOOKLINE_ALLOW_HTTP", "true")
         os.environ.setdefault("HOOKLINE_ALLOW_PRIVATE_NETWORKS", LOOPBACK_NETWORKS)
     settings = Settings()
+    ctx = migrated_context(settings)
     use_shared_dir(settings.data_dir, owner=True)  # before the app imports the client
     from hookline.app import create_app
 
-    ctx = migrated_context(settings)
     if demo:
         settings = _with_demo(settings, ctx, f"http://{host}:{port}")
     worker_note = "off (--no-worker): run `hookline worker`" if no_worker else "embedded"
@@ -121,11 +121,29 @@ def serve(
     uvicorn.run(app_, host=host, port=port, log_level="info")
 
 
+def _metrics_page_token(settings: Settings, port: int | None) -> str | None:
+    """The token of ``worker --metrics-port``'s page; no page without a port."""
+    if port is None:
+        return None
+    if not settings.metrics_token:
+        err.print("[red]error[/red]: --metrics-port needs HOOKLINE_METRICS_TOKEN")
+        raise typer.Exit(2)
+    return settings.metrics_token.get_secret_value()
+
+
 @app.command()
 def worker(
     concurrency: Annotated[
         int | None, typer.Option(help="Requests in flight (default HOOKLINE_WORKER_CONCURRENCY).")
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Also answer GET /metrics on this port (machines without `serve`);"
+            " needs HOOKLINE_METRICS_TOKEN."
+        ),
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Address of --metrics-port.")] = "127.0.0.1",
 ) -> None:
     """Deliver events: claim due deliveries from the shared database and send them.
 
@@ -143,13 +161,17 @@ def worker(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = Settings()
-    use_shared_dir(settings.data_dir, owner=False)  # serve's /metrics sums this worker's counts
     if concurrency is not None:
         settings = settings.model_copy(update={"worker_concurrency": concurrency})
+    token = _metrics_page_token(settings, metrics_port)
     ctx = migrated_context(settings)
+    use_shared_dir(settings.data_dir, owner=False)  # serve's /metrics sums this worker's counts
 
     async def main() -> None:
+        from hookline.metrics import worker_page  # after use_shared_dir: it loads the client
+
         quiet_gc()
+        page = await worker_page.start(metrics_host, metrics_port, token) if token else None
         the_worker = build_worker(settings, ctx)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -163,6 +185,8 @@ def worker(
             await run_worker(the_worker)
         finally:
             await the_worker.sender.close()
+            if page is not None:
+                await page.cleanup()
         console.print(f"worker stopped after {the_worker.sent} attempts")
 
     asyncio.run(main())

@@ -40,16 +40,17 @@ class QueueReading(Protocol):
 
 
 class _ScrapeGauges(Collector):
-    def __init__(self, reading: QueueReading | None, *, writes_failing: bool) -> None:
+    def __init__(self, reading: QueueReading | None, *, writes_failing: bool | None) -> None:
         self.reading = reading
         self.writes_failing = writes_failing
 
     def collect(self) -> Iterator[Metric]:
-        yield GaugeMetricFamily(
-            "hookline_writes_failing",
-            "1 while this API process's last database write failed (as /readyz).",
-            value=1 if self.writes_failing else 0,
-        )
+        if self.writes_failing is not None:
+            yield GaugeMetricFamily(
+                "hookline_writes_failing",
+                "1 while this API process's last database write failed (as /readyz).",
+                value=1 if self.writes_failing else 0,
+            )
         r = self.reading
         if r is None:  # the database could not be read: these gauges go missing
             return
@@ -86,11 +87,12 @@ class _ScrapeGauges(Collector):
         )
 
 
-def render(reading: QueueReading | None, *, writes_failing: bool = False) -> bytes:
+def render(reading: QueueReading | None, *, writes_failing: bool | None = False) -> bytes:
     """Every process's counters (multiprocess mode) or this one's, plus the gauges.
 
     ``reading`` is ``None`` when the database could not be read: the counters are
-    still served, and the missing gauges are what an alert notices.
+    still served, and the missing gauges are what an alert notices. ``writes_failing``
+    is ``None`` where no API process answers (a worker's page).
     """
     instruments.get()  # so a process that counted nothing yet still shows every name
     registry = CollectorRegistry()

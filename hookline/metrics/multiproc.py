@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -64,5 +65,8 @@ def use_shared_dir(data_dir: Path, *, owner: bool) -> Path:
         removed = remove_dead_files(directory)
         if removed:
             log.info("removed %d metric files of stopped processes from %s", removed, directory)
+    if "prometheus_client.values" in sys.modules:
+        # too late: this process already counts in memory, and /metrics would miss it
+        raise RuntimeError("prometheus_client was imported before use_shared_dir")
     os.environ[ENV] = str(directory.resolve())
     return directory

@@ -4,7 +4,8 @@ Real processes on one SQLite data directory, with no ``PROMETHEUS_MULTIPROC_DIR`
 their environment: ``serve --no-worker`` (which sends nothing itself) and one
 ``hookline worker``. Both derive ``$HOOKLINE_DATA_DIR/metrics``; the page ``serve``
 answers must sum the worker's counts, keep them once the worker has stopped, and a
-restarted ``serve`` must drop the files of processes that are gone.
+restarted ``serve`` must drop the files of processes that are gone. The worker's own
+``--metrics-port`` page (for machines without ``serve``) shows the same counts.
 """
 
 from __future__ import annotations
@@ -78,7 +79,9 @@ def _scenario(receiver: Receiver, procs: Processes, metrics_dir: Path) -> None:
     serve_args = ("serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port))
     server = procs.start("serve", *serve_args)
     wait_healthy(server, base)
-    worker = procs.start("worker", "worker")
+    worker_port = free_port()
+    worker = procs.start("worker", "worker", "--metrics-port", str(worker_port))
+    worker.wait_for_port(worker_port)
     with httpx.Client(base_url=base, timeout=30) as op, httpx.Client(base_url=base) as api:
         op.headers["Authorization"] = f"Bearer {OPERATOR_TOKEN}"
         platform = _ok(op.post("/v1/admin/platforms", json={"name": "Metrics"}), 201)
@@ -106,6 +109,9 @@ def _scenario(receiver: Receiver, procs: Processes, metrics_dir: Path) -> None:
     # serve delivers nothing itself: every one of these was counted by the worker
     wait_until("the worker's counts on serve's page", lambda: delivered_on(base) == EVENTS, 10)
     assert (metrics_dir / f"counter_{worker.proc.pid}.db").exists()
+    # a machine without serve: the worker answers for its directory, behind the token
+    assert delivered_on(f"http://127.0.0.1:{worker_port}") == EVENTS
+    assert httpx.get(f"http://127.0.0.1:{worker_port}/metrics").status_code == 401
 
     assert worker.terminate(timeout=30) == 0
     assert delivered_on(base) == EVENTS  # a stopped process's counts stay until a restart
