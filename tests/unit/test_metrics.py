@@ -81,7 +81,7 @@ def dead_pid() -> int:
 def test_serve_owns_the_default_directory_and_drops_dead_processes_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(multiproc.ENV, raising=False)
+    monkeypatch.setenv(multiproc.ENV, "")  # empty is unset; undone after the test
     # as in a fresh ``serve``: the client is not loaded yet (this test process has it)
     monkeypatch.delitem(sys.modules, "prometheus_client.values")
     directory = tmp_path / "data" / "metrics"
@@ -101,7 +101,7 @@ def test_serve_owns_the_default_directory_and_drops_dead_processes_files(
     assert sorted(p.name for p in directory.iterdir()) == sorted(names)  # a worker keeps all
     assert os.environ[multiproc.ENV] == str(directory.resolve())  # children inherit it
 
-    monkeypatch.delenv(multiproc.ENV)
+    monkeypatch.setenv(multiproc.ENV, "")
     multiproc.use_shared_dir(tmp_path / "data", owner=True)
     assert sorted(p.name for p in directory.iterdir()) == sorted(
         [f"counter_{alive}.db", "notes.txt"]
@@ -113,8 +113,8 @@ def test_a_client_loaded_too_early_is_an_error_not_lost_counts(
 ) -> None:
     """Loaded before the variable, the client counts in memory: ``serve`` would never
     see this process's counts. ``use_shared_dir`` refuses rather than lose them."""
-    monkeypatch.delenv(multiproc.ENV, raising=False)
+    monkeypatch.setenv(multiproc.ENV, "")
     assert "prometheus_client.values" in sys.modules  # this test process loaded it
     with pytest.raises(RuntimeError, match="imported before use_shared_dir"):
         multiproc.use_shared_dir(tmp_path / "data", owner=False)
-    assert multiproc.ENV not in os.environ
+    assert os.environ[multiproc.ENV] == ""
