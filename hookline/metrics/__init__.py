@@ -31,6 +31,25 @@ OUTCOME_OF_STATE = {
 ERROR_CLASSES = frozenset(e.value for e in ErrorClass)
 
 
+class _Complaints:
+    """Log a counting failure once per streak: a metrics directory on a full disk must
+    not fill the log with one traceback per batch, nor go unnoticed."""
+
+    failing = False
+
+    @classmethod
+    def failed(cls, what: str) -> None:
+        if not cls.failing:
+            log.exception("could not count %s; counting goes on, this is logged once", what)
+        cls.failing = True
+
+    @classmethod
+    def counted(cls) -> None:
+        if cls.failing:
+            log.info("counting works again")
+        cls.failing = False
+
+
 def _error_label(error: str | None) -> str:
     """A closed set of label values: an error class, ``none``, or ``other``."""
     if error is None:
@@ -53,7 +72,9 @@ def record_settled(batch: Sequence[Settlement]) -> None:
             found.settled.labels(outcome, error).inc(count)
         observe_many(found.attempt_seconds, [s.attempt.latency_ms / 1000 for s in batch])
     except Exception:  # a metric must never stop a delivery: log, keep going
-        log.exception("could not count %d settled deliveries", len(batch))
+        _Complaints.failed(f"{len(batch)} settled deliveries")
+    else:
+        _Complaints.counted()
 
 
 def observe_many(histogram: Any, amounts: Sequence[float]) -> None:
@@ -85,7 +106,9 @@ def record_reclaimed(count: int) -> None:
 
         instruments.get().reclaimed.inc(count)
     except Exception:
-        log.exception("could not count %d reclaimed leases", count)
+        _Complaints.failed(f"{count} reclaimed leases")
+    else:
+        _Complaints.counted()
 
 
 def record_ingested(topics: Iterable[tuple[str, str]], deliveries: int) -> None:
@@ -100,5 +123,7 @@ def record_ingested(topics: Iterable[tuple[str, str]], deliveries: int) -> None:
             found.events.labels(label, outcome).inc(count)
         if deliveries:
             found.deliveries_created.inc(deliveries)
-    except Exception:
-        log.exception("could not count ingested events")
+    except Exception:  # the events are stored: a count must not turn that into an error
+        _Complaints.failed("ingested events")
+    else:
+        _Complaints.counted()

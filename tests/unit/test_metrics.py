@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -50,10 +51,18 @@ def test_a_settled_batch_is_counted_by_outcome_and_error_class() -> None:
     assert moved("hookline_attempt_duration_seconds_bucket", le="10.0") == 3
 
 
-def test_a_failing_count_never_stops_the_caller(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_failing_count_never_stops_the_caller_and_is_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="hookline.metrics")
     broken = settlement(DeliveryState.DELIVERED, None, latency_ms="soon")  # type: ignore[arg-type]
+    for _ in range(3):
+        metrics.record_settled([broken])
+    assert caplog.text.count("could not count 1 settled deliveries") == 1
+    metrics.record_settled([settlement(DeliveryState.DELIVERED, None)])
+    assert "counting works again" in caplog.text
     metrics.record_settled([broken])
-    assert "could not count 1 settled deliveries" in caplog.text
+    assert caplog.text.count("could not count 1 settled deliveries") == 2
 
 
 def test_the_worker_side_and_the_cli_load_no_metrics_client() -> None:
