@@ -116,6 +116,7 @@ def create_app(
         send=sender.send,
         operator_token=_revealed(settings.operator_token),
         ingest_token=_revealed(settings.ingest_token),
+        metrics_token=_revealed(settings.metrics_token),
         expect_workers=embedded_worker if expect_workers is None else expect_workers,
     )
     app.state.worker = worker  # tests watch it go idle

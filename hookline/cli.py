@@ -116,8 +116,8 @@ def serve(
     SIGTERM or Ctrl-C: stop accepting requests, let every worker finish what is in
     flight (HOOKLINE_DRAIN_SECONDS), exit 0. A worker process that dies is restarted.
     """
-    from hookline.app import create_app
     from hookline.commands.serve import run_server, start_delivery
+    from hookline.metrics.multiproc import use_shared_dir
     from hookline.services.demo import LOOPBACK_NETWORKS
 
     if no_worker and workers:
@@ -129,6 +129,11 @@ def serve(
         os.environ.setdefault("HOOKLINE_ALLOW_PRIVATE_NETWORKS", LOOPBACK_NETWORKS)
     settings = Settings()
     ctx = migrated_context(settings)
+    use_shared_dir(
+        settings.data_dir, owner=True
+    )  # before the app loads the client; children inherit it
+    from hookline.app import create_app
+
     creds = _demo_credentials(settings, ctx) if demo else None
     delivery = start_delivery(settings, workers, no_worker)
     try:
@@ -145,11 +150,29 @@ def serve(
     run_server(app_, host, port, delivery)
 
 
+def _metrics_page_token(settings: Settings, port: int | None) -> str | None:
+    """The token of ``worker --metrics-port``'s page; no page without a port."""
+    if port is None:
+        return None
+    if not settings.metrics_token:
+        err.print("[red]error[/red]: --metrics-port needs HOOKLINE_METRICS_TOKEN")
+        raise typer.Exit(2)
+    return settings.metrics_token.get_secret_value()
+
+
 @app.command()
 def worker(
     concurrency: Annotated[
         int | None, typer.Option(help="Requests in flight (default HOOKLINE_WORKER_CONCURRENCY).")
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Also answer GET /metrics on this port (machines without `serve`);"
+            " needs HOOKLINE_METRICS_TOKEN."
+        ),
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Address of --metrics-port.")] = "127.0.0.1",
 ) -> None:
     """Deliver events: claim due deliveries from the shared database and send them.
 
@@ -164,6 +187,7 @@ def worker(
 
     from hookline.bootstrap import build_worker, wake_listener
     from hookline.dispatch.runner import run_worker
+    from hookline.metrics.multiproc import use_shared_dir
     from hookline.supervisor import watch_parent
 
     setup_logging()
@@ -172,10 +196,15 @@ def worker(
     if concurrency is not None:
         settings = settings.model_copy(update={"worker_concurrency": concurrency})
     drain_for = settings.drain_seconds
+    token = _metrics_page_token(settings, metrics_port)
     ctx = migrated_context(settings)
+    use_shared_dir(settings.data_dir, owner=False)  # serve's /metrics sums this worker's counts
 
     async def main() -> None:
+        from hookline.metrics import worker_page  # after use_shared_dir: it loads the client
+
         quiet_gc()
+        page = await worker_page.start(metrics_host, metrics_port, token) if token else None
         the_worker = build_worker(settings, ctx)
         loop = asyncio.get_running_loop()
 
@@ -196,6 +225,8 @@ def worker(
             await run_worker(the_worker, wake_listener(settings))
         finally:
             await the_worker.sender.close()
+            if page is not None:
+                await page.cleanup()
         console.print(f"worker stopped after {the_worker.sent} attempts")
 
     asyncio.run(main())

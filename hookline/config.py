@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     ingest_token: SecretStr | None = Field(
         default=None, description="Bearer token of the producers' ingest routes (/internal)."
     )
+    metrics_token: SecretStr | None = Field(
+        default=None, description="Bearer token of GET /metrics (Prometheus); unset: disabled."
+    )
     retention_days: float = Field(
         default=30, gt=0, description="Events, deliveries and attempts older than this are purged."
     )

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from hookline.api import apidocs, errors, openapi
-from hookline.api.routers import admin, deliveries, health, ingest, platform, webhooks
+from hookline.api.routers import admin, deliveries, health, ingest, metrics, platform, webhooks
 
 ROUTERS = (
     health.router,
+    metrics.router,
     admin.router,
     platform.router,
     webhooks.router,

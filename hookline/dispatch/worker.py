@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from hookline import metrics
 from hookline.dispatch.backoff import FAILED, Failed, FaultStreak, retry_until
 from hookline.dispatch.due import DueTimes
 from hookline.dispatch.heartbeat import Heartbeat
@@ -250,6 +251,7 @@ class Worker:
             self._keep_unwritten(batch)
             return 0
         self._faults.written()
+        metrics.record_settled(batch)
         self._due.scheduled(batch)
         for due in claimed:
             self._sending[due.id] = asyncio.create_task(self._deliver(due))
@@ -295,6 +297,7 @@ class Worker:
             alive=self.name,
         )
         if reclaimed and not isinstance(reclaimed, Failed):
+            metrics.record_reclaimed(reclaimed)
             log.warning(
                 "reclaimed %d deliveries whose worker died or whose lease expired: the outcome"
                 " of their last attempt is unknown (recorded as outcome_unknown), sent again",

@@ -24,6 +24,8 @@ class Wiring:
     send: Send
     operator_token: str | None = None
     ingest_token: str | None = None
+    metrics_token: str | None = None
+    """Guards ``/metrics`` (``None``: the route is disabled)."""
     expect_workers: bool = False
     """``/readyz`` fails while no worker is alive (``serve``: this process accepts
     events for delivery, embedded worker or not)."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from hookline import metrics
 from hookline.catalog import TOPICS, validate_data
 from hookline.domain import wire
 from hookline.domain.errors import FieldError, HooklineError, InvalidInput, PayloadTooLarge
@@ -163,7 +164,22 @@ def ingest(ctx: Context, items: Sequence[IncomingEvent]) -> list[Ingested | Hook
             queue.notify(conn)
     if created:
         ctx.wake_workers()
-    return [r for r in results if r is not None]
+    done = [r for r in results if r is not None]
+    metrics.record_ingested(_outcomes(items, done), created)
+    return done
+
+
+def _outcomes(
+    items: Sequence[IncomingEvent], results: Sequence[Ingested | HooklineError]
+) -> list[tuple[str, str]]:
+    """(topic, outcome) per item, for the ingest counters."""
+    return [(item.topic, _outcome(r)) for item, r in zip(items, results, strict=True)]
+
+
+def _outcome(result: Ingested | HooklineError) -> str:
+    if isinstance(result, HooklineError):
+        return "refused"
+    return "duplicate" if result.duplicate else "accepted"
 
 
 def _store(
