@@ -118,16 +118,12 @@ def serve(
     """
     from hookline.commands.serve import run_server, start_delivery
     from hookline.metrics.multiproc import use_shared_dir
-    from hookline.services.demo import LOOPBACK_NETWORKS
 
     if no_worker and workers:
         err.print("[red]error[/red]: --no-worker runs no worker; it cannot take --workers N")
         raise typer.Exit(2)
     setup_logging()
-    if demo:
-        os.environ.setdefault("HOOKLINE_ALLOW_HTTP", "true")
-        os.environ.setdefault("HOOKLINE_ALLOW_PRIVATE_NETWORKS", LOOPBACK_NETWORKS)
-    settings = Settings()
+    settings = _serve_settings(demo)
     ctx = migrated_context(settings)
     use_shared_dir(
         settings.data_dir, owner=True
@@ -148,6 +144,16 @@ def serve(
         delivery.stop()
         raise
     run_server(app_, host, port, delivery)
+
+
+def _serve_settings(demo: bool) -> Settings:
+    """Settings for ``serve``; ``--demo`` allows http and loopback URLs unless told not to."""
+    from hookline.services.demo import LOOPBACK_NETWORKS
+
+    if demo:
+        os.environ.setdefault("HOOKLINE_ALLOW_HTTP", "true")
+        os.environ.setdefault("HOOKLINE_ALLOW_PRIVATE_NETWORKS", LOOPBACK_NETWORKS)
+    return Settings()
 
 
 def _metrics_page_token(settings: Settings, port: int | None) -> str | None:
@@ -182,54 +188,60 @@ def worker(
     the queue and exits 0. `hookline serve` runs this same command as its workers.
     """
     import asyncio
+
+    from hookline.metrics.multiproc import use_shared_dir
+
+    setup_logging()
+    settings = Settings()
+    if concurrency is not None:
+        settings = settings.model_copy(update={"worker_concurrency": concurrency})
+    token = _metrics_page_token(settings, metrics_port)
+    ctx = migrated_context(settings)
+    use_shared_dir(settings.data_dir, owner=False)  # serve's /metrics sums this worker's counts
+
+    asyncio.run(_work(settings, ctx, token, metrics_host, metrics_port))
+
+
+async def _work(
+    settings: Settings, ctx: Context, token: str | None, metrics_host: str, metrics_port: int | None
+) -> None:
+    """One worker process: drains on SIGTERM, SIGINT or when its ``serve`` is gone."""
+    import asyncio
     import logging
     import signal
 
     from hookline.bootstrap import build_worker, wake_listener
     from hookline.dispatch.runner import run_worker
-    from hookline.metrics.multiproc import use_shared_dir
+    from hookline.metrics import worker_page  # after use_shared_dir: it loads the client
     from hookline.supervisor import watch_parent
 
-    setup_logging()
     log = logging.getLogger("hookline.worker")
-    settings = Settings()
-    if concurrency is not None:
-        settings = settings.model_copy(update={"worker_concurrency": concurrency})
     drain_for = settings.drain_seconds
-    token = _metrics_page_token(settings, metrics_port)
-    ctx = migrated_context(settings)
-    use_shared_dir(settings.data_dir, owner=False)  # serve's /metrics sums this worker's counts
+    quiet_gc()
+    page = await worker_page.start(metrics_host, metrics_port, token) if token else None
+    the_worker = build_worker(settings, ctx)
+    loop = asyncio.get_running_loop()
 
-    async def main() -> None:
-        from hookline.metrics import worker_page  # after use_shared_dir: it loads the client
+    def drain(why: str) -> None:
+        log.info("worker %s: %s; draining (up to %g s)", the_worker.name, why, drain_for)
+        the_worker.stop()
 
-        quiet_gc()
-        page = await worker_page.start(metrics_host, metrics_port, token) if token else None
-        the_worker = build_worker(settings, ctx)
-        loop = asyncio.get_running_loop()
-
-        def drain(why: str) -> None:
-            log.info("worker %s: %s; draining (up to %g s)", the_worker.name, why, drain_for)
-            the_worker.stop()
-
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, drain, sig.name)
-        # under serve: stop when serve is gone, however it died
-        watch_parent(loop, lambda: drain("its hookline serve is gone"))
-        console.print(
-            f"[green]worker[/green] {the_worker.name} on {ctx.db.dialect}"
-            f" ({settings.worker_concurrency} in flight, {settings.webhook_concurrency} per"
-            " webhook)"
-        )
-        try:
-            await run_worker(the_worker, wake_listener(settings))
-        finally:
-            await the_worker.sender.close()
-            if page is not None:
-                await page.cleanup()
-        console.print(f"worker stopped after {the_worker.sent} attempts")
-
-    asyncio.run(main())
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, drain, sig.name)
+    # under serve: stop when serve is gone, however it died
+    watch_parent(loop, lambda: drain("its hookline serve is gone"))
+    console.print(
+        f"[green]worker[/green] {the_worker.name} on {ctx.db.dialect}"
+        f" ({settings.worker_concurrency} in flight, {settings.webhook_concurrency} per"
+        " webhook)"
+    )
+    try:
+        await run_worker(the_worker, wake_listener(settings))
+    finally:
+        await the_worker.sender.close()
+        if page is not None:
+            await page.cleanup()
+    console.print(f"worker stopped after {the_worker.sent} attempts")
 
 
 @app.command()
