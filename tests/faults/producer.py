@@ -66,15 +66,19 @@ class Producer:
         """Publish events ``start``..``stop`` (default: all), each batch until accepted."""
         stop = self.events if stop is None else stop
         began = time.monotonic()
-        with httpx.Client(base_url=self.base, headers=PRODUCER, timeout=30) as client:
+        with self.client() as client:
             for first in range(start, stop, self.batch):
                 if self.rate is not None:  # an open-loop pace, not a wait for anything
                     time.sleep(max(0.0, began + (first - start) / self.rate - time.monotonic()))
-                self._publish(client, list(range(first, min(first + self.batch, stop))))
+                self.send(client, list(range(first, min(first + self.batch, stop))))
 
-    def _publish(self, client: httpx.Client, indexes: list[int]) -> None:
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.base, headers=PRODUCER, timeout=30)
+
+    def send(self, client: httpx.Client, indexes: list[int]) -> None:
+        """Send these events until every one is accepted (or the patience runs out)."""
         deadline = time.monotonic() + self.patience
-        while indexes := self._post(client, indexes):
+        while indexes := self.send_once(client, indexes):
             if time.monotonic() > deadline:
                 raise AssertionError(
                     f"{len(indexes)} events still refused after {self.patience} s;"
@@ -82,8 +86,8 @@ class Producer:
                 )
             time.sleep(RETRY_PAUSE)
 
-    def _post(self, client: httpx.Client, indexes: list[int]) -> list[int]:
-        """One try; answers the indexes still to send."""
+    def send_once(self, client: httpx.Client, indexes: list[int]) -> list[int]:
+        """One try; answers the indexes still to send (all of them after a refusal)."""
         body = {"events": [self.event(i) for i in indexes]}
         try:
             response = client.post("/internal/v1/events/batch", json=body)
