@@ -25,6 +25,7 @@ from tests.faults.producer import Producer
 from tests.support.cluster import Processes, list_deliveries, unfinished
 from tests.support.counting_receiver import CountingReceiver
 from tests.support.process import Process, wait_until
+from tests.support.server import wait_healthy
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ class Plan:
         """CI's size, or ``make soak``'s (HOOKLINE_SOAK=1; HOOKLINE_SOAK_EVENTS=n)."""
         if os.environ.get("HOOKLINE_SOAK", "") not in ("", "0"):
             events = int(os.environ.get("HOOKLINE_SOAK_EVENTS", "100000"))
-            return cls(events, worker_kills=12, api_kills=3, batch=500, rate=2_000)
+            # publishing lasts about 50 s, so the API kills land in the burst at any size
+            return cls(events, worker_kills=12, api_kills=3, batch=500, rate=events / 50)
         return cls(2_000, worker_kills=1, api_kills=1, batch=100, rate=400)
 
     @property
@@ -51,7 +53,11 @@ class Plan:
 
 @dataclass
 class Cluster:
-    """The children of one run, and the kills done to them."""
+    """The children of one run, and the kills done to them.
+
+    A kill does not wait for its replacement to be ready, so kills keep pace with the
+    burst on a slow machine; a victim is always a process that had started working.
+    """
 
     processes: Processes
     port: int
@@ -61,17 +67,28 @@ class Cluster:
 
     def kill_worker(self, seen: int) -> None:
         victim = self.workers.pop(0)
+        victim.wait_for_line("worker ", timeout=60)
         _sigkill(victim)
         self.kills.append(f"{victim.name} at {seen} received")
-        self.workers.append(self.processes.worker(f"worker {len(self.kills) + 2}"))
+        self.workers.append(self.processes.start(self._next_name("worker"), "worker"))
 
     def kill_api(self, accepted: int) -> None:
+        wait_healthy(self.server, f"http://127.0.0.1:{self.port}")
         _sigkill(self.server)
         self.kills.append(f"{self.server.name} at {accepted} accepted")
-        self.server = self.processes.serve(f"serve {len(self.kills) + 1}", self.port)
+        args = ("serve", "--no-worker", "--host", "127.0.0.1", "--port", str(self.port))
+        self.server = self.processes.start(self._next_name("serve"), *args)
 
-    def alive(self) -> list[str]:
-        return [p.name for p in [self.server, *self.workers] if p.proc.poll() is None]
+    def _next_name(self, kind: str) -> str:
+        return f"{kind} {sum(p.name.startswith(kind) for p in self.processes.all) + 1}"
+
+    def check_alive(self) -> None:
+        """Every current process started and still runs."""
+        wait_healthy(self.server, f"http://127.0.0.1:{self.port}")
+        for worker in self.workers:
+            worker.wait_for_line("worker ", timeout=60)
+        dead = [p.name for p in [self.server, *self.workers] if p.proc.poll() is not None]
+        assert not dead, f"exited: {dead}"
 
 
 def _sigkill(proc: Process) -> None:

@@ -60,4 +60,4 @@ def test_sigkills_mid_burst_lose_no_accepted_event(
     assert outcome.accepted == PLAN.events
     assert outcome.lost == 0, outcome
     assert outcome.unknown == 0, outcome
-    assert cluster.alive() == [p.name for p in [cluster.server, *cluster.workers]]
+    cluster.check_alive()
