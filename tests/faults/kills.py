@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ import httpx
 import pytest
 
 from tests.faults.producer import Producer
-from tests.support.cluster import Processes, list_deliveries, unfinished
+from tests.support.cluster import Processes, delivery_rows, list_deliveries, unfinished
 from tests.support.counting_receiver import CountingReceiver
 from tests.support.process import Process, wait_until
 from tests.support.server import wait_healthy
@@ -144,6 +145,8 @@ class Outcome:
     unknown: int  # requests for no delivery of an accepted event
     duplicates: int  # requests beyond the first for a delivery
     seconds: float
+    listed: int  # deliveries the API's log lists as delivered
+    detail: str = ""  # when something was lost: what the API says of it
 
     def line(self, backend: str, cluster: Cluster) -> str:
         share = 100 * self.duplicates / max(1, self.accepted)
@@ -156,6 +159,7 @@ class Outcome:
 
 
 def settle(
+    env: dict[str, str],
     api: httpx.Client,
     webhook_id: str,
     producer: Producer,
@@ -168,18 +172,29 @@ def settle(
     receiver.wait_for(lambda r: len(r.counts) >= expected, timeout=patience)
     seconds = time.monotonic() - started
     wait_until("no pending or in-flight delivery", lambda: unfinished(api, webhook_id) == 0, 60)
-    assert not list_deliveries(api, webhook_id, "failed")
-    delivered = list_deliveries(api, webhook_id, "delivered")
-    key_of = {d["event_id"]: d["idempotency_key"] for d in delivered}
+    rows = delivery_rows(env)
+    listed = len(list_deliveries(api, webhook_id, "delivered"))
+    states = Counter(row.state for row in rows)
+    key_of = {row.event_id: row.idempotency_key for row in rows}
     _, counts, _ = receiver.snapshot()
     accepted = producer.event_ids()
     extra_events = set(key_of) - accepted
     assert not extra_events, f"{len(extra_events)} events made by a producer's retry"
-    lost = sum(1 for event_id in accepted if counts[key_of.get(event_id, "")] == 0)
+    assert len(rows) == len(key_of), "an event with two deliveries to one webhook"
+    lost = [event_id for event_id in accepted if counts[key_of.get(event_id, "")] == 0]
+    unknown = set(counts) - set(key_of.values())
+    detail = ""
+    if lost or unknown or listed != states["delivered"] or set(states) != {"delivered"}:
+        detail = (
+            f"database: {len(rows)} deliveries, states {dict(states)}; the API lists"
+            f" {listed} delivered; lost e.g. {lost[:3]}; unknown keys e.g. {sorted(unknown)[:3]}"
+        )
     return Outcome(
         accepted=len(accepted),
-        lost=lost,
-        unknown=len(set(counts) - set(key_of.values())),
+        lost=len(lost),
+        unknown=len(unknown),
         duplicates=sum(counts.values()) - len(counts),
         seconds=seconds,
+        listed=listed,
+        detail=detail,
     )

@@ -54,10 +54,11 @@ def test_sigkills_mid_burst_lose_no_accepted_event(
             publishing = pool.submit(producer.run)
             kill_along(cluster, PLAN, producer, publishing, receiver)
             publishing.result(timeout=PLAN.patience)
-        outcome = settle(api, webhook_id, producer, receiver, PLAN.patience, started)
+        outcome = settle(env, api, webhook_id, producer, receiver, PLAN.patience, started)
     print("\n" + outcome.line(backend_of(env), cluster))
-    print(f"producer answers: {dict(producer.statuses)}")
+    print(f"producer answers: {dict(producer.statuses)} {outcome.detail}")
     assert outcome.accepted == PLAN.events
     assert outcome.lost == 0, outcome
     assert outcome.unknown == 0, outcome
+    assert outcome.listed == outcome.accepted, outcome  # the delivery log shows them all
     cluster.check_alive()

@@ -16,12 +16,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
+from hookline.store.tables import deliveries
 from tests.conftest import POSTGRES_ADMIN_URL, _postgres_unavailable
 from tests.support.process import Process
 from tests.support.server import wait_healthy
@@ -208,6 +209,28 @@ def describe(api: httpx.Client, webhook_id: str, keys: set[str]) -> str:
     ]
     states = Counter(d["state"] for d in rows)
     return f"{len(keys)} deliveries, states {dict(states)}; e.g. {rows[:3]}"
+
+
+class DeliveryRow(NamedTuple):
+    event_id: str
+    idempotency_key: str
+    state: str
+
+
+def delivery_rows(env: dict[str, str]) -> list[DeliveryRow]:
+    """(event_id, idempotency_key, state) of every delivery, read from the database
+    itself: what the API's listing shows is checked against it, not trusted."""
+    url = env.get("HOOKLINE_DATABASE_URL")
+    if not url:
+        url = f"sqlite:///{(Path(env['HOOKLINE_DATA_DIR']) / 'hookline.db').resolve()}"
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            c = deliveries.c
+            query = select(c.event_id, c.idempotency_key, c.state)
+            return [DeliveryRow(*row) for row in conn.execute(query)]
+    finally:
+        engine.dispose()
 
 
 def unfinished(api: httpx.Client, webhook_id: str) -> int:
