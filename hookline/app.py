@@ -18,9 +18,10 @@ from hookline import __version__, api, web
 from hookline.bodylimit import BodyLimit
 from hookline.bootstrap import build_context, build_sender, build_worker, with_fan_out
 from hookline.config import Settings
-from hookline.dispatch.runner import run_worker
+from hookline.dispatch.runner import run_supervised
 from hookline.dispatch.sender import Sender
 from hookline.dispatch.worker import Worker
+from hookline.headers import SecurityHeaders
 from hookline.http.deps import Wiring
 from hookline.services.context import Context
 
@@ -57,7 +58,7 @@ def _lifespan(sender: Sender, worker: Worker | None) -> Lifespan:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(run_worker(worker)) if worker is not None else None
+        task = asyncio.create_task(run_supervised(worker)) if worker is not None else None
         try:
             yield
         finally:
@@ -75,11 +76,13 @@ def create_app(
     context: Context | None = None,
     *,
     embedded_worker: bool = False,
+    expect_workers: bool | None = None,
 ) -> FastAPI:
     """The API and the dashboard; with ``embedded_worker`` it also delivers.
 
     The embedded worker joins the context's wake-up fan-out before the app serves, so
-    an ingest in this process wakes it at once.
+    an ingest in this process wakes it at once. ``expect_workers`` (by default: with
+    an embedded worker) makes ``/readyz`` fail while no worker is alive.
     """
     settings = settings or Settings()
     ctx = context or build_context(settings)
@@ -95,7 +98,8 @@ def create_app(
         title="hookline",
         version=__version__,
         description=DESCRIPTION,
-        docs_url="/docs",
+        docs_url=None,  # hookline.api.apidocs serves /docs and /redoc without a CDN
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.wiring = Wiring(
@@ -103,6 +107,7 @@ def create_app(
         send=sender.send,
         operator_token=_revealed(settings.operator_token),
         ingest_token=_revealed(settings.ingest_token),
+        expect_workers=embedded_worker if expect_workers is None else expect_workers,
     )
     app.state.worker = worker  # tests watch it go idle
     web.install(app)
@@ -110,4 +115,6 @@ def create_app(
     # Added last, so it is the outermost of the app's own layers: the limit holds on
     # every route, before any authentication reads a header or a session.
     app.add_middleware(BodyLimit, limit_for=body_limit)
+    # Outside even the body limit, so its 413 answers carry the headers too.
+    app.add_middleware(SecurityHeaders)
     return app

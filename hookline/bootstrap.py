@@ -8,17 +8,23 @@ case needs is decided once, here, and handed down: nothing below rewires it late
 from __future__ import annotations
 
 import logging
+import stat
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
 from hookline.config import Settings
 from hookline.dispatch.sender import Sender
+from hookline.dispatch.settings import WorkerSettings
 from hookline.dispatch.wakeup import notify_sqlite_workers, sqlite_wake_dir
-from hookline.dispatch.worker import Worker, WorkerSettings
+from hookline.dispatch.worker import Worker
 from hookline.domain.secrets import SecretBox, load_or_create_key_file
+from hookline.services import keys
 from hookline.services.context import Context
-from hookline.store import create_database
+from hookline.store import Database, create_database
+
+RESEND_LEASE_MARGIN = 5.0
+"""Seconds a resend's lease outlives its send timeout (it settles right after)."""
 
 log = logging.getLogger(__name__)
 
@@ -44,29 +50,80 @@ class WakeFanOut:
                 log.exception("a worker wake-up failed; it will find the work at its next poll")
 
 
-def _secret_key(settings: Settings) -> str:
+def key_source(settings: Settings) -> str:
+    """Where the key comes from, as the operator configured it (for messages)."""
+    if settings.secret_key:
+        return "HOOKLINE_SECRET_KEY"
+    return f"the key file {settings.key_file}"
+
+
+def _secret_key(settings: Settings, db: Database) -> str:
+    """The configured key; a key file is created only while nothing is sealed yet.
+
+    A new key cannot open secrets sealed with a lost one: creating it would only turn
+    a clear start-up error into failing deliveries.
+    """
     if settings.secret_key:
         return settings.secret_key.get_secret_value()
-    return load_or_create_key_file(settings.key_file)
+    path = settings.key_file
+    if not path.exists() and keys.has_sealed_values(db):
+        interrupted = path.with_name(path.name + ".new")
+        hint = (
+            f" {interrupted} exists: a key rotation was interrupted, and that file may hold"
+            " the key the secrets are sealed with now."
+            if interrupted.exists()
+            else ""
+        )
+        raise keys.SecretKeyUnusable(
+            f"hookline will not start: the key file {path} is missing, but the database holds"
+            " webhook secrets sealed with a key, so no new key was made (it could not open"
+            " them). Put the key file back (mode 0600), or set HOOKLINE_SECRET_KEY to the key"
+            f" the secrets were sealed with.{hint}"
+        )
+    return load_or_create_key_file(path)
+
+
+def narrow_data_dir(settings: Settings) -> None:
+    """Take group and other access away from hookline's own data directory and key file.
+
+    New ones are created private; this narrows those an older version or an operator
+    made open. A directory holding neither the database nor the key is not hookline's
+    alone, so it is left as it is.
+    """
+    data_dir = settings.data_dir
+    ours = [p for p in (settings.key_file, data_dir / "hookline.db") if p.exists()]
+    for path in [data_dir, *ours] if ours else []:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            log.warning("narrowing %s from %o to %o", path, mode, mode & ~0o077)
+            path.chmod(mode & ~0o077)
 
 
 def build_context(settings: Settings) -> Context:
     """The database, the secret key and the URL policy, with this process's wake-ups.
 
-    SQLite workers in other processes are woken through their sockets; an embedded
-    worker registers with the same fan-out (``with_fan_out``).
+    The key must open the secrets the database holds (``keys.check_key``): a process
+    with the wrong key refuses to start rather than fail every delivery. SQLite workers
+    in other processes are woken through their sockets; an embedded worker registers
+    with the same fan-out (``with_fan_out``).
     """
     wakeups = WakeFanOut()
     wake_dir = sqlite_wake_dir(settings.sqlalchemy_url)
     if wake_dir is not None:
         wakeups.register(lambda: notify_sqlite_workers(wake_dir))
+    narrow_data_dir(settings)
+    db = create_database(settings.sqlalchemy_url)
+    box = SecretBox(_secret_key(settings, db))
+    keys.check_key(db, box, key_source(settings))
     return Context(
-        db=create_database(settings.sqlalchemy_url),
-        box=SecretBox(_secret_key(settings)),
+        db=db,
+        box=box,
         allow_http=settings.allow_http,
         allowed_networks=settings.allowed_networks,
         failing_period=timedelta(days=settings.failing_days),
         wake_workers=wakeups,
+        resend_lease=timedelta(seconds=settings.send_timeout + RESEND_LEASE_MARGIN),
+        worker_dead_after=timedelta(seconds=settings.worker_dead_after),
     )
 
 
@@ -94,6 +151,7 @@ def worker_settings(settings: Settings) -> WorkerSettings:
         lease_seconds=settings.lease_seconds,
         poll_interval=settings.poll_interval,
         shutdown_timeout=settings.send_timeout + 1,
+        dead_after=settings.worker_dead_after,
         retention=timedelta(days=settings.retention_days),
     )
 

@@ -113,7 +113,7 @@ def serve(
         settings = _with_demo(settings, ctx, f"http://{host}:{port}")
     worker_note = "off (--no-worker): run `hookline worker`" if no_worker else "embedded"
     console.print(f"[dim]delivery worker: {worker_note}[/dim]")
-    app_ = create_app(settings, ctx, embedded_worker=not no_worker)
+    app_ = create_app(settings, ctx, embedded_worker=not no_worker, expect_workers=True)
     quiet_gc()
     uvicorn.run(app_, host=host, port=port, log_level="info")
 

@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     poll_interval: float = Field(
         default=1.0, gt=0, description="Longest wait between looks at the queue without a wake-up."
     )
+    worker_dead_after: float = Field(
+        default=3.0,
+        gt=0,
+        description="Seconds without a heartbeat (one a second) after which a worker is dead"
+        " and its leased deliveries go to the others.",
+    )
     failing_days: float = Field(
         default=5.0, gt=0, description="A webhook failing every attempt this long is stopped."
     )

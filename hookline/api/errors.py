@@ -91,7 +91,7 @@ def problem_fields(exc: domain.HooklineError) -> dict[str, Any]:
 async def _on_domain_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, domain.HooklineError)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, domain.Unauthorized) else None
-    if isinstance(exc, domain.LoginThrottled):
+    if isinstance(exc, domain.LoginThrottled | domain.StorageUnavailable):
         headers = {"Retry-After": str(exc.retry_after)}
     body = problem_fields(exc)
     return _response(body["status"], body, headers)

@@ -8,11 +8,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from hookline.commands.keys import rotate_key
 from hookline.commands.shared import clean_errors, console, migrated_context
 from hookline.config import Settings
 from hookline.services.context import Context
 
 admin = typer.Typer(help="Operator tasks on the database this machine is configured for.")
+admin.command("rotate-key")(rotate_key)
 
 
 def _admin_context() -> Context:

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from hookline.config import Settings
 from hookline.domain.errors import HooklineError
@@ -22,7 +23,7 @@ def clean_errors() -> Iterator[None]:
     try:
         yield
     except HooklineError as exc:
-        err.print(f"[red]error[/red] [bold]{exc.code}[/bold]: {exc.message}")
+        err.print(f"[red]error[/red] [bold]{exc.code}[/bold]: {escape(exc.message)}")
         raise typer.Exit(1) from None
 
 
@@ -30,7 +31,8 @@ def migrated_context(settings: Settings) -> Context:
     from hookline.bootstrap import build_context
     from hookline.store.migrate import upgrade
 
-    ctx = build_context(settings)
+    with clean_errors():  # a key that cannot open the stored secrets: one message, exit 1
+        ctx = build_context(settings)
     upgrade(ctx.db)
     return ctx
 

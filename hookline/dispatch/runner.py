@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 from hookline.dispatch.ports import WorkQueue
 from hookline.dispatch.wakeup import listen_postgres, listen_sqlite, sqlite_wake_dir
 from hookline.dispatch.worker import Worker
+
+log = logging.getLogger(__name__)
+RESTART_AFTER = 1.0  # seconds
 
 
 async def checkpoint_periodically(
@@ -51,3 +55,22 @@ async def run_worker(worker: Worker) -> None:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
+
+
+async def run_supervised(worker: Worker, restart_after: float = RESTART_AFTER) -> None:
+    """``run_worker`` that never ends silently: a crash is logged at once and restarted.
+
+    ``serve`` keeps answering while its embedded worker runs beside it; a worker that
+    died there would accept events nobody delivers. The worker's own loop survives
+    database failures; this catches what it did not foresee. Its in-flight sends and
+    unwritten results live on the ``Worker`` and carry over to the next run.
+    """
+    while True:
+        try:
+            await run_worker(worker)
+            return
+        except Exception:
+            log.exception("worker %s crashed; restarting it in %.1f s", worker.name, restart_after)
+        if worker.stopping:
+            return
+        await asyncio.sleep(restart_after)

@@ -6,6 +6,13 @@ sending slots, then wait for a send to finish, a wake-up, the next due time or t
 poll interval. Results pile up while the database works, so writes batch themselves
 under load and stay immediate when idle.
 
+The wait always has a deadline: the next due time, the poll interval and the next
+maintenance round, so a retry is claimed on time however long other sends hang.
+
+A queue call that fails (a full disk, a read-only file, a terminated connection) does
+not end the loop: the results it carried stay in memory, the failure is logged once
+per streak, and the loop backs off (``backoff.FaultStreak``) before trying again.
+
 Shutdown (SIGTERM): stop claiming, let sends finish within ``shutdown_timeout``,
 release the rest untouched, write every result, return.
 """
@@ -15,47 +22,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import random
-import socket
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
+from hookline.dispatch.backoff import FAILED, Failed, FaultStreak, retry_until
+from hookline.dispatch.due import DueTimes
+from hookline.dispatch.heartbeat import Heartbeat
 from hookline.dispatch.ports import Transport, WorkQueue
-from hookline.domain import wire
-from hookline.domain.deliveries import AttemptResult, DueDelivery, Outgoing, Settlement
-from hookline.domain.ids import new_id
+from hookline.dispatch.settings import WorkerSettings, utcnow, worker_name
+from hookline.dispatch.signing import SignedAttempts
+from hookline.domain.deliveries import (
+    DueDelivery,
+    Settlement,
+)
 from hookline.domain.settlement import settlement_for
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 BUSY_BACKOFF = 0.05  # seconds
-
-
-@dataclass(frozen=True)
-class WorkerSettings:
-    concurrency: int = 200
-    per_webhook_cap: int = 50
-    lease_seconds: float = 60.0
-    poll_interval: float = 1.0
-    shutdown_timeout: float = 20.0
-    maintenance_interval: float = 5.0
-    retention: timedelta = timedelta(days=30)
-    purge_batches: int = 20  # per maintenance round, 500 events each
-    linger: float = 0.005  # seconds to gather results before a database round
-    settle_batch: int = 100  # ... unless this many are already waiting
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[-6:]}"
 
 
 class Worker:
@@ -83,14 +71,22 @@ class Worker:
         self.settings = settings or WorkerSettings()
         self.name = name or worker_name()
         self.rng = rng or random.Random()  # noqa: S311 - retry jitter
-        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hookline-db")
+        self._db = self._new_executor()
         self._sending: dict[str, asyncio.Task[None]] = {}
         self._results: list[Settlement] = []
         self._event: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._last_maintenance = 0.0
-        self._secrets: dict[str, str] = {}
+        self._next_purge: datetime | None = None  # on the worker's clock, as retention is
+        self._signed = SignedAttempts(sender, decrypt)
+        self._faults = FaultStreak(
+            self.name,
+            base=self.settings.backoff_base,
+            cap=self.settings.backoff_cap,
+            rng=random.Random(),  # noqa: S311 - back-off jitter
+        )
+        self._due = DueTimes(self.settings.poll_interval)
         self.sent = 0
         self.idle = False  # waiting with nothing in flight: only a wake-up or the poll moves it
 
@@ -106,9 +102,33 @@ class Worker:
         self._stopping = True
         self.wake()
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    @staticmethod
+    def _new_executor() -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="hookline-db")
+
     async def _db_call(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._db, lambda: fn(*args, **kwargs))
+
+    async def _queue_call(
+        self, what: str, fn: Callable[..., T], *args: object, carrying: int = 0, **kwargs: object
+    ) -> T | Failed:
+        """``fn`` on the database thread; a failure is logged, counted and answered as FAILED.
+
+        Every exception counts, not only known outages: a worker that stops delivering
+        because of one odd error is worse than one that retries it with back-off.
+        """
+        try:
+            result = await self._db_call(fn, *args, **kwargs)
+        except Exception as exc:
+            self._faults.failed(what, exc, unwritten=len(self._results) + carrying)
+            return FAILED
+        self._faults.succeeded()
+        return result
 
     # -- the loop ---------------------------------------------------------------
 
@@ -117,13 +137,22 @@ class Worker:
         self._loop = asyncio.get_running_loop()
         self._event = asyncio.Event()
         log.info("worker %s started", self.name)
+        heartbeat = Heartbeat(self.queue, self.name, self.clock, self.settings.heartbeat_interval)
+        drained = False
         try:
+            await heartbeat.start()
             while not self._stopping:
                 timeout = await self._pump()
-                await self._wait(timeout)
+                if self._faults.failing:
+                    await self._back_off(self._faults.delay)
+                else:
+                    await self._wait(timeout)
             await self._drain()
+            drained = True
         finally:
+            await heartbeat.stop(sign_off=drained)
             self._db.shutdown(wait=True)
+            self._db = self._new_executor()  # so that a supervisor may run it again
             log.info("worker %s stopped after %d attempts", self.name, self.sent)
 
     async def run_until_idle(self) -> None:
@@ -131,10 +160,16 @@ class Worker:
         self._loop = asyncio.get_running_loop()
         self._event = asyncio.Event()
         while True:
+            if self._faults.failing:  # retry the failed write (and claim) after a pause
+                await self._back_off(self._faults.delay)
+                await self._claim()
+                continue
             await self._flush()
+            if self._faults.failing:
+                continue
             if self._sending:
                 await self._wait(None)
-            elif not self._results and not await self._claim():
+            elif not self._results and not await self._claim() and not self._faults.failing:
                 return  # nothing sending, nothing to write, nothing due
 
     async def _wait(self, timeout: float | None) -> None:
@@ -150,7 +185,16 @@ class Worker:
             await asyncio.sleep(self.settings.linger)
         self._event.clear()
 
-    async def _pump(self) -> float | None:
+    async def _back_off(self, delay: float) -> None:
+        """Wait ``delay`` after a failed queue call; finishing sends do not cut it short."""
+        assert self._event is not None
+        deadline = time.monotonic() + delay
+        while not self._stopping and (left := deadline - time.monotonic()) > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._event.wait(), left)
+            self._event.clear()
+
+    async def _pump(self) -> float:
         """One round of database work; answers how long to wait before the next one.
 
         Results and the next claim share one write transaction: one lock, one commit.
@@ -160,27 +204,53 @@ class Worker:
             await self._maintain()
         free = 0 if self._stopping else self.settings.concurrency - len(self._sending)
         claimed = await self._cycle(free)
-        if self._stopping or self._sending or self._results:
-            return None  # a finishing send will wake us
-        if claimed == free:
-            return 0.0
-        due = await self._db_call(self.queue.next_due_at)
-        wait = self.settings.poll_interval
+        return await self._next_wait(claimed)
+
+    def _until_maintenance(self) -> float:
+        since = time.monotonic() - self._last_maintenance
+        return max(0.0, self.settings.maintenance_interval - since)
+
+    async def _next_wait(self, claimed: int) -> float:
+        """Until the next due time, the poll or the next maintenance, whichever is first.
+
+        A finishing send or a wake-up ends the wait sooner; nothing makes it longer, so
+        a retry due in a second is claimed in a second even while other sends hang.
+        """
+        wait = min(self.settings.poll_interval, self._until_maintenance())
+        if self._stopping or len(self._sending) >= self.settings.concurrency:
+            return wait  # no slot to fill: only a finishing send (it wakes us) matters
+        due = await self._next_due()
         if due is not None:
-            wait = min(wait, max(0.0, (due - self.clock()).total_seconds()))
-            if wait == 0.0 and claimed == 0:
+            until_due = max(0.0, (due - self.clock()).total_seconds())
+            if until_due == 0.0 and claimed == 0:
                 # Due but not ours to take: its webhook is at its in-flight cap in other
                 # workers (or, on PostgreSQL, locked by their claim). Spinning on it would
                 # only fight them for the write lock.
-                wait = min(self.settings.poll_interval, BUSY_BACKOFF)
+                until_due = BUSY_BACKOFF
+            wait = min(wait, until_due)
         return wait
+
+    async def _next_due(self) -> datetime | None:
+        if self._due.must_read(sending=bool(self._sending)):
+            due = await self._queue_call("reading the next due time", self.queue.next_due_at)
+            if isinstance(due, Failed):
+                return None
+            self._due.read(due)
+        return self._due.known()
 
     async def _cycle(self, limit: int) -> int:
         """Write the results gathered so far and claim up to ``limit`` more."""
         batch, self._results = self._results, []
         if not batch and limit <= 0:
             return 0
-        claimed = await self._db_call(self._settle_and_claim, batch, limit)
+        claimed = await self._queue_call(
+            "settle and claim", self._settle_and_claim, batch, limit, carrying=len(batch)
+        )
+        if isinstance(claimed, Failed):
+            self._keep_unwritten(batch)
+            return 0
+        self._faults.written()
+        self._due.scheduled(batch)
         for due in claimed:
             self._sending[due.id] = asyncio.create_task(self._deliver(due))
         return len(claimed)
@@ -188,8 +258,19 @@ class Worker:
     async def _claim(self) -> int:
         return await self._cycle(self.settings.concurrency - len(self._sending))
 
+    def _keep_unwritten(self, batch: list[Settlement]) -> None:
+        """Put results whose write failed back in front, to go with the next write.
+
+        An outage keeps them for as long as it lasts: the worker claims nothing
+        meanwhile, so they are bounded by its sending slots. A batch that keeps
+        failing for another reason is dropped (``FaultStreak.gives_up_on``).
+        """
+        if not self._faults.gives_up_on([s.delivery_id for s in batch]):
+            self._results[:0] = batch
+
     def _settle_and_claim(self, batch: list[Settlement], limit: int) -> list[DueDelivery]:
         now = self.clock()
+        self._due.claimed(now)
         return self.queue.settle_and_claim(
             batch,
             owner=self.name,
@@ -204,14 +285,35 @@ class Worker:
             await self._cycle(0)
 
     async def _maintain(self) -> None:
-        reclaimed = await self._db_call(self.queue.reclaim_expired, self.clock())
-        if reclaimed:
-            log.warning("reclaimed %d deliveries whose lease expired", reclaimed)
-        for _ in range(self.settings.purge_batches):
-            purged = await self._db_call(
-                self.queue.purge, self.clock(), retention_period=self.settings.retention
+        """Reclaim every round (a dead worker's rows come back within seconds); purge
+        every ``purge_interval``. A failed call is tried again next round."""
+        reclaimed = await self._queue_call(
+            "reclaiming leases",
+            self.queue.reclaim_expired,
+            self.clock(),
+            dead_after=timedelta(seconds=self.settings.dead_after),
+            alive=self.name,
+        )
+        if reclaimed and not isinstance(reclaimed, Failed):
+            log.warning(
+                "reclaimed %d deliveries whose worker died or whose lease expired: the outcome"
+                " of their last attempt is unknown (recorded as outcome_unknown), sent again",
+                reclaimed,
             )
-            if not purged:
+        now = self.clock()
+        if self._next_purge is None or now >= self._next_purge:
+            self._next_purge = now + timedelta(seconds=self.settings.purge_interval)
+            await self._purge()
+
+    async def _purge(self) -> None:
+        for _ in range(self.settings.purge_batches):
+            purged = await self._queue_call(
+                "purging old events",
+                self.queue.purge,
+                self.clock(),
+                retention_period=self.settings.retention,
+            )
+            if isinstance(purged, Failed) or not purged:
                 break
 
     async def _drain(self) -> None:
@@ -223,32 +325,33 @@ class Worker:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        await self._flush()
+        deadline = time.monotonic() + self.settings.shutdown_timeout
+        if not await retry_until(self._written_all, self._faults, deadline):
+            log.error("worker %s stopped with %d results unwritten", self.name, len(self._results))
         unsent = list(self._sending)
-        if unsent:
-            await self._db_call(self.queue.release, unsent, owner=self.name, now=self.clock())
+        if unsent and not await retry_until(lambda: self._released(unsent), self._faults, deadline):
+            log.error("worker %s could not release %d unsent deliveries", self.name, len(unsent))
+
+    async def _written_all(self) -> bool:
+        await self._flush()
+        return not self._results
+
+    async def _released(self, unsent: list[str]) -> bool:
+        released = await self._queue_call(
+            "releasing unsent deliveries",
+            self.queue.release,
+            unsent,
+            owner=self.name,
+            now=self.clock(),
+        )
+        return not isinstance(released, Failed)
 
     # -- one delivery -----------------------------------------------------------
 
-    def _decrypt(self, ciphertext: str) -> str:
-        secret = self._secrets.get(ciphertext)
-        if secret is None:
-            secret = self._secrets[ciphertext] = self.decrypt(ciphertext)
-        return secret
-
     async def _deliver(self, due: DueDelivery) -> None:
         try:
-            secrets = [self._decrypt(c) for c in due.secret_ciphertexts]
             started_at = self.clock()
-            headers = wire.delivery_headers(
-                secrets=secrets,
-                idempotency_key=due.idempotency_key,
-                body=due.body,
-                sent_at=started_at,
-            )
-            result: AttemptResult = await self.sender.send(
-                Outgoing(url=due.url, body=due.body, headers=headers)
-            )
+            result = await self._signed.attempt(due, started_at)
             self._results.append(
                 settlement_for(
                     delivery_id=due.id,

@@ -32,6 +32,10 @@ class ErrorClass(enum.StrEnum):
     TLS_ERROR = "tls_error"
     BLOCKED_ADDRESS = "blocked_address"
     HTTP_STATUS = "http_status"
+    SECRET_UNREADABLE = "secret_unreadable"  # noqa: S105 - a class name, not a secret
+    """Nothing was sent: this server's key cannot open the webhook's secret to sign it."""
+    OUTCOME_UNKNOWN = "outcome_unknown"
+    """The lease was reclaimed: its holder died (or hung) and may or may not have sent."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,10 @@ class AttemptTrigger(enum.StrEnum):
     WORKER = "worker"
     RESEND = "resend"
     TEST = "test"
+
+
+RESEND_OWNER_PREFIX = "resend:"
+"""A resend leases its delivery as ``resend:<random>``: it has no heartbeat."""
 
 
 @dataclass(frozen=True)

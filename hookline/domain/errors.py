@@ -97,6 +97,16 @@ class DeliveryInFlight(HooklineError):
     code = "delivery_in_flight"
 
 
+class SecretUnreadable(HooklineError):
+    """A stored share secret does not open with this server's key (the key changed or was lost).
+
+    Nothing the caller can fix: the operator must restore the key the secrets were
+    sealed with, or re-seal them (``hookline admin rotate-key``).
+    """
+
+    code = "secret_unreadable"
+
+
 class UserNotFound(NotFound):
     code = "user_not_found"
 
@@ -130,4 +140,22 @@ class LoginThrottled(HooklineError):
             f"Too many failed logins for this email: try again in {retry_after} s.",
             retry_after=retry_after,
         )
+        self.retry_after = retry_after
+
+
+class StorageUnavailable(HooklineError):
+    """The database cannot be written (or reached) right now: full, read-only, gone.
+
+    Nothing was changed; the same request may succeed after ``retry_after`` seconds.
+    """
+
+    code = "storage_unavailable"
+
+    def __init__(self, cause: str, retry_after: int = 5) -> None:
+        super().__init__(
+            "The database cannot store this right now; nothing was changed."
+            f" Try again in {retry_after} s.",
+            retry_after=retry_after,
+        )
+        self.cause = cause
         self.retry_after = retry_after

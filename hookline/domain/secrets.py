@@ -17,6 +17,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from hookline.domain.errors import SecretUnreadable
+
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 SECRET_BYTES = 32
 PLATFORM_TOKEN_PREFIX = "hlp_"  # noqa: S105
@@ -54,7 +56,19 @@ class SecretBox:
     """
 
     def __init__(self, key: str) -> None:
-        self._fernet = Fernet(_fernet_key(key))
+        fernet_key = _fernet_key(key)
+        self._fernet = Fernet(fernet_key)
+        # a key of its own for tags, so a tag never reveals anything about the sealing key
+        self._tag_key = hashlib.sha256(b"hookline-tag\0" + fernet_key).digest()
+
+    def tag(self, purpose: str, value: str) -> str:
+        """A keyed digest of ``value`` only this server can make (e.g. a CSRF token).
+
+        ``purpose`` keeps tags made for one use from being valid for another.
+        """
+        message = purpose.encode("utf-8") + b"\0" + value.encode("utf-8")
+        digest = hmac.new(self._tag_key, message, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode("utf-8")).decode("ascii")
@@ -63,14 +77,18 @@ class SecretBox:
         try:
             return self._fernet.decrypt(ciphertext.encode("ascii")).decode("utf-8")
         except InvalidToken as exc:
-            raise SecretKeyMismatch(
-                "A stored secret cannot be decrypted: HOOKLINE_SECRET_KEY differs from the key"
-                " it was encrypted with."
-            ) from exc
+            raise SecretKeyMismatch(UNREADABLE_MESSAGE) from exc
 
 
-class SecretKeyMismatch(RuntimeError):
-    pass
+UNREADABLE_MESSAGE = (
+    "A stored secret cannot be decrypted: HOOKLINE_SECRET_KEY (or the data directory's"
+    " secret.key) differs from the key it was sealed with. Restore that key, or re-seal"
+    " the secrets with `hookline admin rotate-key --old-key-file ...`."
+)
+
+
+class SecretKeyMismatch(SecretUnreadable):
+    """The key at hand is not the one the ciphertext was sealed with (or it was altered)."""
 
 
 def _fernet_key(key: str) -> bytes:
@@ -83,13 +101,24 @@ def _fernet_key(key: str) -> bytes:
     return base64.urlsafe_b64encode(hashlib.sha256(raw).digest())
 
 
+def generate_key() -> str:
+    return Fernet.generate_key().decode("ascii")
+
+
+def write_private_file(path: Path, text: str) -> None:
+    """Create ``path`` with mode 0600 from the first byte (it must not exist yet)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
 def load_or_create_key_file(path: Path) -> str:
     """Read the data dir's key, creating it (mode 0600) on first start."""
     if path.exists():
         return path.read_text(encoding="ascii").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = Fernet.generate_key().decode("ascii")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(key + "\n")
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    key = generate_key()
+    write_private_file(path, key + "\n")
     return key

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from hookline.domain.deliveries import (
+    RESEND_OWNER_PREFIX,
     Attempt,
     AttemptResult,
     AttemptTrigger,
@@ -23,7 +24,14 @@ from hookline.domain.retry import Outcome, RetryPolicy, Verdict, judge, next_del
 
 GONE = 410
 """A receiver answering ``410 Gone`` asks never to be called again: its webhook stops."""
-TRANSPORT_ERRORS = frozenset({ErrorClass.TIMEOUT, ErrorClass.CONNECT_ERROR, ErrorClass.DNS_ERROR})
+TRANSPORT_ERRORS = frozenset(
+    {
+        ErrorClass.TIMEOUT,
+        ErrorClass.CONNECT_ERROR,
+        ErrorClass.DNS_ERROR,
+        ErrorClass.OUTCOME_UNKNOWN,  # no answer recorded: retried like a lost connection
+    }
+)
 
 
 def outcome_of(result: AttemptResult) -> Outcome:
@@ -78,6 +86,48 @@ def settlement_for(
         attempt=attempt_of(result, number, AttemptTrigger.WORKER, started_at),
         state=state,
         next_attempt_at=next_at,
+    )
+
+
+def unknown_outcome(
+    *,
+    delivery_id: str,
+    webhook_id: str,
+    owner: str,
+    attempts_before: int,
+    policy: RetryPolicy,
+    now: datetime,
+) -> Settlement:
+    """A reclaimed lease: its holder may have sent, so it counts as an attempt.
+
+    Counting it keeps a receiver that crashes every worker it is sent to from looping
+    for ever; the delivery is due again at once (the holder died, not the receiver),
+    or fails when its schedule is spent.
+    """
+    number = attempts_before + 1
+    trigger = (
+        AttemptTrigger.RESEND if owner.startswith(RESEND_OWNER_PREFIX) else AttemptTrigger.WORKER
+    )
+    no_answer = outcome_of(
+        AttemptResult(None, 0.0, "", ErrorClass.OUTCOME_UNKNOWN, None, retry_after=None)
+    )
+    spent = next_delay(policy, number, no_answer) is None
+    return Settlement(
+        delivery_id=delivery_id,
+        webhook_id=webhook_id,
+        attempt=Attempt(
+            number=number,
+            trigger=trigger,
+            started_at=now,
+            latency_ms=0.0,
+            status_code=None,
+            error=ErrorClass.OUTCOME_UNKNOWN.value,
+            error_detail=f"lease of {owner[:200]} reclaimed: it died or hung before recording"
+            " a result; the request may or may not have arrived",
+            response_body="",
+        ),
+        state=DeliveryState.FAILED if spent else DeliveryState.PENDING,
+        next_attempt_at=None if spent else now,
     )
 
 

@@ -24,6 +24,9 @@ class Wiring:
     send: Send
     operator_token: str | None = None
     ingest_token: str | None = None
+    expect_workers: bool = False
+    """``/readyz`` fails while no worker is alive (``serve``: this process accepts
+    events for delivery, embedded worker or not)."""
 
 
 def get_wiring(request: Request) -> Wiring:

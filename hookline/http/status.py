@@ -14,10 +14,12 @@ STATUS_BY_ERROR: dict[type[domain.HooklineError], int] = {
     domain.IdempotencyKeyReused: 422,
     domain.PayloadTooLarge: 413,
     domain.IngestDisabled: 503,
+    domain.SecretUnreadable: 503,
     domain.DeliveryInFlight: 409,
     domain.EmailTaken: 409,
     domain.InvalidLogin: 401,
     domain.LoginThrottled: 429,
+    domain.StorageUnavailable: 503,
 }
 
 

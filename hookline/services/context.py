@@ -27,6 +27,11 @@ class Context:
     """A webhook whose every attempt failed this long is stopped as ``failing``."""
     wake_workers: Callable[[], None] = lambda: None
     """Called after a commit that made deliveries due (the in-process wake-up)."""
+    resend_lease: timedelta = timedelta(seconds=20)
+    """How long a resend holds its delivery: the send timeout and a margin. A resend has
+    no heartbeat, so if its process dies the delivery waits this long to be reclaimed."""
+    worker_dead_after: timedelta = timedelta(seconds=3)
+    """A worker whose last heartbeat is older is dead (``/readyz`` counts the others)."""
 
     @property
     def queue(self) -> DeliveryQueue:

@@ -16,10 +16,12 @@ from sqlalchemy import Connection
 from hookline.catalog import TOPICS
 from hookline.domain import wire
 from hookline.domain.deliveries import (
+    RESEND_OWNER_PREFIX,
     AttemptResult,
     AttemptTrigger,
     Delivery,
     DeliveryState,
+    DueDelivery,
     Event,
     Outgoing,
     Settlement,
@@ -175,15 +177,16 @@ async def sign_and_send(
 
 
 async def resend(ctx: Context, send: Send, platform_id: str, delivery_id: str) -> SentNow:
-    """One attempt now, with the delivery's own idempotency key and stored body."""
+    """One attempt now, with the delivery's own idempotency key and stored body.
 
-    def load() -> tuple[Delivery, str, bytes, str, list[str]]:
+    The resend leases the delivery first, as a worker would, and settles only while it
+    still holds that lease: no worker sends the same delivery meanwhile, and a stale
+    result changes no row. If this process dies, the lease expires like a worker's.
+    """
+
+    def load() -> tuple[str, DueDelivery, list[str]]:
         with ctx.db.read() as conn:
             delivery = _delivery(conn, platform_id, delivery_id)
-            if delivery.state is DeliveryState.IN_FLIGHT:
-                raise DeliveryInFlight(
-                    f"Delivery '{delivery_id}' is being sent right now; try again in a moment."
-                )
             # the URL even of a deleted webhook: its history may still be resent
             loaded = claims.load_due(conn, [delivery.id], ctx.clock())
         if not loaded:
@@ -191,24 +194,37 @@ async def resend(ctx: Context, send: Send, platform_id: str, delivery_id: str) -
                 f"The webhook '{delivery.webhook_id}' of this delivery no longer exists."
             )
         due = loaded[0]
-        secrets = [ctx.box.decrypt(c) for c in due.secret_ciphertexts]
-        return delivery, due.url, due.body, due.idempotency_key, secrets
+        return delivery.id, due, [ctx.box.decrypt(c) for c in due.secret_ciphertexts]
 
-    delivery, url, body, key, secrets = await asyncio.to_thread(load)
+    found, due, secrets = await asyncio.to_thread(load)
+    owner = RESEND_OWNER_PREFIX + new_id("rs")[-12:]
+    now = ctx.clock()
+    lease = await asyncio.to_thread(
+        ctx.queue.lease, found, owner=owner, now=now, lease_until=now + ctx.resend_lease
+    )
+    if lease is None:
+        raise DeliveryInFlight(
+            f"Delivery '{delivery_id}' is being sent right now; try again in a moment."
+        )
     started_at = ctx.clock()
     headers, result = await sign_and_send(
-        send, url=url, body=body, secrets=secrets, idempotency_key=key, sent_at=started_at
+        send,
+        url=due.url,
+        body=due.body,
+        secrets=secrets,
+        idempotency_key=due.idempotency_key,
+        sent_at=started_at,
     )
     ok = result.ok
     settlement = Settlement(
-        delivery_id=delivery.id,
-        webhook_id=delivery.webhook_id,
-        attempt=attempt_of(result, delivery.attempts + 1, AttemptTrigger.RESEND, started_at),
-        state=DeliveryState.DELIVERED if ok else delivery.state,
-        next_attempt_at=None if ok else delivery.next_attempt_at,
+        delivery_id=found,
+        webhook_id=due.webhook_id,
+        attempt=attempt_of(result, lease.attempts + 1, AttemptTrigger.RESEND, started_at),
+        state=DeliveryState.DELIVERED if ok else lease.state,
+        next_attempt_at=None if ok else lease.next_attempt_at,
     )
-    await asyncio.to_thread(ctx.queue.settle, [settlement], ctx.clock(), owner=None)
-    return SentNow(delivery.id, headers, body, result)
+    await asyncio.to_thread(ctx.queue.settle, [settlement], ctx.clock(), owner=owner)
+    return SentNow(found, headers, due.body, result)
 
 
 def _test_target(ctx: Context, platform_id: str, webhook_id: str) -> tuple[str, str, list[str]]:

@@ -258,11 +258,16 @@ def delete_webhook(ctx: Context, platform_id: str, webhook_id: str) -> None:
 
 
 def reveal_secret(ctx: Context, platform_id: str, webhook_id: str, actor: Actor) -> str:
-    """The current share secret; every reveal is written to the audit log."""
+    """The current share secret; every reveal is written to the audit log.
+
+    A secret this server's key cannot open raises ``SecretUnreadable`` before anything
+    is written: nothing was revealed, so nothing is audited.
+    """
     now = ctx.clock()
     with ctx.db.write() as conn:
         webhook_or_404(conn, platform_id, webhook_id)
         ciphertexts = store.active_secret_ciphertexts(conn, webhook_id, now)
+        secret = ctx.box.decrypt(ciphertexts[0])
         platform_store.record_audit(
             conn,
             platform_id=platform_id,
@@ -271,7 +276,7 @@ def reveal_secret(ctx: Context, platform_id: str, webhook_id: str, actor: Actor)
             target_id=webhook_id,
             now=now,
         )
-    return ctx.box.decrypt(ciphertexts[0])
+    return secret
 
 
 def rotate_secret(

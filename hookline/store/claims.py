@@ -19,17 +19,32 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from hookline.domain.deliveries import Attempt, DeliveryState, DueDelivery, Settlement
+from hookline.domain.models import WebhookStatus
 from hookline.domain.retry import RetryPolicy
+from hookline.domain.settlement import unknown_outcome
+from hookline.store import health
 from hookline.store.db import chunks
-from hookline.store.tables import attempts, deliveries, events, platforms, webhooks
+from hookline.store.tables import attempts, deliveries, events, platforms, webhooks, workers
 from hookline.store.webhooks import active_secret_ciphertexts_of
 
 LOOKAHEAD = 2  # rows read per place to fill, so saturated webhooks can be skipped
 PENDING = DeliveryState.PENDING.value
 IN_FLIGHT = DeliveryState.IN_FLIGHT.value
+WORKING = WebhookStatus.WORKING.value
 FINAL = frozenset({DeliveryState.DELIVERED, DeliveryState.FAILED, DeliveryState.CANCELLED})
 
 
@@ -57,7 +72,10 @@ def claim_due(
     busy = in_flight_counts(conn)
     saturated = [w for w, n in busy.items() if n >= per_webhook_cap]
     query = select(deliveries.c.id, deliveries.c.webhook_id).where(
-        deliveries.c.state == PENDING, deliveries.c.next_attempt_at <= now
+        deliveries.c.state == PENDING,
+        deliveries.c.next_attempt_at <= now,
+        # a stopped or deleted webhook sends nothing, whatever row slipped back to pending
+        exists().where(webhooks.c.id == deliveries.c.webhook_id, webhooks.c.status == WORKING),
     )
     if saturated:
         query = query.where(deliveries.c.webhook_id.not_in(saturated))
@@ -197,9 +215,18 @@ def write_settlements(
 
 
 def release(conn: Connection, ids: Sequence[str], owner: str, now: datetime) -> int:
-    """Give leased rows back untouched (a worker stopping before it sent them)."""
+    """Give leased rows back untouched (a worker stopping before it sent them).
+
+    A row whose webhook stopped meanwhile is cancelled instead of left pending.
+    """
     count = 0
+    hooks: set[str] = set()
     for chunk in chunks(ids):
+        hooks.update(
+            conn.execute(
+                select(deliveries.c.webhook_id).where(deliveries.c.id.in_(chunk)).distinct()
+            ).scalars()
+        )
         result = conn.execute(
             update(deliveries)
             .where(
@@ -210,23 +237,85 @@ def release(conn: Connection, ids: Sequence[str], owner: str, now: datetime) -> 
             .values(state=PENDING, lease_owner=None, lease_expires_at=None, updated_at=now)
         )
         count += int(result.rowcount)
+    health.cancel_for_stopped(conn, sorted(hooks), now)
     return count
 
 
-def reclaim_expired(conn: Connection, now: datetime) -> int:
-    """Put back the rows of workers whose lease ran out (they died or hung)."""
-    result = conn.execute(
-        update(deliveries)
-        .where(deliveries.c.state == IN_FLIGHT, deliveries.c.lease_expires_at < now)
-        .values(
-            state=PENDING,
-            lease_owner=None,
-            lease_expires_at=None,
-            next_attempt_at=now,
-            updated_at=now,
+def reclaim_expired(
+    conn: Connection,
+    now: datetime,
+    *,
+    dead_before: datetime | None = None,
+    alive: str | None = None,
+) -> int:
+    """Put back the rows of workers whose lease ran out, or whose heartbeat stopped.
+
+    ``dead_before``: a worker whose last heartbeat is older is dead, its leases void
+    at once. Whether the request was made is unknown: each reclaimed row gets an
+    ``outcome_unknown`` attempt that counts against its retry schedule (a receiver
+    that kills workers cannot loop for ever), and is due again now.
+    """
+    lapsed = deliveries.c.lease_expires_at < now
+    stale = workers.c.heartbeat_at < dead_before if dead_before is not None else None
+    if stale is not None and alive is not None:
+        stale = and_(stale, workers.c.name != alive)
+    if stale is not None:
+        dead = select(workers.c.name).where(stale)
+        lapsed = or_(lapsed, deliveries.c.lease_owner.in_(dead.scalar_subquery()))
+    query = (
+        select(
+            deliveries.c.id,
+            deliveries.c.webhook_id,
+            deliveries.c.attempts,
+            deliveries.c.lease_owner,
+            platforms.c.retry_policy,
         )
+        .join(platforms, platforms.c.id == deliveries.c.platform_id)
+        .where(deliveries.c.state == IN_FLIGHT, lapsed)
     )
-    return int(result.rowcount)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=deliveries)
+    rows = conn.execute(query).all()
+    settlements = [
+        unknown_outcome(
+            delivery_id=r.id,
+            webhook_id=r.webhook_id,
+            owner=r.lease_owner or "",
+            attempts_before=r.attempts,
+            policy=RetryPolicy(r.retry_policy),
+            now=now,
+        )
+        for r in rows
+    ]
+    write_settlements(conn, settlements, now, owner=None)
+    health.cancel_for_stopped(conn, sorted({r.webhook_id for r in rows}), now)
+    if stale is not None:
+        conn.execute(delete(workers).where(stale))
+    return len(rows)
+
+
+def lease_one(
+    conn: Connection, delivery_id: str, *, owner: str, now: datetime, lease_until: datetime
+) -> Any | None:
+    """Lease one delivery unless it is in flight; answers the row as it was, else ``None``.
+
+    The row is read locked (PostgreSQL ``FOR UPDATE``; SQLite holds the write lock), so
+    nothing can claim it between the read and the lease.
+    """
+    query = select(deliveries.c.state, deliveries.c.attempts, deliveries.c.next_attempt_at).where(
+        deliveries.c.id == delivery_id
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None or row.state == IN_FLIGHT:
+        return None
+    conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id == delivery_id)
+        .values(state=IN_FLIGHT, lease_owner=owner, lease_expires_at=lease_until, updated_at=now)
+    )
+    return row
 
 
 def next_due_at(conn: Connection) -> datetime | None:

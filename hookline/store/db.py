@@ -8,19 +8,27 @@ by ``platforms.lock_platform``.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
+
+from hookline.domain.errors import StorageUnavailable
+from hookline.store.faults import cannot_write_now, describe
 
 BUSY_TIMEOUT_MS = 10_000
 SHORT_BUSY_MS = 2
 WRITE_LOCK_TIMEOUT = 10.0
+WRITE_FAILURE_WINDOW = 30.0  # seconds a failed write keeps /readyz failing at most
+WRITE_QUIET = 5.0  # ... or until a write succeeds this long after the last failure
 CHUNK = 500  # ids per IN (...) list
 
 
@@ -30,9 +38,46 @@ def chunks(ids: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
         yield ids[start : start + size]
 
 
+class WriteHealth:
+    """When this process last failed to write, and whether it wrote since.
+
+    Every writer of the process (ingest, the dashboard, an embedded worker) shares its
+    ``Database``, so ``/readyz`` can say "writes failing" while any of them fails. It
+    recovers by itself: once a write succeeds at least ``quiet`` seconds after the last
+    failure, or ``window`` seconds after it whatever happened. The quiet period stops
+    it flapping when small writes (a claim) succeed between big ones (an ingest) that
+    a nearly full disk refuses.
+    """
+
+    def __init__(
+        self,
+        window: float = WRITE_FAILURE_WINDOW,
+        quiet: float = WRITE_QUIET,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.window, self.quiet, self.clock = window, quiet, clock
+        self.failed_at: float | None = None
+        self.succeeded_at: float | None = None
+        self.cause = ""
+
+    def failed(self, cause: str) -> None:
+        self.failed_at, self.cause = self.clock(), cause
+
+    def succeeded(self) -> None:
+        self.succeeded_at = self.clock()
+
+    @property
+    def failing(self) -> bool:
+        failed_at, succeeded_at = self.failed_at, self.succeeded_at
+        if failed_at is None or self.clock() - failed_at >= self.window:
+            return False
+        return succeeded_at is None or succeeded_at - failed_at < self.quiet
+
+
 class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.write_health = WriteHealth()
 
     @property
     def dialect(self) -> str:
@@ -40,14 +85,33 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A transaction that will write: serialised against other writers on SQLite."""
-        with self.engine.connect().execution_options(hookline_write=True) as conn, conn.begin():
-            yield conn
+        """A transaction that will write: serialised against other writers on SQLite.
+
+        Raises ``StorageUnavailable`` when the database cannot take writes now.
+        """
+        try:
+            with (
+                self.engine.connect().execution_options(hookline_write=True) as conn,
+                conn.begin(),
+            ):
+                yield conn
+        except (sa_exc.DBAPIError, sqlite3.Error) as exc:
+            if not cannot_write_now(exc):
+                raise
+            self.write_health.failed(describe(exc))
+            raise StorageUnavailable(describe(exc)) from exc
+        self.write_health.succeeded()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn, conn.begin():
-            yield conn
+        """A read transaction; ``StorageUnavailable`` when the database is out of reach."""
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+        except (sa_exc.DBAPIError, sqlite3.Error) as exc:
+            if not cannot_write_now(exc):
+                raise
+            raise StorageUnavailable(describe(exc)) from exc
 
     def ping(self) -> None:
         with self.engine.connect() as conn:
@@ -72,12 +136,37 @@ def create_database(url: str, **engine_kwargs: Any) -> Database:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, **engine_kwargs)
+            private_sqlite_file(Path(parsed.database))
+        engine = create_engine(url, hide_parameters=True, **engine_kwargs)
         _configure_sqlite(engine)
     else:
-        engine = create_engine(url, pool_pre_ping=True, **engine_kwargs)
+        # pre-ping: a connection the server dropped (restart, pg_terminate_backend) is
+        # replaced at checkout instead of failing the next transaction.
+        engine = create_engine(url, pool_pre_ping=True, hide_parameters=True, **engine_kwargs)
     return Database(engine)
+
+
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+
+
+def private_sqlite_file(path: Path) -> None:
+    """The database file exists, readable by its owner only, before SQLite opens it.
+
+    It holds tokens' hashes, sealed secrets and every event's data. SQLite creates the
+    ``-wal`` and ``-shm`` files with the database file's mode, so setting that one is
+    enough for new files; ones left by an older version are narrowed too. A directory
+    made here is 0700, like the key file's.
+    """
+    path.parent.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = stat.S_IMODE(file.stat().st_mode)
+            if mode & 0o077:
+                file.chmod(mode & ~0o077)
+        except FileNotFoundError:  # no -wal or -shm between two runs: nothing to narrow
+            continue
 
 
 def _configure_sqlite(engine: Engine) -> None:

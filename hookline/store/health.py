@@ -78,17 +78,16 @@ def stop_webhooks(
         cancel_pending(conn, webhook_id, now)
 
 
-def cancel_for_stopped(conn: Connection, webhook_ids: Sequence[str], now: datetime) -> None:
-    """A result written after its webhook stopped must not leave a retry behind."""
+def cancel_for_stopped(conn: Connection, webhook_ids: Sequence[str], now: datetime) -> int:
+    """A row put back after its webhook stopped must not stay pending; answers how many."""
     if not webhook_ids:
-        return
+        return 0
     rows = conn.execute(
         select(webhooks.c.id).where(
             webhooks.c.id.in_(list(webhook_ids)), webhooks.c.status != WORKING
         )
     ).all()
-    for row in rows:
-        cancel_pending(conn, row.id, now)
+    return sum(cancel_pending(conn, row.id, now) for row in rows)
 
 
 def cancel_pending(conn: Connection, webhook_id: str, now: datetime) -> int:

@@ -9,6 +9,7 @@ back; the manager opens and commits each transaction, so the worker never holds 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, text
@@ -16,7 +17,7 @@ from sqlalchemy import Connection, text
 from hookline.domain.deliveries import DeliveryState, DueDelivery, Settlement
 from hookline.domain.models import StopReason
 from hookline.domain.settlement import failing_too_long, health_of
-from hookline.store import claims, health, retention
+from hookline.store import claims, health, retention, workers
 from hookline.store.db import Database
 
 NOTIFY_CHANNEL = "hookline_deliveries"
@@ -27,6 +28,15 @@ def notify(conn: Connection) -> None:
     """Wake PostgreSQL workers in other processes when this transaction commits."""
     if conn.dialect.name == "postgresql":
         conn.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A delivery leased for a resend, and what it was before: a failed resend restores it."""
+
+    state: DeliveryState
+    attempts: int
+    next_attempt_at: datetime | None
 
 
 class DeliveryQueue:
@@ -112,10 +122,19 @@ class DeliveryQueue:
         with self.db.read() as conn:
             return claims.next_due_at(conn)
 
-    def reclaim_expired(self, now: datetime) -> int:
-        """Put back the rows of workers whose lease ran out (they died or hung)."""
+    def reclaim_expired(
+        self, now: datetime, *, dead_after: timedelta | None = None, alive: str | None = None
+    ) -> int:
+        """Put back the rows of workers whose lease ran out or who stopped beating.
+
+        ``dead_after``: a worker whose heartbeat is older is dead. ``alive``: the caller,
+        alive by definition, even if its own beats failed lately (a flaky connection):
+        its rows come back only when their lease expires. Each row put back gets an
+        ``outcome_unknown`` attempt (``claims.reclaim_expired``).
+        """
+        dead_before = None if dead_after is None else now - dead_after
         with self.db.write() as conn:
-            return claims.reclaim_expired(conn, now)
+            return claims.reclaim_expired(conn, now, dead_before=dead_before, alive=alive)
 
     def release(self, ids: Sequence[str], *, owner: str, now: datetime) -> int:
         """Give leased rows back untouched (a worker stopping before it sent them)."""
@@ -123,6 +142,31 @@ class DeliveryQueue:
             return 0
         with self.db.write() as conn:
             return claims.release(conn, ids, owner, now)
+
+    def heartbeat(self, name: str, now: datetime) -> None:
+        """This worker is alive: its leases hold until they expire."""
+        with self.db.write() as conn:
+            workers.beat(conn, name, now)
+
+    def sign_off(self, name: str) -> None:
+        """A stopping worker, its rows released: nobody need wait for its leases."""
+        with self.db.write() as conn:
+            workers.forget(conn, name)
+
+    def live_workers(self, now: datetime, *, within: timedelta) -> int:
+        """How many workers beat in the last ``within``: 0 means nothing delivers."""
+        with self.db.read() as conn:
+            return workers.alive(conn, now - within)
+
+    def lease(
+        self, delivery_id: str, *, owner: str, now: datetime, lease_until: datetime
+    ) -> Lease | None:
+        """Take one delivery's lease unless someone holds it (then ``None``): a resend's."""
+        with self.db.write() as conn:
+            row = claims.lease_one(conn, delivery_id, owner=owner, now=now, lease_until=lease_until)
+        if row is None:
+            return None
+        return Lease(DeliveryState(row.state), row.attempts, row.next_attempt_at)
 
     def purge(self, now: datetime, *, retention_period: timedelta) -> int:
         """One purge batch; answers how many events went (0 when nothing is left)."""
@@ -135,6 +179,8 @@ class DeliveryQueue:
         """Failed deliveries created in [since, until) are due again now; workers are told."""
         with self.db.write() as conn:
             count = claims.requeue_failed(conn, webhook_id, since, until, now)
+            # a stopped webhook sends nothing: what it got back is cancelled at once
+            count -= health.cancel_for_stopped(conn, [webhook_id], now)
             if count:
                 notify(conn)
         return count

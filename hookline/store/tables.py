@@ -224,3 +224,14 @@ attempts = Table(
     Column("error_detail", String(500), nullable=True),
     Column("response_body", Text, nullable=False),
 )
+
+# Workers alive: each running worker rewrites its row every heartbeat, so a dead one's
+# leases are known dead in seconds rather than when they expire.
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+)

@@ -9,12 +9,12 @@ from fastapi.responses import Response
 
 from hookline.domain.errors import InvalidLogin, LoginThrottled
 from hookline.services import users
+from hookline.web.csrf import SESSION_COOKIE, read_cookie
 from hookline.web.i18n import LANGUAGES
 from hookline.web.routing import dashboard_router
 from hookline.web.view import (
     LANG_COOKIE,
     LANG_COOKIE_MAX_AGE,
-    SESSION_COOKIE,
     Action,
     AnyView,
     View,
@@ -49,13 +49,13 @@ def login(
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    error = None
-    status = 200
+    headers: dict[str, str] = {}
     try:
         result = users.login(view.ctx, email, password)
     except LoginThrottled as exc:
-        seconds = exc.retry_after
-        error, status = view.t("login.throttled", seconds=max(seconds, 1)), 429
+        seconds = max(exc.retry_after, 1)
+        error, status = view.t("login.throttled", seconds=seconds), 429
+        headers["Retry-After"] = str(seconds)  # what the page says, for scripts and proxies
     except InvalidLogin:
         error, status = view.t("login.invalid"), 401
     else:
@@ -64,18 +64,20 @@ def login(
         view.user = result.user
         target = safe_next(next)
         return view.redirect(_home(view) if target == "/" else target)
-    return view.render(
+    response = view.render(
         "login.html", status_code=status, next=safe_next(next), email=email, error=error
     )
+    response.headers.update(headers)
+    return response
 
 
 @router.post("/logout")
 def logout(view: Action) -> Response:
-    token = view.request.cookies.get(SESSION_COOKIE)
+    token = read_cookie(view.request, SESSION_COOKIE)
     if token:
         users.logout(view.ctx, token)
     response = view.redirect("/login")
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    view.delete_cookie(response, SESSION_COOKIE)
     return response
 
 

@@ -23,6 +23,7 @@ from hookline.domain.errors import (
     DeliveryNotFound,
     HooklineError,
     InvalidInput,
+    StorageUnavailable,
     WebhookLimitReached,
     ZoneExpired,
     ZoneNotPurchased,
@@ -160,6 +161,8 @@ def create_webhook(
         webhook = webhooks.create_webhook(
             view.ctx, view.platform_id, name=name, url=url, topics=chosen
         )
+    except StorageUnavailable:
+        raise  # not the form's fault: the error page says so (DashboardRoute)
     except HooklineError as exc:
         values = {"name": name, "url": url, "topics": chosen}
         return _create_page(view, values=values, errors=form_errors(view, exc), status_code=422)

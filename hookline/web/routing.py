@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
-from hookline.domain.errors import HooklineError
+from hookline.domain.errors import HooklineError, StorageUnavailable
 from hookline.http.status import status_of
 from hookline.web.view import CSRFRejected, LoginRequired, NotAllowed, build_view, safe_next
 
@@ -35,7 +35,10 @@ def error_response(request: Request, exc: Exception) -> Response:
         key = "error.not_allowed" if isinstance(exc, NotAllowed) else "error.csrf"
         return view.render("error.html", status_code=403, message=view.t(key))
     assert isinstance(exc, HooklineError)
-    return build_view(request).error_page(exc, status_of(exc))
+    response = build_view(request).error_page(exc, status_of(exc))
+    if isinstance(exc, StorageUnavailable):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 class DashboardRoute(APIRoute):

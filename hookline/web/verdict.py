@@ -30,6 +30,8 @@ _ERROR_KEYS = {
     ErrorClass.DNS_ERROR: "verdict.dns_error",
     ErrorClass.TLS_ERROR: "verdict.tls_error",
     ErrorClass.BLOCKED_ADDRESS: "verdict.blocked_address",
+    ErrorClass.SECRET_UNREADABLE: "verdict.secret_unreadable",
+    ErrorClass.OUTCOME_UNKNOWN: "verdict.outcome_unknown",
 }
 
 

@@ -1,15 +1,15 @@
 """What every dashboard request shares: language, signed-in user, CSRF token, rendering.
 
 Sessions are a random token in an HttpOnly cookie; the server keeps only its hash
-(services.users). CSRF uses the double-submit pattern: a random token in a second
-HttpOnly, SameSite=Lax cookie must come back in the form (or the ``X-CSRF-Token``
-header htmx adds), which another site can neither read nor set. Pages carry a strict
-Content-Security-Policy: every script and style comes from this server.
+(services.users). Every state-changing request must send back a CSRF token derived
+from that session (or, on the login form, from a pre-session cookie) in the form or
+the ``X-CSRF-Token`` header htmx adds; ``hookline.web.csrf`` says why a planted cookie
+is useless. Pages carry a strict Content-Security-Policy: every script and style
+comes from this server.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,10 +27,18 @@ from hookline.domain.models import DEFAULT_TIMEZONE, Actor, User, Webhook
 from hookline.http.deps import get_context, request_actor
 from hookline.services import users
 from hookline.services.context import Context
+from hookline.web.csrf import (
+    PRESESSION_COOKIE,
+    SESSION_COOKIE,
+    binding_of,
+    cookie_name,
+    is_secure,
+    read_cookie,
+    sent_by_another_origin,
+    token_matches,
+)
 from hookline.web.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, negotiate
 
-SESSION_COOKIE = "hookline_session"
-CSRF_COOKIE = "hookline_csrf"
 LANG_COOKIE = "hookline_lang"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -87,14 +95,14 @@ class View:
     t: Translator
     csrf_token: str
     user: User | None
-    new_csrf: bool = False
+    new_presession: str | None = None
     timezone: str = DEFAULT_TIMEZONE
     """Times are shown in this zone: a member's pages set their platform's."""
     cookies: dict[str, tuple[str, int | None]] = field(default_factory=dict)
 
     @property
     def secure(self) -> bool:
-        return self.request.url.scheme == "https"
+        return is_secure(self.request)
 
     @property
     def actor(self) -> Actor:
@@ -150,21 +158,31 @@ class View:
     def finish(self, response: Response) -> Response:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
-        if self.new_csrf:
-            self.set_cookie(response, CSRF_COOKIE, self.csrf_token, None)
+        if self.new_presession is not None:
+            self.set_cookie(response, PRESESSION_COOKIE, self.new_presession, None)
         for name, (value, max_age) in self.cookies.items():
             self.set_cookie(response, name, value, max_age)
         return response
 
     def set_cookie(self, response: Response, name: str, value: str, max_age: int | None) -> None:
+        """``name`` is the plain name; over https the session cookies get ``__Host-``."""
         response.set_cookie(
-            name,
+            cookie_name(name, self.secure),
             value,
             max_age=max_age,
             httponly=True,
             samesite="lax",
             secure=self.secure,
             path="/",
+        )
+
+    def delete_cookie(self, response: Response, name: str) -> None:
+        response.delete_cookie(
+            cookie_name(name, self.secure),
+            path="/",
+            secure=self.secure,
+            httponly=True,
+            samesite="lax",
         )
 
     def local_time(self, moment: datetime | None, timezone: str | None = None) -> str:
@@ -186,36 +204,33 @@ def build_view(request: Request) -> View:
         return built
     ctx = get_context(request)
     lang = negotiate(request.headers.get("accept-language"), request.cookies.get(LANG_COOKIE))
-    csrf = request.cookies.get(CSRF_COOKIE) or ""
-    new_csrf = len(csrf) < 32
-    if new_csrf:
-        csrf = secrets.token_urlsafe(32)
-    token = request.cookies.get(SESSION_COOKIE)
+    csrf = binding_of(request, ctx.box)
+    token = read_cookie(request, SESSION_COOKIE)
     user = users.session_user(ctx, token) if token else None
     view = View(
         request=request,
         ctx=ctx,
         lang=lang,
         t=Translator(lang),
-        csrf_token=csrf,
+        csrf_token=csrf.token,
         user=user,
-        new_csrf=new_csrf,
+        new_presession=csrf.new_presession,
     )
     request.state.view = view
     return view
 
 
 async def checked_view(request: Request) -> View:
-    """The view of a state-changing request, after its CSRF token was compared."""
+    """The view of a state-changing request, after its CSRF token was compared.
+
+    A request the browser says another origin sent is refused before the form is read.
+    """
     view = build_view(request)
+    if sent_by_another_origin(request):
+        raise CSRFRejected
     form: Mapping[str, Any] = await request.form()
     sent = request.headers.get(CSRF_HEADER) or form.get(CSRF_FIELD)
-    cookie = request.cookies.get(CSRF_COOKIE)
-    if (
-        not isinstance(sent, str)
-        or not cookie
-        or not secrets.compare_digest(sent.encode("utf-8"), cookie.encode("utf-8"))
-    ):
+    if not token_matches(sent, view.csrf_token):
         raise CSRFRejected
     return view
 

@@ -14,6 +14,7 @@ import hmac
 import itertools
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ import pytest
 from hookline.dispatch.worker import Worker
 from hookline.domain.models import StopReason, WebhookStatus
 from hookline.domain.retry import RetryPolicy
+from hookline.domain.secrets import SecretBox
 from hookline.services import webhooks
 from hookline.services.context import Context
 from hookline.services.platforms import set_zone, update_platform
@@ -173,6 +175,25 @@ async def test_408_429_and_5xx_are_retried(
     assert row.state == "pending" and row.attempts == 1
 
 
+async def test_a_secret_the_key_cannot_open_fails_the_delivery_unsent(
+    ctx: Context, receiver: Receiver
+) -> None:
+    """Once: no attempt, in flight for ever, re-claimed every lease. Now one visible failure."""
+    setup = make_setup(ctx, [receiver.url()])
+    setup.publish()
+    worker = make_worker(replace(ctx, box=SecretBox("a key that did not seal the secret")))
+    try:
+        await worker.run_until_idle()
+    finally:
+        await worker.sender.close()
+    (row,) = setup.deliveries()
+    assert (row.state, row.attempts, row.last_error) == ("failed", 1, "secret_unreadable")
+    (attempt,) = setup.attempts(row.id)
+    assert attempt.error == "secret_unreadable" and attempt.status_code is None
+    assert "rotate-key" in attempt.error_detail
+    assert receiver.requests == []  # nothing unsigned or wrongly signed went out
+
+
 async def test_connection_refused_is_retried(
     ctx: Context, worker: Worker, unused_tcp_port: int
 ) -> None:
@@ -318,7 +339,8 @@ async def test_a_late_result_from_a_lost_lease_does_not_overwrite(
     )  # recorded, but the row is not its own
     (row,) = setup.deliveries()
     assert row.state == "in_flight" and row.lease_owner == "fresh"
-    assert len(setup.attempts(row.id)) == 1
+    # the reclaim recorded an attempt of unknown outcome; the late result is kept too
+    assert [a.error for a in setup.attempts(row.id)] == ["outcome_unknown", "http_status"]
 
 
 async def test_blocked_addresses_fail_without_sending(ctx: Context, receiver: Receiver) -> None:

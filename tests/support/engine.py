@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from hookline.catalog import TOPICS
 from hookline.dispatch.sender import Sender
-from hookline.dispatch.worker import Worker, WorkerSettings
+from hookline.dispatch.settings import WorkerSettings
+from hookline.dispatch.worker import Worker
 from hookline.domain.models import Actor
 from hookline.domain.networks import IPNetwork
 from hookline.services import platforms, webhooks

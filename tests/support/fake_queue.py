@@ -42,6 +42,8 @@ class FakeQueue:
     settled: list[Settlement] = field(default_factory=list)
     released: list[str] = field(default_factory=list)
     claims: int = 0
+    heartbeats: dict[str, datetime] = field(default_factory=dict)
+    signed_off: list[str] = field(default_factory=list)
 
     dialect = "fake"
     url = "fake://"
@@ -105,8 +107,17 @@ class FakeQueue:
         pending = [r.due_at for r in self.rows.values() if r.state is DeliveryState.PENDING]
         return min((d for d in pending if d is not None), default=None)
 
-    def reclaim_expired(self, now: datetime) -> int:
+    def reclaim_expired(
+        self, now: datetime, *, dead_after: timedelta | None = None, alive: str | None = None
+    ) -> int:
         return 0
+
+    def heartbeat(self, name: str, now: datetime) -> None:
+        self.heartbeats[name] = now
+
+    def sign_off(self, name: str) -> None:
+        self.heartbeats.pop(name, None)
+        self.signed_off.append(name)
 
     def release(self, ids: Sequence[str], *, owner: str, now: datetime) -> int:
         count = 0

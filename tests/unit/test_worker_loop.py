@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from hookline.dispatch.worker import Worker, WorkerSettings
+from hookline.dispatch.settings import WorkerSettings
+from hookline.dispatch.worker import Worker
 from hookline.domain import wire
 from hookline.domain.deliveries import AttemptResult, AttemptTrigger, DeliveryState, ErrorClass
 from tests.support.fake_queue import T0, FakeQueue, FakeSender, open_secret
@@ -138,3 +140,75 @@ async def test_the_settlement_follows_the_retry_policy_of_the_claimed_row() -> N
         clock.now = due_at or clock.now + timedelta(days=1)
     assert queue.state_of("dlv_1") is DeliveryState.FAILED
     assert len(sender.sent) == 4
+
+
+def recorded(calls: list[str], name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        calls.append(name)
+        return method(*args, **kwargs)
+
+    return call
+
+
+async def test_beats_before_claiming_and_signs_off_after_releasing() -> None:
+    queue = FakeQueue()
+    queue.add("dlv_slow", "wh_slow")
+    sender = FakeSender(held=frozenset({"https://receiver.example/wh_slow"}))
+    calls: list[str] = []
+    for method in ("heartbeat", "settle_and_claim", "release"):
+        setattr(queue, method, recorded(calls, method, getattr(queue, method)))
+    worker = make_worker(queue, sender, shutdown_timeout=0.0, poll_interval=3600.0)
+    running = asyncio.create_task(worker.run())
+    await sender.until_sent(1)
+    assert queue.heartbeats == {"w-test": T0}
+    worker.stop()
+    await running
+    assert calls[:2] == ["heartbeat", "settle_and_claim"]  # alive before it holds a lease
+    assert calls[-1] == "release" and queue.signed_off == ["w-test"]
+    assert queue.heartbeats == {}  # nobody waits for a stopped worker's leases
+
+
+async def test_heartbeats_go_on_while_every_send_hangs() -> None:
+    """The loop waits on sends that never end; its heartbeat must not wait with it."""
+    queue = FakeQueue()
+    queue.add("dlv_slow", "wh_slow")
+    sender = FakeSender(held=frozenset({"https://receiver.example/wh_slow"}))
+    clock = Clock()
+    beats: list[datetime] = []
+    three = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def beat(name: str, now: datetime) -> None:  # runs on a thread
+        beats.append(now)
+        clock.now = now + timedelta(seconds=1)
+        if len(beats) >= 3:
+            loop.call_soon_threadsafe(three.set)
+
+    queue.heartbeat = beat  # type: ignore[method-assign]
+    worker = make_worker(
+        queue, sender, clock, shutdown_timeout=0.0, poll_interval=3600.0, heartbeat_interval=0.01
+    )
+    running = asyncio.create_task(worker.run())
+    await sender.until_sent(1)
+    await three.wait()
+    worker.stop()
+    await running
+    assert beats[:3] == [T0, T0 + timedelta(seconds=1), T0 + timedelta(seconds=2)]
+
+
+async def test_maintenance_reclaims_the_leases_of_workers_silent_for_dead_after() -> None:
+    queue, sender = FakeQueue(), FakeSender()
+    seen: list[tuple[timedelta | None, str | None]] = []
+
+    def reclaim(
+        now: datetime, *, dead_after: timedelta | None = None, alive: str | None = None
+    ) -> int:
+        seen.append((dead_after, alive))
+        worker.stop()
+        return 0
+
+    queue.reclaim_expired = reclaim  # type: ignore[method-assign]
+    worker = make_worker(queue, sender, dead_after=2.5)
+    await worker.run()
+    # its own rows are never reclaimed for a missed beat: it is alive, it is reclaiming
+    assert seen == [(timedelta(seconds=2.5), worker.name)]

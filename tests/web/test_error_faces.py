@@ -7,9 +7,12 @@ anything to the other through the request.
 
 from __future__ import annotations
 
-from hookline.services import platforms
+from dataclasses import replace
+
+from hookline.domain.secrets import SecretBox
+from hookline.services import platforms, webhooks
 from hookline.services.context import Context
-from tests.web.conftest import Dashboard
+from tests.web.conftest import Dashboard, csrf_of
 
 
 def test_a_missing_webhook_is_a_page_on_the_dashboard_and_a_problem_on_the_api(
@@ -35,3 +38,28 @@ def test_signed_out_pages_redirect_while_api_routes_answer_401(dashboard: Dashbo
     api = dashboard.client.get("/v1/platform")
     assert api.status_code == 401
     assert api.headers["content-type"] == "application/problem+json"
+
+
+def test_an_unreadable_secret_is_explained_on_the_dashboard(
+    dashboard: Dashboard, ctx: Context
+) -> None:
+    """Sealed with a key this server no longer has: a translated 503 page, not a bare 500."""
+    elsewhere = replace(ctx, box=SecretBox("a key this server does not have"))
+    hook = webhooks.create_webhook(
+        elsewhere,
+        dashboard.platform_id,
+        name="Shop",
+        url="http://127.0.0.1:9/hook",
+        topics=["prize.points_added"],
+    )
+    page = f"/webhooks/{hook.id}"
+    r = dashboard.post(f"{page}/secret/uncover", page=page)
+    assert r.status_code == 503
+    assert "secret key changed or was lost" in r.text and "rotate-key" in r.text
+    r = dashboard.post(f"{page}/test", {"topic": "prize.points_added"}, page=page)
+    assert r.status_code == 503 and "rotate-key" in r.text
+    token = csrf_of(dashboard.client.get(page).text)
+    r = dashboard.client.post(
+        f"{page}/secret/uncover", data={"csrf_token": token}, headers={"Accept-Language": "zh-TW"}
+    )
+    assert r.status_code == 503 and "加密金鑰已變更或遺失" in r.text

@@ -43,6 +43,8 @@ def result(status: int | None, error: ErrorClass | None = None) -> AttemptResult
         (None, ErrorClass.CONNECT_ERROR, "verdict.connect_error", "warn"),
         (None, ErrorClass.DNS_ERROR, "verdict.dns_error", "warn"),
         (None, ErrorClass.BLOCKED_ADDRESS, "verdict.blocked_address", "bad"),
+        (None, ErrorClass.SECRET_UNREADABLE, "verdict.secret_unreadable", "bad"),
+        (None, ErrorClass.OUTCOME_UNKNOWN, "verdict.outcome_unknown", "warn"),
     ],
 )
 def test_verdicts(status: int | None, error: ErrorClass | None, key: str, tone: str) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from hookline.api.schemas.common import Moment, Strict
-from hookline.domain.deliveries import Attempt, Delivery, Event
+from hookline.domain.deliveries import Attempt, Delivery, ErrorClass, Event
 from hookline.services.deliveries import SentNow
 
 
@@ -18,7 +18,7 @@ class AttemptOut(BaseModel):
     latency_ms: float
     status_code: int | None
     error: str | None = Field(
-        description="timeout, connect_error, dns_error, tls_error, blocked_address, http_status"
+        description="One of: " + ", ".join(error.value for error in ErrorClass)
     )
     error_detail: str | None
     response_body: str = Field(description="The first 4 KiB of the receiver's answer.")

@@ -1,0 +1,92 @@
+"""Every stored value sealed with the server's ``SecretBox``, in one place.
+
+A key check at start and a key rotation must see every sealed column, so each one is
+listed here; a new column holding ``box.encrypt`` output belongs in ``SEALED_COLUMNS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Column, Connection, Table, inspect, select, text, update
+
+from hookline.store.tables import webhook_secrets
+
+
+@dataclass(frozen=True)
+class SealedColumn:
+    table: Table
+    key: Column[str]
+    value: Column[str]
+    order: Column[object]
+    """Newest last: a start-up sample takes the newest values and the oldest one."""
+
+
+SEALED_COLUMNS = (
+    SealedColumn(
+        webhook_secrets,
+        webhook_secrets.c.id,
+        webhook_secrets.c.ciphertext,
+        webhook_secrets.c.created_at,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class SealedValue:
+    column: SealedColumn
+    key: str
+    ciphertext: str
+
+
+def _exists(conn: Connection, column: SealedColumn) -> bool:
+    """A database not yet migrated has nothing sealed (and no table to ask)."""
+    return inspect(conn).has_table(column.table.name)
+
+
+def sample(conn: Connection, newest: int = 3) -> list[SealedValue]:
+    """A few sealed values per column, cheap on any size: the newest and the oldest."""
+    found: list[SealedValue] = []
+    for column in SEALED_COLUMNS:
+        if not _exists(conn, column):
+            continue
+        base = select(column.key, column.value)
+        rows = [
+            *conn.execute(base.order_by(column.order.desc()).limit(newest)),
+            *conn.execute(base.order_by(column.order.asc()).limit(1)),
+        ]
+        seen: set[str] = set()
+        for key, value in rows:
+            if key not in seen:
+                seen.add(key)
+                found.append(SealedValue(column, key, value))
+    return found
+
+
+def lock_all(conn: Connection) -> None:
+    """Keep other writers out of the sealed tables until this transaction ends.
+
+    SQLite's write transaction already excludes every other writer; PostgreSQL needs
+    a table lock, or a secret inserted meanwhile would stay sealed with the old key.
+    """
+    if conn.dialect.name == "postgresql":
+        for column in SEALED_COLUMNS:
+            conn.execute(text(f'LOCK TABLE "{column.table.name}" IN SHARE ROW EXCLUSIVE MODE'))
+
+
+def every_value(conn: Connection) -> list[SealedValue]:
+    return [
+        SealedValue(column, key, value)
+        for column in SEALED_COLUMNS
+        for key, value in conn.execute(select(column.key, column.value))
+    ]
+
+
+def replace(conn: Connection, resealed: Iterable[SealedValue]) -> None:
+    for value in resealed:
+        conn.execute(
+            update(value.column.table)
+            .where(value.column.key == value.key)
+            .values({value.column.value.name: value.ciphertext})
+        )
