@@ -26,7 +26,7 @@ from tests.support.process import free_port
 
 EVENTS = 300  # per phase
 RATE = 50.0  # events per second, one per request
-FLOOR = 0.05  # seconds: below this, a p99 on a shared 2-core machine is scheduling noise
+FLOOR = 0.1  # seconds: below this, a p99 on a shared 2-core machine is scheduling noise
 
 
 @pytest.fixture
