@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -246,8 +247,28 @@ class Process:
         return self.proc.returncode
 
 
+TOPOLOGIES = ("serve", "split", "embedded")
+"""``serve``: plain ``hookline serve``, what users run (one worker process per core);
+``split``: ``serve --no-worker`` plus ``workers`` ``hookline worker`` processes;
+``embedded``: ``serve --workers 0``, one worker inside the serve process."""
+
+WORKER_READY = re.compile(r"^worker \S+ on ", re.MULTILINE)
+
+
+def children_of(pid: int) -> list[int]:
+    """The live processes whose parent is ``pid`` (serve's worker processes)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                stat = (entry / "stat").read_text()
+                if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return sorted(found)
+
+
 class Hookline:
-    """``hookline serve`` (embedded worker, or ``--no-worker`` plus ``workers`` processes).
+    """``hookline serve`` in one of the ``TOPOLOGIES``.
 
     ``serve_args`` are added to serve's command line (``--demo`` for bench/dashboard.py).
     """
@@ -257,14 +278,18 @@ class Hookline:
         env: dict[str, str],
         logdir: Path,
         *,
-        workers: int = 0,
+        topology: str = "serve",
+        workers: int = 2,
         profile_dir: Path | None = None,
         serve_args: Sequence[str] = (),
     ) -> None:
+        if topology not in TOPOLOGIES:
+            raise ValueError(f"unknown topology {topology!r}")
         self.port = free_port()
         self.env = env
         self.logdir = logdir
-        self.workers = workers
+        self.topology = topology
+        self.workers = workers if topology == "split" else 0
         self.profile_dir = profile_dir
         self.serve_args = list(serve_args)
         self.serve: Process | None = None
@@ -282,12 +307,17 @@ class Hookline:
 
     def start(self, timeout: float = 90.0) -> None:
         args = ["serve", "--host", "127.0.0.1", "--port", str(self.port), *self.serve_args]
-        if self.workers:
+        if self.topology == "split":
             args.append("--no-worker")
+        elif self.topology == "embedded":
+            args += ["--workers", "0"]
         self.serve = Process(
             "serve", self._python(args, "serve"), self.env, self.logdir / "serve.log"
         )
         self._wait_healthy(timeout)
+        deadline = time.monotonic() + timeout
+        if self.topology == "serve":
+            self._wait_serve_workers(deadline)
         for n in range(self.workers):
             proc = Process(
                 f"worker {n + 1}",
@@ -296,7 +326,6 @@ class Hookline:
                 self.logdir / f"worker-{n + 1}.log",
             )
             self.worker_procs.append(proc)
-        deadline = time.monotonic() + timeout
         for proc in self.worker_procs:
             while "worker" not in proc.tail(50) or "on " not in proc.tail(50):
                 if not proc.alive():
@@ -304,6 +333,21 @@ class Hookline:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{proc.name} did not start:\n{proc.tail()}")
                 time.sleep(0.1)
+
+    def _wait_serve_workers(self, deadline: float) -> None:
+        """Until each of serve's worker processes (one per core) is ready to claim."""
+        assert self.serve is not None
+        expected = os.cpu_count() or 1
+        while len(WORKER_READY.findall(self.serve.log.read_text(errors="replace"))) < expected:
+            if not self.serve.alive():
+                raise RuntimeError(f"hookline serve exited:\n{self.serve.tail()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"serve's workers did not start:\n{self.serve.tail()}")
+            time.sleep(0.1)
+
+    def serve_worker_pids(self) -> list[int]:
+        """serve's own worker processes, now (a restarted one has a new pid)."""
+        return children_of(self.serve.pid) if self.serve is not None else []
 
     def _wait_healthy(self, timeout: float) -> None:
         assert self.serve is not None
@@ -323,11 +367,17 @@ class Hookline:
     def processes(self) -> list[Process]:
         return ([self.serve] if self.serve else []) + self.worker_procs
 
-    def pid_groups(self) -> dict[str, list[int]]:
-        return {p.name: [p.pid] for p in self.processes()}
+    def pid_groups(self) -> dict[str, PidSource]:
+        groups: dict[str, PidSource] = {p.name: [p.pid] for p in self.processes()}
+        if self.topology == "serve":
+            groups["serve's workers"] = self.serve_worker_pids
+        return groups
 
     def peak_rss(self) -> dict[str, int | None]:
-        return {p.name: peak_rss_kib(p.pid) for p in self.processes()}
+        peaks = {p.name: peak_rss_kib(p.pid) for p in self.processes()}
+        for n, pid in enumerate(self.serve_worker_pids() if self.topology == "serve" else []):
+            peaks[f"serve's worker {n + 1}"] = peak_rss_kib(pid)
+        return peaks
 
     def stop(self) -> None:
         for proc in self.worker_procs:  # all at once, so they drain in parallel

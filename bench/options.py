@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bench.harness import TOPOLOGIES
 from hookline.config import Settings
 
 
@@ -24,7 +25,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             p.error(f"unknown backend {b!r}")
     if not 1 <= args.batch <= 1000:
         p.error("--batch must be 1..1000 (the ingest API's limit)")
+    _resolve_topology(p, args)
     return args
+
+
+def _resolve_topology(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """--workers alone keeps its old meaning (N: split, 0: embedded); neither: serve."""
+    if args.topology is None:
+        if args.workers is None:
+            args.topology = "serve"
+        else:
+            args.topology = "embedded" if args.workers == 0 else "split"
+    if args.topology == "split":
+        args.workers = 2 if args.workers is None else args.workers
+        if args.workers < 1:
+            p.error("--topology split needs --workers 1 or more")
+    elif args.workers:
+        p.error(f"--workers is for --topology split, not {args.topology}")
+    else:
+        args.workers = 0
 
 
 def _add_load_options(p: argparse.ArgumentParser) -> None:
@@ -48,10 +67,19 @@ def _add_load_options(p: argparse.ArgumentParser) -> None:
 def _add_hookline_options(p: argparse.ArgumentParser) -> None:
     """How hookline runs: processes and their concurrency."""
     p.add_argument(
+        "--topology",
+        choices=TOPOLOGIES,
+        default=None,
+        help="serve: plain `hookline serve`, what users run (one worker process per core;"
+        " the default); split: `serve --no-worker` plus --workers `hookline worker`"
+        " processes; embedded: `serve --workers 0`.",
+    )
+    p.add_argument(
         "--workers",
         type=int,
-        default=2,
-        help="`hookline worker` processes beside `serve --no-worker`; 0: serve's embedded worker.",
+        default=None,
+        help="`hookline worker` processes beside `serve --no-worker` (implies --topology"
+        " split, 2 by default there); 0: --topology embedded, as before.",
     )
     p.add_argument(
         "--worker-concurrency", type=int, default=150, help="HOOKLINE_WORKER_CONCURRENCY."

@@ -4,8 +4,9 @@
 
 1. A receiver on 127.0.0.1 (Debian's nginx when installed, else bench/receiver.py).
 2. The raw ceiling: bench/ceiling.py signs and POSTs the same body to it for a while.
-3. Per backend, on a fresh database: ``hookline serve`` (embedded worker, or
-   ``--workers N`` separate ``hookline worker`` processes), one platform with zone 1 and
+3. Per backend, on a fresh database: hookline in one ``--topology`` (by default plain
+   ``hookline serve`` as users run it, with its worker process per core; ``split``:
+   ``serve --no-worker`` plus ``--workers N`` ``hookline worker``), one platform with zone 1 and
    three webhooks of ``receipt.receipt_validated`` pointing at the receiver; then
    a. the burst: ``--events`` events in batches of ``--batch`` (``--publish-lanes``
       requests in flight), until every delivery is delivered: ingest events/s and

@@ -16,10 +16,17 @@ from pydantic import SecretStr
 
 from hookline import __version__, api, web
 from hookline.bodylimit import BodyLimit
-from hookline.bootstrap import build_context, build_sender, build_worker, with_fan_out
+from hookline.bootstrap import (
+    build_context,
+    build_sender,
+    build_worker,
+    wake_listener,
+    with_fan_out,
+)
 from hookline.config import Settings
 from hookline.dispatch.runner import run_supervised
 from hookline.dispatch.sender import Sender
+from hookline.dispatch.wakeup import Listen
 from hookline.dispatch.worker import Worker
 from hookline.headers import SecurityHeaders
 from hookline.http.deps import Wiring
@@ -53,12 +60,12 @@ def _revealed(secret: SecretStr | None) -> str | None:
     return secret.get_secret_value() if secret else None
 
 
-def _lifespan(sender: Sender, worker: Worker | None) -> Lifespan:
+def _lifespan(sender: Sender, worker: Worker | None, listen: Listen | None) -> Lifespan:
     """Run the embedded worker while the app serves; close every sender after."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(run_supervised(worker)) if worker is not None else None
+        task = asyncio.create_task(run_supervised(worker, listen)) if worker is not None else None
         try:
             yield
         finally:
@@ -87,14 +94,16 @@ def create_app(
     settings = settings or Settings()
     ctx = context or build_context(settings)
     worker = None
+    listen = None
     if embedded_worker:
         ctx, wakeups = with_fan_out(ctx)
         worker = build_worker(settings, ctx)
         wakeups.register(worker.wake)
+        listen = wake_listener(settings)
     # for test sends and resends of both faces; its HTTP session opens on first use
     sender = build_sender(settings, ctx)
     app = FastAPI(
-        lifespan=_lifespan(sender, worker),
+        lifespan=_lifespan(sender, worker, listen),
         title="hookline",
         version=__version__,
         description=DESCRIPTION,

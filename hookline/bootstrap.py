@@ -16,7 +16,13 @@ from datetime import timedelta
 from hookline.config import Settings
 from hookline.dispatch.sender import Sender
 from hookline.dispatch.settings import WorkerSettings
-from hookline.dispatch.wakeup import notify_sqlite_workers, sqlite_wake_dir
+from hookline.dispatch.wakeup import (
+    Listen,
+    notify_sqlite_workers,
+    poll_only,
+    postgres_listener,
+    sqlite_wake_dir,
+)
 from hookline.dispatch.worker import Worker
 from hookline.domain.secrets import SecretBox, load_or_create_key_file
 from hookline.services import keys
@@ -99,6 +105,30 @@ def narrow_data_dir(settings: Settings) -> None:
             path.chmod(mode & ~0o077)
 
 
+def open_database(settings: Settings) -> Database:
+    """The configured database, told whether a transaction pooler sits in front of it."""
+    return create_database(settings.sqlalchemy_url, transaction_pooled=settings.transaction_pooled)
+
+
+def wake_listener(settings: Settings) -> Listen | None:
+    """How this process's worker hears of work ingested elsewhere; None: the default.
+
+    The default LISTENs on the main database (PostgreSQL) or binds a socket (SQLite).
+    Behind a transaction pooler LISTEN needs the direct ``HOOKLINE_LISTEN_DATABASE_URL``;
+    without it the worker polls, which is said once here, at start.
+    """
+    if settings.listen_database_url:
+        return postgres_listener(settings.listen_database_url)
+    if settings.transaction_pooled:
+        log.warning(
+            "HOOKLINE_DATABASE_POOLER=transaction and no HOOKLINE_LISTEN_DATABASE_URL: no"
+            " LISTEN, so this worker finds deliveries other processes ingest by polling every %g s",
+            settings.poll_interval,
+        )
+        return poll_only
+    return None
+
+
 def build_context(settings: Settings) -> Context:
     """The database, the secret key and the URL policy, with this process's wake-ups.
 
@@ -112,7 +142,7 @@ def build_context(settings: Settings) -> Context:
     if wake_dir is not None:
         wakeups.register(lambda: notify_sqlite_workers(wake_dir))
     narrow_data_dir(settings)
-    db = create_database(settings.sqlalchemy_url)
+    db = open_database(settings)
     box = SecretBox(_secret_key(settings, db))
     keys.check_key(db, box, key_source(settings))
     return Context(
@@ -150,7 +180,7 @@ def worker_settings(settings: Settings) -> WorkerSettings:
         per_webhook_cap=settings.webhook_concurrency,
         lease_seconds=settings.lease_seconds,
         poll_interval=settings.poll_interval,
-        shutdown_timeout=settings.send_timeout + 1,
+        shutdown_timeout=settings.drain_seconds,
         dead_after=settings.worker_dead_after,
         retention=timedelta(days=settings.retention_days),
     )

@@ -16,7 +16,7 @@ from rich.panel import Panel
 
 from hookline import __version__
 from hookline.commands.admin import admin
-from hookline.commands.shared import console, err, migrated_context, quiet_gc
+from hookline.commands.shared import console, err, migrated_context, quiet_gc, setup_logging
 from hookline.config import Settings
 from hookline.receiver import DEFAULT_TOLERANCE as DEFAULT_LISTEN_TOLERANCE
 
@@ -42,7 +42,7 @@ def migrate() -> None:
     )
 
 
-def _print_demo(creds: DemoCredentials, base: str) -> None:
+def _print_demo(creds: DemoCredentials, base: str, delivery: str) -> None:
     """Everything a first run needs to try the demo, copyable as printed."""
     console.print(
         Panel.fit(
@@ -54,7 +54,8 @@ def _print_demo(creds: DemoCredentials, base: str) -> None:
             f"Platform id:     {creds.platform_id}\n"
             f"API token:       {creds.api_token}\n"
             f"Operator token:  {creds.operator_token}\n"
-            f"Ingest token:    {creds.ingest_token}",
+            f"Ingest token:    {creds.ingest_token}\n"
+            f"Delivery:        {delivery}",
             title="hookline is running",
         )
     )
@@ -70,14 +71,8 @@ def _print_demo(creds: DemoCredentials, base: str) -> None:
     )
 
 
-def _with_demo(settings: Settings, ctx: Context, base: str) -> Settings:
-    """Seed (or read back) the demo platform; its tokens become the server's."""
-    from hookline.services.demo import ensure_demo
-
-    op_token = settings.operator_token.get_secret_value() if settings.operator_token else None
-    in_token = settings.ingest_token.get_secret_value() if settings.ingest_token else None
-    creds = ensure_demo(ctx, settings.data_dir, op_token, in_token)
-    _print_demo(creds, base)
+def _with_demo(settings: Settings, creds: DemoCredentials) -> Settings:
+    """The demo platform's tokens become the server's."""
     return settings.model_copy(
         update={
             "operator_token": SecretStr(creds.operator_token),
@@ -86,10 +81,28 @@ def _with_demo(settings: Settings, ctx: Context, base: str) -> Settings:
     )
 
 
+def _demo_credentials(settings: Settings, ctx: Context) -> DemoCredentials:
+    """Seed (or read back) the demo platform."""
+    from hookline.services.demo import ensure_demo
+
+    op_token = settings.operator_token.get_secret_value() if settings.operator_token else None
+    in_token = settings.ingest_token.get_secret_value() if settings.ingest_token else None
+    return ensure_demo(ctx, settings.data_dir, op_token, in_token)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            show_default=False,
+            help="Delivery worker processes to run and supervise (default: one per core,"
+            f" {os.cpu_count() or 1} here); 0: one worker inside this process.",
+        ),
+    ] = None,
     no_worker: Annotated[
         bool,
         typer.Option("--no-worker", help="Run the API only; deliveries need `hookline worker`."),
@@ -98,24 +111,38 @@ def serve(
         bool, typer.Option("--demo", help="Seed a demo platform and allow loopback http URLs.")
     ] = False,
 ) -> None:
-    """Migrate the database, then serve the API and the dashboard, and deliver events."""
-    import uvicorn
+    """Migrate the database, then serve the API and the dashboard, and deliver events.
 
+    SIGTERM or Ctrl-C: stop accepting requests, let every worker finish what is in
+    flight (HOOKLINE_DRAIN_SECONDS), exit 0. A worker process that dies is restarted.
+    """
     from hookline.app import create_app
+    from hookline.commands.serve import run_server, start_delivery
     from hookline.services.demo import LOOPBACK_NETWORKS
 
+    if no_worker and workers:
+        err.print("[red]error[/red]: --no-worker runs no worker; it cannot take --workers N")
+        raise typer.Exit(2)
+    setup_logging()
     if demo:
         os.environ.setdefault("HOOKLINE_ALLOW_HTTP", "true")
         os.environ.setdefault("HOOKLINE_ALLOW_PRIVATE_NETWORKS", LOOPBACK_NETWORKS)
     settings = Settings()
     ctx = migrated_context(settings)
-    if demo:
-        settings = _with_demo(settings, ctx, f"http://{host}:{port}")
-    worker_note = "off (--no-worker): run `hookline worker`" if no_worker else "embedded"
-    console.print(f"[dim]delivery worker: {worker_note}[/dim]")
-    app_ = create_app(settings, ctx, embedded_worker=not no_worker, expect_workers=True)
-    quiet_gc()
-    uvicorn.run(app_, host=host, port=port, log_level="info")
+    creds = _demo_credentials(settings, ctx) if demo else None
+    delivery = start_delivery(settings, workers, no_worker)
+    try:
+        if creds is not None:
+            _print_demo(creds, f"http://{host}:{port}", delivery.describe())
+            settings = _with_demo(settings, creds)
+        else:
+            console.print(f"[dim]delivery: {delivery.describe()}[/dim]")
+        app_ = create_app(settings, ctx, embedded_worker=delivery.embedded, expect_workers=True)
+        quiet_gc()
+    except BaseException:
+        delivery.stop()
+        raise
+    run_server(app_, host, port, delivery)
 
 
 @app.command()
@@ -128,34 +155,45 @@ def worker(
 
     Run as many as you like, on any machine sharing the PostgreSQL database (or on
     this machine sharing the SQLite file). SIGTERM or Ctrl-C stops claiming, lets the
-    requests in flight finish (or releases them) and exits 0.
+    requests in flight finish within HOOKLINE_DRAIN_SECONDS, gives the rest back to
+    the queue and exits 0. `hookline serve` runs this same command as its workers.
     """
     import asyncio
     import logging
     import signal
 
-    from hookline.bootstrap import build_worker
+    from hookline.bootstrap import build_worker, wake_listener
     from hookline.dispatch.runner import run_worker
+    from hookline.supervisor import watch_parent
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    setup_logging()
+    log = logging.getLogger("hookline.worker")
     settings = Settings()
     if concurrency is not None:
         settings = settings.model_copy(update={"worker_concurrency": concurrency})
+    drain_for = settings.drain_seconds
     ctx = migrated_context(settings)
 
     async def main() -> None:
         quiet_gc()
         the_worker = build_worker(settings, ctx)
         loop = asyncio.get_running_loop()
+
+        def drain(why: str) -> None:
+            log.info("worker %s: %s; draining (up to %g s)", the_worker.name, why, drain_for)
+            the_worker.stop()
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, the_worker.stop)
+            loop.add_signal_handler(sig, drain, sig.name)
+        # under serve: stop when serve is gone, however it died
+        watch_parent(loop, lambda: drain("its hookline serve is gone"))
         console.print(
             f"[green]worker[/green] {the_worker.name} on {ctx.db.dialect}"
             f" ({settings.worker_concurrency} in flight, {settings.webhook_concurrency} per"
             " webhook)"
         )
         try:
-            await run_worker(the_worker)
+            await run_worker(the_worker, wake_listener(settings))
         finally:
             await the_worker.sender.close()
         console.print(f"worker stopped after {the_worker.sent} attempts")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,6 +18,17 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("var"), description="Where SQLite and keys live.")
     database_url: str | None = Field(
         default=None, description="postgresql+psycopg://... selects PostgreSQL; default SQLite."
+    )
+    database_pooler: Literal["none", "transaction"] = Field(
+        default="none",
+        description="transaction: HOOKLINE_DATABASE_URL goes through a transaction-mode pooler"
+        " (PgBouncer pool_mode = transaction): no server-side prepared statements, no LISTEN"
+        " on it.",
+    )
+    listen_database_url: str | None = Field(
+        default=None,
+        description="A direct PostgreSQL URL (no transaction pooler) the workers LISTEN on;"
+        " default: HOOKLINE_DATABASE_URL, or polling when that is transaction-pooled.",
     )
     secret_key: SecretStr | None = Field(
         default=None, description="Encrypts share secrets at rest; generated when unset."
@@ -53,6 +65,12 @@ class Settings(BaseSettings):
         description="Seconds without a heartbeat (one a second) after which a worker is dead"
         " and its leased deliveries go to the others.",
     )
+    drain_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="On SIGTERM, how long a worker lets attempts in flight finish before it"
+        " gives the rest back to the queue.",
+    )
     failing_days: float = Field(
         default=5.0, gt=0, description="A webhook failing every attempt this long is stopped."
     )
@@ -65,6 +83,25 @@ class Settings(BaseSettings):
                 " attempt would be sent twice."
             )
         return self
+
+    @model_validator(mode="after")
+    def _pooler_needs_postgres(self) -> Settings:
+        """A pooler setting on SQLite is a mistake in the environment, not a no-op."""
+        urls = [self.database_url or ""]
+        if self.listen_database_url is not None:
+            urls.append(self.listen_database_url)
+        pooled = self.database_pooler == "transaction" or self.listen_database_url is not None
+        if pooled and not all(url.startswith("postgresql") for url in urls):
+            raise ValueError(
+                "HOOKLINE_DATABASE_POOLER and HOOKLINE_LISTEN_DATABASE_URL only apply to"
+                " PostgreSQL: both URLs must be postgresql+psycopg://..."
+            )
+        return self
+
+    @property
+    def transaction_pooled(self) -> bool:
+        """The main URL is a transaction pooler's: a connection is ours for one transaction."""
+        return self.database_pooler == "transaction"
 
     @field_validator("allow_private_networks")
     @classmethod

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from hookline.services.context import Context
 from hookline.store import Database, create_database
 from hookline.store.migrate import upgrade
 from hookline.store.tables import metadata
+from tests.support.offline_dns import offline
 from tests.support.receiver import Receiver
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -32,6 +34,18 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 LOOPBACK = "127.0.0.0/8,::1/128"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _offline_dns() -> Iterator[None]:
+    """No test resolves an outside name (tests/support/offline_dns.py says why and how).
+
+    Session-wide, so fixtures and threads started by any test are covered too; a test
+    that needs a particular answer still monkeypatches ``socket.getaddrinfo`` itself.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket, "getaddrinfo", offline(socket.getaddrinfo, socket.gethostname()))
+        yield
 
 
 @dataclass

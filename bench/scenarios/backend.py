@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 from pathlib import Path
 from typing import Any
@@ -58,12 +59,20 @@ class BackendRun:
     def topology(self) -> str:
         conc = or_default(self.args.worker_concurrency, "worker_concurrency")
         cap = or_default(self.args.webhook_concurrency, "webhook_concurrency")
-        if self.args.workers:
+        if self.args.topology == "split":
             return (
                 f"`hookline serve --no-worker` + {self.args.workers} `hookline worker`"
                 f" ({conc} in flight each, {cap} per webhook)"
             )
-        return f"`hookline serve`, embedded worker ({conc} in flight, {cap} per webhook)"
+        if self.args.topology == "embedded":
+            return (
+                "`hookline serve --workers 0`, one worker inside serve"
+                f" ({conc} in flight, {cap} per webhook)"
+            )
+        return (
+            f"`hookline serve` as users run it: {os.cpu_count() or 1} worker processes, one"
+            f" per core ({conc} in flight each, {cap} per webhook)"
+        )
 
     async def run(
         self, name: str, label: str, *, profile_dir: Path | None = None, phases: set[str]
@@ -79,7 +88,9 @@ class BackendRun:
         env = self.env(backend.prepare(label))
         if profile_dir is not None:
             env["BENCH_PROFILER"] = args.profiler
-        hookline = harness.Hookline(env, logdir, workers=args.workers, profile_dir=profile_dir)
+        hookline = harness.Hookline(
+            env, logdir, topology=args.topology, workers=args.workers, profile_dir=profile_dir
+        )
         console.log(f"[bold]{name}[/bold] ({label}): starting {result.topology}")
         hookline.start()
         try:

@@ -45,8 +45,14 @@ async def profile_pass(
         scenario.append(f"burst of {args.profile_events:,} events")
     if "steady" in phases:
         scenario.append(f"{args.rate:,.0f} events/s for {args.profile_steady_seconds:.0f} s")
-    processes = [("serve", "hookline serve" + (" --no-worker" if args.workers else ""))]
+    flags = {"split": " --no-worker", "embedded": " --workers 0", "serve": ""}
+    processes = [("serve", "hookline serve" + flags[args.topology])]
     processes += [(f"worker-{n}", "hookline worker") for n in range(1, args.workers + 1)]
+    if args.topology == "serve":
+        result.profile_note += (
+            " Only the serve process was profiled: its worker processes are started by"
+            " serve itself, not under the profiler (--topology split profiles workers)."
+        )
     for folder, process in processes:
         try:
             result.profiles.append(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from hookline.api import apidocs, errors
+from hookline.api import apidocs, errors, openapi
 from hookline.api.routers import admin, deliveries, health, ingest, platform, webhooks
 
 ROUTERS = (
@@ -21,5 +21,6 @@ def install(app: FastAPI) -> None:
     """The API's routes, and its problem+json answers for every error a face leaves."""
     errors.install(app)
     apidocs.install(app)
+    openapi.install(app)
     for router in ROUTERS:
         app.include_router(router)

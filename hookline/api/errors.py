@@ -7,13 +7,15 @@ offending field, so a form can show the message beside it.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import fastapi.routing
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 
 from hookline.domain import errors as domain
 from hookline.http.status import status_of
@@ -141,7 +143,27 @@ def unparsable_body(cause: BaseException | None) -> str | None:
     return None
 
 
-async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+def allowed_methods(request: Request) -> str | None:
+    """Every method some route answers at this path, for a 405's ``Allow``.
+
+    Starlette names only the methods of the first route whose path matched, but
+    ``GET /v1/webhooks`` and ``POST /v1/webhooks`` are two routes of one resource.
+    """
+    methods: set[str] = set()
+    for route in _every_route(request.app.router.routes):
+        route_methods = getattr(route, "methods", None)
+        if route_methods and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= set(route_methods)
+    return ", ".join(sorted(methods)) if methods else None
+
+
+def _every_route(routes: Sequence[BaseRoute]) -> Iterable[Any]:
+    """The app's routes, through included routers (FastAPI >= 0.160 keeps them nested)."""
+    flatten = getattr(fastapi.routing, "iter_route_contexts", None)
+    return routes if flatten is None else flatten(routes)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     reason = unparsable_body(exc.__cause__) if exc.status_code == 400 else None
     if reason is not None:
@@ -149,7 +171,11 @@ async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
     codes = {404: "not_found", 405: "method_not_allowed"}
     code = codes.get(exc.status_code, "http_error")
     detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "Error")
-    return problem(exc.status_code, code, detail, headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    allow = allowed_methods(request) if exc.status_code == 405 else None
+    if allow is not None:
+        headers["Allow"] = allow
+    return problem(exc.status_code, code, detail, headers=headers)
 
 
 def install(app: FastAPI) -> None:

@@ -139,11 +139,11 @@ def rotate_key(
 
 def _reseal(settings: Settings, plan: KeyPlan) -> Rotation:
     """The database first, the key file after: a failed rotation leaves the old key in place."""
+    from hookline.bootstrap import open_database
     from hookline.services import keys
-    from hookline.store import create_database
     from hookline.store.migrate import upgrade
 
-    db = create_database(settings.sqlalchemy_url)
+    db = open_database(settings)
     staged = _staged(plan.key_file, plan.new) if plan.key_file else None
     try:
         upgrade(db)

@@ -1,4 +1,4 @@
-"""What the commands share: the consoles, clean errors, a migrated context, quiet GC."""
+"""What the commands share: consoles, logging, clean errors, a migrated context, quiet GC."""
 
 from __future__ import annotations
 
@@ -35,6 +35,18 @@ def migrated_context(settings: Settings) -> Context:
         ctx = build_context(settings)
     upgrade(ctx.db)
     return ctx
+
+
+def setup_logging() -> None:
+    """hookline's own INFO lines (workers started, stopped, restarted) on stderr.
+
+    Alembic's INFO lines are left out: every worker process checks the schema at its
+    start, and a line per plugin per process would bury what matters.
+    """
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def quiet_gc() -> None:

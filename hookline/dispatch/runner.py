@@ -12,7 +12,7 @@ import contextlib
 import logging
 
 from hookline.dispatch.ports import WorkQueue
-from hookline.dispatch.wakeup import listen_postgres, listen_sqlite, sqlite_wake_dir
+from hookline.dispatch.wakeup import Listen, listen_postgres, listen_sqlite, sqlite_wake_dir
 from hookline.dispatch.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -32,16 +32,20 @@ async def checkpoint_periodically(
             await asyncio.wait_for(stop.wait(), every)
 
 
-async def run_worker(worker: Worker) -> None:
+async def run_worker(worker: Worker, listen: Listen | None = None) -> None:
     """The worker loop plus a listener that wakes it when another process ingests.
 
-    PostgreSQL: LISTEN. SQLite: a Unix datagram socket next to the database file.
+    ``listen`` is what the settings chose (``bootstrap.wake_listener``); without one,
+    PostgreSQL: LISTEN on the queue's own database. SQLite: a Unix datagram socket next
+    to the database file.
     """
     stop = asyncio.Event()
     listener = None
     url = worker.queue.url
     wake_dir = sqlite_wake_dir(url)
-    if worker.queue.dialect == "postgresql":
+    if listen is not None:
+        listener = asyncio.create_task(listen(worker.wake, stop))
+    elif worker.queue.dialect == "postgresql":
         listener = asyncio.create_task(listen_postgres(url, worker.wake, stop))
     elif wake_dir is not None:
         listener = asyncio.create_task(listen_sqlite(wake_dir, worker.wake, stop))
@@ -57,7 +61,9 @@ async def run_worker(worker: Worker) -> None:
                 await listener
 
 
-async def run_supervised(worker: Worker, restart_after: float = RESTART_AFTER) -> None:
+async def run_supervised(
+    worker: Worker, listen: Listen | None = None, restart_after: float = RESTART_AFTER
+) -> None:
     """``run_worker`` that never ends silently: a crash is logged at once and restarted.
 
     ``serve`` keeps answering while its embedded worker runs beside it; a worker that
@@ -67,7 +73,7 @@ async def run_supervised(worker: Worker, restart_after: float = RESTART_AFTER) -
     """
     while True:
         try:
-            await run_worker(worker)
+            await run_worker(worker, listen)
             return
         except Exception:
             log.exception("worker %s crashed; restarting it in %.1f s", worker.name, restart_after)

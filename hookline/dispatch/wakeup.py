@@ -5,6 +5,12 @@ an ingest transaction sends ``NOTIFY`` at commit and workers ``LISTEN``. SQLite 
 NOTIFY, but its workers all share one machine: each binds a Unix datagram socket in a
 directory next to the database file, and ingest sends one byte to each after commit. A lost
 notification only costs one poll interval: polling stays the fallback, never the plan.
+
+LISTEN needs a session of its own. Behind a transaction-mode pooler (PgBouncer's
+``pool_mode = transaction``) the server connection that ran LISTEN goes back to the
+pool at once, so notifications would reach nobody: workers then LISTEN on a direct
+URL (``HOOKLINE_LISTEN_DATABASE_URL``), or, without one, only poll (``poll_only``).
+NOTIFY itself is sent inside the ingest transaction, so it works through the pooler.
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from sqlalchemy.engine import make_url
@@ -25,6 +32,23 @@ from hookline.store.queue import NOTIFY_CHANNEL
 
 log = logging.getLogger(__name__)
 RECONNECT_SECONDS = 2.0
+
+Listen = Callable[[Callable[[], None], asyncio.Event], Coroutine[Any, Any, None]]
+"""A wake-up listener: calls its first argument when work may be due, until the event."""
+
+
+async def poll_only(_on_notify: Callable[[], None], stop: asyncio.Event) -> None:
+    """No listener: the worker's own poll interval is how it finds new work."""
+    await stop.wait()
+
+
+def postgres_listener(sqlalchemy_url: str) -> Listen:
+    """LISTEN on ``sqlalchemy_url`` (which must reach PostgreSQL with a session of its own)."""
+
+    async def listen(on_notify: Callable[[], None], stop: asyncio.Event) -> None:
+        await listen_postgres(sqlalchemy_url, on_notify, stop)
+
+    return listen
 
 
 def libpq_url(sqlalchemy_url: str) -> str:

@@ -18,7 +18,9 @@ from typing import Any
 
 # C0 controls, DEL, C1 controls; the bidi embeddings/overrides (U+202A-U+202E) and
 # isolates (U+2066-U+2069) that reorder what a reader sees ("Trojan Source").
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+UNSAFE_CHARACTERS = r"\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+"""The refused characters as a regex class body, the same in Python and JSON Schema."""
+_UNSAFE = re.compile(f"[{UNSAFE_CHARACTERS}]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -110,6 +112,7 @@ __all__ = [
     "EARLIEST",
     "LATEST",
     "MAX_DATA_DEPTH",
+    "UNSAFE_CHARACTERS",
     "Refusal",
     "data_refusal",
     "instant_refusal",

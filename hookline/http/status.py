@@ -23,9 +23,16 @@ STATUS_BY_ERROR: dict[type[domain.HooklineError], int] = {
 }
 
 
-def status_of(exc: domain.HooklineError) -> int:
-    """The most specific class listed wins; an unlisted rule violation is a 400."""
-    for cls in type(exc).__mro__:
+def status_for(error: type[domain.HooklineError]) -> int:
+    """The most specific class listed wins; an unlisted rule violation is a 400.
+
+    Read by the OpenAPI document too, so the statuses it declares are the ones sent.
+    """
+    for cls in error.__mro__:
         if cls in STATUS_BY_ERROR:
             return STATUS_BY_ERROR[cls]
     return 400
+
+
+def status_of(exc: domain.HooklineError) -> int:
+    return status_for(type(exc))

@@ -14,6 +14,7 @@ from hookline.domain.models import (
     CLI_ACTOR,
     DEFAULT_TIMEZONE,
     DEFAULT_WEBHOOK_LIMIT,
+    MAX_PLATFORM_NAME_LENGTH,
     Actor,
     ApiToken,
     Platform,
@@ -94,7 +95,7 @@ def create_platform(
     actor: Actor = CLI_ACTOR,
 ) -> CreatedPlatform:
     fields = FieldErrors()
-    name = fields.check(clean_name, name, max_length=200)
+    name = fields.check(clean_name, name, max_length=MAX_PLATFORM_NAME_LENGTH)
     timezone = fields.check(clean_timezone, timezone)
     webhook_limit = fields.check(clean_webhook_limit, webhook_limit)
     fields.raise_if_any()
@@ -132,7 +133,7 @@ def update_platform(
     fields = FieldErrors()
     values: dict[str, object] = {}
     if name is not None:
-        values["name"] = fields.check(clean_name, name, max_length=200)
+        values["name"] = fields.check(clean_name, name, max_length=MAX_PLATFORM_NAME_LENGTH)
     if timezone is not None:
         values["timezone"] = fields.check(clean_timezone, timezone)
     if webhook_limit is not None:

@@ -132,7 +132,17 @@ class Database:
         self.engine.dispose()
 
 
-def create_database(url: str, **engine_kwargs: Any) -> Database:
+def create_database(
+    url: str, *, transaction_pooled: bool = False, **engine_kwargs: Any
+) -> Database:
+    """An engine for ``url``; ``transaction_pooled`` when it is a transaction pooler's.
+
+    psycopg prepares a statement on the server after its fifth run on a connection, and
+    names it per connection; behind a transaction pooler (PgBouncer before 1.21) the
+    next run may reach another server connection, where that name is unknown or taken.
+    ``prepare_threshold=None`` keeps every statement unnamed there. The direct path keeps
+    psycopg's default.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -140,6 +150,9 @@ def create_database(url: str, **engine_kwargs: Any) -> Database:
         engine = create_engine(url, hide_parameters=True, **engine_kwargs)
         _configure_sqlite(engine)
     else:
+        if transaction_pooled:
+            connect_args = {**engine_kwargs.pop("connect_args", {}), "prepare_threshold": None}
+            engine_kwargs["connect_args"] = connect_args
         # pre-ping: a connection the server dropped (restart, pg_terminate_backend) is
         # replaced at checkout instead of failing the next transaction.
         engine = create_engine(url, pool_pre_ping=True, hide_parameters=True, **engine_kwargs)

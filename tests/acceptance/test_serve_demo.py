@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,6 +86,21 @@ def test_demo_prints_credentials_and_the_curl_flow_works(
     log = server.output
     assert old not in log and new not in log
     assert (data_dir / "hookline.db").exists()
+
+
+def test_the_box_names_the_worker_processes_serve_started(server: DemoServer) -> None:
+    """`make run` delivers with one worker process per core, and says which they are."""
+    match = re.search(r"Delivery:\s+(\d+) worker process(?:es)? \(pids ([\d, ]+)\)", server.output)
+    assert match, server.output
+    pids = [int(p) for p in match.group(2).split(", ")]
+    assert int(match.group(1)) == len(pids) == (os.cpu_count() or 1)
+    for pid in pids:  # each a live `hookline worker` child of the server
+        assert Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[-3:-1] == [
+            b"hookline",
+            b"worker",
+        ]
+        ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        assert ppid == server.process.proc.pid
 
 
 def test_a_second_start_reuses_the_demo(data_dir: Path) -> None:

@@ -24,11 +24,11 @@ import pytest
 
 from hookline.devtools.fake import fake_data
 from tests.acceptance.test_worker_kill import hookline_env
-from tests.support.cluster import INGEST_TOKEN, OPERATOR_TOKEN, TOPIC, Processes, list_deliveries
-from tests.support.cluster import ok as _ok
 from tests.support.counting_receiver import CountingReceiver as Receiver
 from tests.support.process import free_port, wait_until
 from tests.support.server import wait_healthy
+from tests.support.shared_db import INGEST_TOKEN, OPERATOR_TOKEN, TOPIC, Processes, list_deliveries
+from tests.support.shared_db import ok as _ok
 
 __all__ = ["hookline_env"]  # the shared fixture: one SQLite file, or a fresh PG database
 

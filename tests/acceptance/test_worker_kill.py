@@ -27,7 +27,9 @@ import httpx
 import pytest
 
 from hookline.devtools.fake import fake_data
-from tests.support.cluster import (
+from tests.support.counting_receiver import CountingReceiver as Receiver
+from tests.support.process import free_port, wait_until
+from tests.support.shared_db import (
     INGEST_TOKEN,
     TOPIC,
     Processes,
@@ -39,8 +41,6 @@ from tests.support.cluster import (
     ok,
     unfinished,
 )
-from tests.support.counting_receiver import CountingReceiver as Receiver
-from tests.support.process import free_port, wait_until
 
 EVENTS = 5_000
 BATCH = 1_000

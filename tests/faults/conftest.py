@@ -11,8 +11,8 @@ from collections.abc import Generator, Iterator
 
 import pytest
 
-from tests.support.cluster import Processes
 from tests.support.counting_receiver import CountingReceiver
+from tests.support.shared_db import Processes
 
 FAILED = pytest.StashKey[bool]()
 RECEIVER_DELAY = 0.02  # a receiver that takes a moment: workers always have sends open

@@ -23,10 +23,10 @@ import httpx
 import pytest
 
 from tests.faults.producer import Producer
-from tests.support.cluster import DeliveryRow, Processes, delivery_rows, list_deliveries
 from tests.support.counting_receiver import CountingReceiver
 from tests.support.process import Process, wait_until
 from tests.support.server import wait_healthy
+from tests.support.shared_db import DeliveryRow, Processes, delivery_rows, list_deliveries
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from hookline.devtools.fake import fake_data
-from tests.support.cluster import PRODUCER, TOPIC
+from tests.support.shared_db import PRODUCER, TOPIC
 
 RETRY_PAUSE = 0.1  # seconds between two tries of a refused batch
 

@@ -24,9 +24,9 @@ import pytest
 
 from tests.conftest import IN_CI
 from tests.faults.producer import Producer, Refusal
-from tests.support.cluster import Processes, backend_env, make_platform
 from tests.support.counting_receiver import CountingReceiver
 from tests.support.process import free_port
+from tests.support.shared_db import Processes, backend_env, make_platform
 
 DISK = "8m"
 BATCH = 100

@@ -20,9 +20,9 @@ import httpx
 import pytest
 
 from tests.faults.producer import Producer
-from tests.support.cluster import Processes, backend_env, make_platform
 from tests.support.counting_receiver import CountingReceiver, Hit
 from tests.support.process import free_port
+from tests.support.shared_db import Processes, backend_env, make_platform
 
 EVENTS = 300  # per phase
 RATE = 50.0  # events per second, one per request

@@ -16,9 +16,9 @@ import pytest
 
 from tests.faults.kills import Cluster, Plan, kill_along, settle
 from tests.faults.producer import Producer
-from tests.support.cluster import Processes, backend_env, backend_of, make_platform
 from tests.support.counting_receiver import CountingReceiver
 from tests.support.process import free_port
+from tests.support.shared_db import Processes, backend_env, backend_of, make_platform
 
 PLAN = Plan.from_env()
 WORKER_CONCURRENCY = 50

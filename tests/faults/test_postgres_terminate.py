@@ -22,9 +22,9 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.faults.producer import Producer
-from tests.support.cluster import Processes, backend_env, make_platform
 from tests.support.counting_receiver import CountingReceiver
 from tests.support.process import free_port
+from tests.support.shared_db import Processes, backend_env, make_platform
 
 pytestmark = pytest.mark.postgres
 

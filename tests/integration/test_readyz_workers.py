@@ -31,6 +31,7 @@ def test_no_live_worker_fails_readiness_where_workers_are_expected(
     assert body == {
         "status": "unavailable",
         "database": ctx.db.dialect,
+        "writes": "ok",
         "workers": 0,
         "reason": "no worker alive",
     }

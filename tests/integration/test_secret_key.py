@@ -169,7 +169,13 @@ def test_the_commands_refuse_to_start_with_one_clear_paragraph(
     monkeypatch.setenv("HOOKLINE_DATABASE_URL", url_of(ctx.db))
     monkeypatch.setenv("HOOKLINE_SECRET_KEY", NEW_KEY)
     monkeypatch.setenv("COLUMNS", "200")
-    monkeypatch.setattr("uvicorn.run", lambda *_a, **_k: pytest.fail("serve started"))
+    monkeypatch.setattr(
+        "hookline.commands.serve.run_server", lambda *_a, **_k: pytest.fail("serve started")
+    )
+    monkeypatch.setattr(
+        "hookline.commands.serve.start_delivery",
+        lambda *_a, **_k: pytest.fail("worker processes started"),
+    )
     for args in (["worker"], ["serve"], ["admin", "create-token", platform_id]):
         result = runner.invoke(cli, args)
         assert result.exit_code == 1, (args, result.output)

@@ -1,237 +1,237 @@
-"""Real ``hookline serve`` and ``hookline worker`` processes sharing one database.
+"""hookline processes sharing one database, a receiver they deliver to, and the API to check.
 
-What the acceptance and fault tests share: the environment the children run with, a
-fresh PostgreSQL database per test, the set of children (stopped at teardown, their
-output shown on failure), and the few API calls that set up a platform and read the
-delivery log back.
+For acceptance tests of ``serve`` and its worker processes: one environment per test
+(a SQLite file, or a fresh PostgreSQL database), a gated receiver on loopback, and
+the few API calls that set up a platform with webhooks, publish, and count states.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import random
+import re
+import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, select, text
+from aiohttp import web
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from hookline.store.tables import deliveries
+from hookline.devtools.fake import fake_data
 from tests.conftest import POSTGRES_ADMIN_URL, _postgres_unavailable
 from tests.support.process import Process
-from tests.support.server import wait_healthy
 
 TOPIC = "receipt.receipt_validated"
-OPERATOR_TOKEN = "hlo_acceptance_operator"
-INGEST_TOKEN = "hli_acceptance_ingest"
-PRODUCER = {"Authorization": f"Bearer {INGEST_TOKEN}"}
+OPERATOR_TOKEN = "hlo_cluster_operator"
+INGEST_TOKEN = "hli_cluster_ingest"
+STATES = ("pending", "in_flight", "delivered", "failed")
 
 
-def base_env(
-    *, concurrency: int, lease_seconds: float, send_timeout: float, **extra: str
-) -> dict[str, str]:
-    """The children's environment: nothing ``HOOKLINE_*`` leaks in from the caller's."""
+def base_env(data_dir: Path, **settings: str) -> dict[str, str]:
+    """The environment every process of one test shares; ``settings`` are HOOKLINE_*."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")}
     env.update(
         {
             "PYTHONUNBUFFERED": "1",
+            "PYTHONUTF8": "1",
             "COLUMNS": "200",
+            "HOOKLINE_DATA_DIR": str(data_dir),
             "HOOKLINE_OPERATOR_TOKEN": OPERATOR_TOKEN,
             "HOOKLINE_INGEST_TOKEN": INGEST_TOKEN,
-            "HOOKLINE_SECRET_KEY": "acceptance-secret-key",
+            "HOOKLINE_SECRET_KEY": "cluster-secret-key",
             "HOOKLINE_ALLOW_HTTP": "true",
             "HOOKLINE_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8",
-            "HOOKLINE_LEASE_SECONDS": str(lease_seconds),
-            "HOOKLINE_SEND_TIMEOUT": str(send_timeout),
-            "HOOKLINE_POLL_INTERVAL": "0.2",
-            "HOOKLINE_WORKER_CONCURRENCY": str(concurrency),
-            # one webhook may use every slot (its own cap would otherwise be 50)
-            "HOOKLINE_WEBHOOK_CONCURRENCY": str(concurrency),
         }
     )
-    env.update(extra)
+    env.update({f"HOOKLINE_{k.upper()}": v for k, v in settings.items()})
     return env
 
 
-def backend_of(env: dict[str, str]) -> str:
-    return "postgresql" if "HOOKLINE_DATABASE_URL" in env else "sqlite"
-
-
 @contextmanager
-def postgres_database(prefix: str = "hookline_accept") -> Iterator[str]:
-    """A fresh, empty PostgreSQL database's URL; dropped (connections and all) after."""
+def database(backend: str, env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """``env`` on a SQLite file in its data dir, or on a fresh PostgreSQL database."""
+    if backend == "sqlite":
+        yield env
+        return
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    name = f"hookline_cluster_{uuid.uuid4().hex[:12]}"
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # any connection failure means "no server"
         admin.dispose()
         _postgres_unavailable(str(exc).splitlines()[0])
+    url = make_url(POSTGRES_ADMIN_URL).set(database=name)
     try:
-        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        yield {**env, "HOOKLINE_DATABASE_URL": url.render_as_string(hide_password=False)}
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
-@contextmanager
-def backend_env(
-    backend: str,
-    data_dir: Path,
-    *,
-    concurrency: int,
-    lease_seconds: float,
-    send_timeout: float,
-    **extra: str,
-) -> Iterator[dict[str, str]]:
-    """The environment of one test's children: one SQLite file in ``data_dir``, or a
-    fresh PostgreSQL database (dropped after)."""
-    env = base_env(
-        concurrency=concurrency,
-        lease_seconds=lease_seconds,
-        send_timeout=send_timeout,
-        HOOKLINE_DATA_DIR=str(data_dir),
-        **extra,
-    )
-    if backend == "sqlite":
-        yield env
-        return
-    with postgres_database() as url:
-        env["HOOKLINE_DATABASE_URL"] = url
-        yield env
+def worker_pids(serve: Process) -> dict[int, list[int]]:
+    """Every pid each worker process slot of ``serve`` has had, in order, from its log."""
+    found: dict[int, list[int]] = {}
+    for slot, pid in re.findall(r"worker process (\d+) started: pid (\d+)", serve.output):
+        found.setdefault(int(slot), []).append(int(pid))
+    return found
 
 
-class Processes:
-    """Every child of one test: stopped at teardown, their output shown on failure."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env = env
-        self.all: list[Process] = []
-
-    def start(self, name: str, *args: str) -> Process:
-        proc = Process(name, *args, env=self.env)
-        self.all.append(proc)
-        return proc
-
-    def serve(self, name: str, port: int, *, worker: bool = False) -> Process:
-        """``hookline serve`` on ``port``, waited for until /healthz answers."""
-        args = ["serve", "--host", "127.0.0.1", "--port", str(port)]
-        if not worker:
-            args.append("--no-worker")
-        server = self.start(name, *args)
-        wait_healthy(server, f"http://127.0.0.1:{port}")
-        return server
-
-    def worker(self, name: str) -> Process:
-        """``hookline worker``, waited for until it says it runs."""
-        proc = self.start(name, "worker")
-        proc.wait_for_line("worker ", timeout=60)
-        return proc
-
-    def stop_all(self) -> None:
-        for proc in reversed(self.all):
-            proc.stop()
-
-    def report(self) -> str:
-        parts = []
-        for p in self.all:
-            parts.append(f"----- {p.name} (exit {p.proc.returncode}) -----\n{p.output}")
-        return "\n".join(parts)
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie has exited: it only awaits its reaper)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-# -- the API: to set up and to check ------------------------------------------------
+class GatedReceiver:
+    """A loopback receiver: ``/ok`` answers at once, ``/gate`` once ``open_gate`` is
+    called, ``/stuck`` never (until the receiver stops). Records keys by path."""
+
+    def __init__(self) -> None:
+        self.port = 0
+        self.arrived: dict[str, Counter[str]] = {"/ok": Counter(), "/gate": Counter()}
+        self.arrived["/stuck"] = Counter()
+        self.answered: dict[str, set[str]] = {path: set() for path in self.arrived}
+        self._cond = threading.Condition()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._gate: asyncio.Event | None = None
+        self._stop: asyncio.Event | None = None
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        await request.read()
+        key = request.headers.get("CrescLab-Idempotency-Key", "")
+        with self._cond:
+            self.arrived[request.path][key] += 1
+            self._cond.notify_all()
+        assert self._gate is not None and self._stop is not None
+        if request.path == "/gate":
+            await self._gate.wait()
+        elif request.path == "/stuck":
+            await self._stop.wait()
+        with self._cond:
+            self.answered[request.path].add(key)
+            self._cond.notify_all()
+        return web.Response(text="OK")
+
+    async def _serve(self, ready: threading.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._gate, self._stop = asyncio.Event(), asyncio.Event()
+        app = web.Application()
+        for path in self.arrived:
+            app.router.add_post(path, self._handle)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert isinstance(server, asyncio.Server) and server.sockets
+        self.port = int(server.sockets[0].getsockname()[1])
+        ready.set()
+        await self._stop.wait()
+        await runner.cleanup()
+
+    @contextmanager
+    def running(self) -> Iterator[GatedReceiver]:
+        ready = threading.Event()
+        thread = threading.Thread(target=asyncio.run, args=(self._serve(ready),), daemon=True)
+        thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("the receiver did not start")
+        try:
+            yield self
+        finally:
+            assert self._loop is not None and self._stop is not None
+            self._loop.call_soon_threadsafe(self._stop.set)
+            thread.join(10)
+
+    def open_gate(self) -> None:
+        assert self._loop is not None and self._gate is not None
+        self._loop.call_soon_threadsafe(self._gate.set)
+
+    def wait_for(
+        self, what: str, predicate: Callable[[GatedReceiver], bool], timeout: float
+    ) -> None:
+        with self._cond:
+            if not self._cond.wait_for(lambda: predicate(self), timeout):
+                raise AssertionError(f"receiver: {what} not seen within {timeout} s")
 
 
-def ok(response: httpx.Response, status: int = 200) -> Any:
+def _ok(response: httpx.Response, status: int = 200) -> Any:
     assert response.status_code == status, f"{response.request.url}: {response.text}"
     return response.json()
 
 
-@dataclass
-class Platform:
-    """A platform with zone 1 valid, and a client acting as it."""
+class Tenant:
+    """One platform with zone 1, through the API of the server at ``base``."""
 
-    id: str
-    api: httpx.Client
+    def __init__(self, base: str) -> None:
+        self.base = base
+        op = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+        with httpx.Client(base_url=base, headers=op, timeout=30) as client:
+            platform = _ok(client.post("/v1/admin/platforms", json={"name": "Cluster"}), 201)
+            until = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+            zone = f"/v1/admin/platforms/{platform['id']}/zones/1"
+            _ok(client.put(zone, json={"valid_until": until}))
+        self.platform_id: str = platform["id"]
+        self.api = httpx.Client(
+            base_url=base, headers={"Authorization": f"Bearer {platform['api_token']}"}, timeout=30
+        )
 
-    def add_webhook(self, name: str, url: str) -> str:
+    def close(self) -> None:
+        self.api.close()
+
+    def webhook(self, name: str, url: str) -> str:
         hook = {"name": name, "url": url, "topics": [TOPIC]}
-        webhook_id: str = ok(self.api.post("/v1/webhooks", json=hook), 201)["id"]
+        webhook_id: str = _ok(self.api.post("/v1/webhooks", json=hook), 201)["id"]
         return webhook_id
 
-    def secret(self, webhook_id: str) -> str:
-        secret: str = ok(self.api.get(f"/v1/webhooks/{webhook_id}/secret"))["secret"]
-        return secret
+    def publish(self, count: int, prefix: str) -> None:
+        """``count`` events in batches of up to 1,000, each one accepted."""
+        headers = {"Authorization": f"Bearer {INGEST_TOKEN}"}
+        with httpx.Client(base_url=self.base, headers=headers, timeout=60) as ingest:
+            for start in range(0, count, 1000):
+                events = [
+                    {
+                        "platform_id": self.platform_id,
+                        "topic": TOPIC,
+                        "data": fake_data(TOPIC, random.Random(i)),
+                        "id": f"{prefix}-{i}",
+                    }
+                    for i in range(start, min(count, start + 1000))
+                ]
+                answer = _ok(ingest.post("/internal/v1/events/batch", json={"events": events}), 202)
+                assert (answer["accepted"], answer["rejected"]) == (len(events), 0), answer
 
+    def deliveries(self, webhook_id: str) -> list[dict[str, Any]]:
+        """Every delivery of the webhook, whatever its state."""
+        found: list[dict[str, Any]] = []
+        for state in STATES:
+            cursor: str | None = None
+            while True:
+                params: dict[str, str | int] = {"state": state, "limit": 200}
+                if cursor:
+                    params["cursor"] = cursor
+                page = _ok(self.api.get(f"/v1/webhooks/{webhook_id}/deliveries", params=params))
+                found.extend(page["data"])
+                cursor = page["next_cursor"]
+                if not cursor:
+                    break
+        return found
 
-def make_platform(base: str, api: httpx.Client, name: str = "Fault test") -> Platform:
-    """Create a platform through the operator API; ``api`` becomes its client."""
-    op = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
-    api.base_url = httpx.URL(base)
-    created = ok(api.post("/v1/admin/platforms", json={"name": name}, headers=op), 201)
-    until = (datetime.now(UTC) + timedelta(days=30)).isoformat()
-    zone = {"valid_until": until}
-    ok(api.put(f"/v1/admin/platforms/{created['id']}/zones/1", json=zone, headers=op))
-    api.headers["Authorization"] = f"Bearer {created['api_token']}"
-    return Platform(created["id"], api)
-
-
-def list_deliveries(api: httpx.Client, webhook_id: str, state: str) -> list[dict[str, Any]]:
-    """Every delivery of the webhook in ``state``, following the cursor."""
-    found: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        params: dict[str, str | int] = {"state": state, "limit": 200}
-        if cursor:
-            params["cursor"] = cursor
-        page = ok(api.get(f"/v1/webhooks/{webhook_id}/deliveries", params=params))
-        found.extend(page["data"])
-        cursor = page["next_cursor"]
-        if not cursor:
-            return found
-
-
-def describe(api: httpx.Client, webhook_id: str, keys: set[str]) -> str:
-    """The deliveries with these idempotency keys as the API shows them (for failures)."""
-    rows = [
-        d
-        for state in ("pending", "in_flight", "delivered", "failed")
-        for d in list_deliveries(api, webhook_id, state)
-        if d["idempotency_key"] in keys
-    ]
-    states = Counter(d["state"] for d in rows)
-    return f"{len(keys)} deliveries, states {dict(states)}; e.g. {rows[:3]}"
-
-
-class DeliveryRow(NamedTuple):
-    event_id: str
-    idempotency_key: str
-    state: str
-
-
-def delivery_rows(env: dict[str, str]) -> list[DeliveryRow]:
-    """(event_id, idempotency_key, state) of every delivery, read from the database
-    itself: what the API's listing shows is checked against it, not trusted."""
-    url = env.get("HOOKLINE_DATABASE_URL")
-    if not url:
-        url = f"sqlite:///{(Path(env['HOOKLINE_DATA_DIR']) / 'hookline.db').resolve()}"
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            c = deliveries.c
-            query = select(c.event_id, c.idempotency_key, c.state)
-            return [DeliveryRow(*row) for row in conn.execute(query)]
-    finally:
-        engine.dispose()
-
-
-def unfinished(api: httpx.Client, webhook_id: str) -> int:
-    return sum(len(list_deliveries(api, webhook_id, s)) for s in ("pending", "in_flight"))
+    def states(self, webhook_id: str) -> Counter[str]:
+        return Counter(d["state"] for d in self.deliveries(webhook_id))

@@ -42,7 +42,8 @@ def web_framework_in(modules: set[str]) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "module", ["hookline.dispatch.worker", "hookline.bootstrap", "hookline.cli"]
+    "module",
+    ["hookline.dispatch.worker", "hookline.bootstrap", "hookline.cli", "hookline.supervisor"],
 )
 def test_the_worker_side_loads_no_web_framework(module: str) -> None:
     modules = imported_after(f"import {module}")

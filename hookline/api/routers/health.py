@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -15,13 +16,25 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["health"])
 
+_STATUS = {
+    "type": "object",
+    "additionalProperties": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+}
+NOT_READY: dict[int | str, dict[str, Any]] = {
+    503: {
+        "description": "Not ready: the database cannot be reached, writes fail, or no"
+        " worker is alive where this process expects one.",
+        "content": {"application/json": {"schema": _STATUS}},
+    }
+}
+
 
 @router.get("/healthz")
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", response_model=None)
+@router.get("/readyz", response_model=None, responses=NOT_READY)
 def readyz(ctx: Ctx, wiring: WiringDep) -> dict[str, str | int] | JSONResponse:
     try:
         ctx.db.ping()

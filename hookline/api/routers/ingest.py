@@ -12,13 +12,16 @@ from fastapi import APIRouter, Depends
 
 from hookline.api.deps import Credentials, Ctx, bearer_token
 from hookline.api.errors import problem_fields
+from hookline.api.openapi import BODY, STORAGE_UNAVAILABLE, Answers
 from hookline.api.schemas.ingest import Accepted, BatchIn, BatchItem, BatchOut, EventIn
 from hookline.domain import secrets
-from hookline.domain.errors import HooklineError, IngestDisabled, Unauthorized
+from hookline.domain.errors import HooklineError, IngestDisabled, InvalidInput, Unauthorized
 from hookline.http.deps import WiringDep
 from hookline.services import ingest
 
-router = APIRouter(prefix="/internal/v1", tags=["ingest"])
+# Every ingest route takes a body; IngestDisabled: no HOOKLINE_INGEST_TOKEN set.
+answers = Answers(Unauthorized, IngestDisabled, InvalidInput, STORAGE_UNAVAILABLE, *BODY)
+router = APIRouter(prefix="/internal/v1", tags=["ingest"], responses=answers())
 
 
 def require_ingest_token(wiring: WiringDep, credentials: Credentials) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from hookline.api.deps import Ctx, PlatformActor, PlatformToken
+from hookline.api.openapi import BODY, STORAGE_UNAVAILABLE, Answers
 from hookline.api.params import SafePath
 from hookline.api.schemas.platform import (
     PlatformDetail,
@@ -13,10 +14,12 @@ from hookline.api.schemas.platform import (
     TopicOut,
     ZoneOut,
 )
+from hookline.domain.errors import InvalidInput, Unauthorized
 from hookline.services import platforms, webhooks
 from hookline.services.platforms import PlatformOverview
 
-router = APIRouter(prefix="/v1", tags=["platform"], dependencies=[SafePath])
+answers = Answers(Unauthorized, InvalidInput, STORAGE_UNAVAILABLE)
+router = APIRouter(prefix="/v1", tags=["platform"], dependencies=[SafePath], responses=answers())
 
 
 def detail_of(ov: PlatformOverview) -> PlatformDetail:
@@ -32,7 +35,7 @@ def get_platform(ctx: Ctx, token: PlatformToken) -> PlatformDetail:
     return detail_of(platforms.overview(ctx, token.platform_id))
 
 
-@router.patch("/platform")
+@router.patch("/platform", responses=answers(*BODY))
 def update_platform_settings(
     body: PlatformSettings, ctx: Ctx, token: PlatformToken, actor: PlatformActor
 ) -> PlatformDetail:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 
 from hookline.api.deps import Ctx, PlatformActor, PlatformToken
+from hookline.api.openapi import BODY, STORAGE_UNAVAILABLE, Answers
 from hookline.api.params import SafePath
 from hookline.api.schemas.deliveries import SendResult
 from hookline.api.schemas.webhooks import (
@@ -18,13 +19,32 @@ from hookline.api.schemas.webhooks import (
     WebhookOut,
     WebhookPatch,
 )
+from hookline.domain.errors import (
+    IdempotencyKeyReused,
+    InvalidInput,
+    Unauthorized,
+    WebhookLimitReached,
+    WebhookNotFound,
+    ZoneExpired,
+    ZoneNotPurchased,
+)
 from hookline.http.deps import SendDep
 from hookline.services import deliveries, webhooks
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], dependencies=[SafePath])
+answers = Answers(Unauthorized, InvalidInput, STORAGE_UNAVAILABLE)
+router = APIRouter(
+    prefix="/v1/webhooks", tags=["webhooks"], dependencies=[SafePath], responses=answers()
+)
+ZONES = (ZoneNotPurchased, ZoneExpired)
+# Checked by the service (code out_of_range); shown here.
+PAGE_SIZE = {"minimum": 1, "maximum": webhooks.MAX_PAGE_SIZE}
 
 
-@router.post("", status_code=201)
+@router.post(
+    "",
+    status_code=201,
+    responses=answers(*ZONES, WebhookLimitReached, IdempotencyKeyReused, *BODY),
+)
 def create_webhook(
     body: WebhookCreate,
     ctx: Ctx,
@@ -46,19 +66,19 @@ def create_webhook(
 def list_webhooks(
     ctx: Ctx,
     token: PlatformToken,
-    limit: Annotated[int, Query()] = webhooks.DEFAULT_PAGE_SIZE,
+    limit: Annotated[int, Query(json_schema_extra=PAGE_SIZE)] = webhooks.DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query()] = None,
 ) -> WebhookList:
     page = webhooks.list_webhooks(ctx, token.platform_id, limit=limit, cursor=cursor)
     return WebhookList(data=[WebhookOut.of(w) for w in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/{webhook_id}")
+@router.get("/{webhook_id}", responses=answers(WebhookNotFound))
 def get_webhook(webhook_id: str, ctx: Ctx, token: PlatformToken) -> WebhookOut:
     return WebhookOut.of(webhooks.get_webhook(ctx, token.platform_id, webhook_id))
 
 
-@router.patch("/{webhook_id}")
+@router.patch("/{webhook_id}", responses=answers(WebhookNotFound, *ZONES, *BODY))
 def update_webhook(
     webhook_id: str, body: WebhookPatch, ctx: Ctx, token: PlatformToken
 ) -> WebhookOut:
@@ -68,23 +88,25 @@ def update_webhook(
     return WebhookOut.of(webhook)
 
 
-@router.delete("/{webhook_id}", status_code=204)
+@router.delete("/{webhook_id}", status_code=204, responses=answers(WebhookNotFound))
 def delete_webhook(webhook_id: str, ctx: Ctx, token: PlatformToken) -> Response:
     webhooks.delete_webhook(ctx, token.platform_id, webhook_id)
     return Response(status_code=204)
 
 
-@router.post("/{webhook_id}/stop")
+@router.post("/{webhook_id}/stop", responses=answers(WebhookNotFound))
 def stop_webhook(webhook_id: str, ctx: Ctx, token: PlatformToken) -> WebhookOut:
     return WebhookOut.of(webhooks.stop_webhook(ctx, token.platform_id, webhook_id))
 
 
-@router.post("/{webhook_id}/resume")
+@router.post(
+    "/{webhook_id}/resume", responses=answers(WebhookNotFound, *ZONES, WebhookLimitReached)
+)
 def resume_webhook(webhook_id: str, ctx: Ctx, token: PlatformToken) -> WebhookOut:
     return WebhookOut.of(webhooks.resume_webhook(ctx, token.platform_id, webhook_id))
 
 
-@router.post("/{webhook_id}/test")
+@router.post("/{webhook_id}/test", responses=answers(WebhookNotFound, *BODY))
 async def send_test(
     webhook_id: str, body: TestIn, ctx: Ctx, send: SendDep, token: PlatformToken
 ) -> SendResult:
@@ -93,14 +115,14 @@ async def send_test(
     return SendResult.of(sent)
 
 
-@router.get("/{webhook_id}/secret")
+@router.get("/{webhook_id}/secret", responses=answers(WebhookNotFound))
 def reveal_secret(
     webhook_id: str, ctx: Ctx, actor: PlatformActor, token: PlatformToken
 ) -> SecretOut:
     return SecretOut(secret=webhooks.reveal_secret(ctx, token.platform_id, webhook_id, actor))
 
 
-@router.post("/{webhook_id}/secret/rotate")
+@router.post("/{webhook_id}/secret/rotate", responses=answers(WebhookNotFound, *BODY))
 def rotate_secret(
     webhook_id: str,
     ctx: Ctx,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from hookline.api.schemas.common import Strict
+from hookline.api.schemas.common import Instant, Strict, rule
+from hookline.catalog import TOPICS
 from hookline.services import ingest
 
 
@@ -16,16 +16,16 @@ class EventIn(Strict):
     an unsafe string refuses only its own item (domain.text states the rules)."""
 
     platform_id: str = Field(examples=["pf_01jd..."])
-    topic: str = Field(examples=["receipt.receipt_validated"])
+    topic: Annotated[str, rule(enum=list(TOPICS))] = Field(examples=["receipt.receipt_validated"])
     data: dict[str, Any] = Field(
         description="Validated against the topic's JSON Schema. Any JSON string may appear;"
         " NaN, infinities, lone surrogates and nesting over 64 levels are refused."
     )
-    id: str | None = Field(
+    id: Annotated[str, rule(minLength=1, maxLength=ingest.MAX_PRODUCER_ID)] | None = Field(
         default=None,
         description="The producer's event id: the same id again within 24 h creates nothing.",
     )
-    occurred_at: datetime | None = Field(
+    occurred_at: Instant | None = Field(
         default=None,
         description="When it happened, with a UTC offset; years 1970 to 9998 in UTC; default: now.",
     )

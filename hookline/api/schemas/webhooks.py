@@ -3,23 +3,36 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from hookline.api.schemas.common import SafeText, Strict
-from hookline.domain.models import StopReason, Webhook, WebhookStatus
+from hookline.api.schemas.common import (
+    SafeText,
+    Strict,
+    TopicName,
+    WebhookName,
+    WholeNumber,
+    rule,
+)
+from hookline.domain.models import MAX_ROTATION_GRACE_SECONDS, StopReason, Webhook, WebhookStatus
 
 
 class WebhookCreate(Strict):
-    name: SafeText = Field(examples=["CRM receipts"])
-    url: SafeText = Field(examples=["https://crm.example.com/hooks/maac"])
-    topics: list[SafeText] = Field(examples=[["receipt.receipt_validated"]])
+    name: WebhookName = Field(examples=["CRM receipts"])
+    url: SafeText = Field(
+        examples=["https://crm.example.com/hooks/maac"],
+        description="https (http only where the operator allows it), to a public address.",
+    )
+    topics: Annotated[list[TopicName], rule(minItems=1)] = Field(
+        examples=[["receipt.receipt_validated"]]
+    )
 
 
 class WebhookPatch(Strict):
-    name: SafeText | None = None
+    name: WebhookName | None = None
     url: SafeText | None = None
-    topics: list[SafeText] | None = None
+    topics: Annotated[list[TopicName], rule(minItems=1)] | None = None
 
 
 class WebhookOut(BaseModel):
@@ -58,10 +71,10 @@ class SecretOut(BaseModel):
 
 
 class SecretRotate(Strict):
-    expire_old_after_seconds: int = Field(
-        default=0, description="Keep the old secret signing (Standard Webhooks header only)."
-    )
+    expire_old_after_seconds: Annotated[
+        WholeNumber, rule(minimum=0, maximum=MAX_ROTATION_GRACE_SECONDS)
+    ] = Field(default=0, description="Keep the old secret signing (Standard Webhooks header only).")
 
 
 class TestIn(Strict):
-    topic: SafeText = Field(examples=["receipt.receipt_validated"])
+    topic: TopicName = Field(examples=["receipt.receipt_validated"])
