@@ -1,6 +1,6 @@
 """A hanging receiver next to a healthy one: the healthy one is not slowed down.
 
-One ``hookline serve`` (embedded worker), one platform, the same open-loop load twice:
+``hookline serve --no-worker`` and one worker, one platform, the same open-loop load twice:
 first with only the healthy webhook, then with a second webhook on the same events
 whose receiver never answers (every request held until the attempt times out, then
 retried). The healthy webhook's p99 from ingest (the body's ``timestamp``, taken by
@@ -51,12 +51,14 @@ def p99(hits: list[Hit]) -> float:
     return latencies[math.ceil(0.99 * len(latencies)) - 1]
 
 
-def phase(base: str, platform_id: str, receiver: CountingReceiver, prefix: str) -> list[Hit]:
+def phase(
+    base: str, platform_id: str, receiver: CountingReceiver, prefix: str, events: int = EVENTS
+) -> list[Hit]:
     """Publish one phase's load; answers the healthy webhook's first receipts of it."""
     before = receiver.seen()
-    Producer(base, platform_id, EVENTS, batch=1, rate=RATE, prefix=prefix).run()
-    arrived = receiver.wait_for(lambda r: len(r.counts) >= before + EVENTS, timeout=60)
-    assert arrived, f"{receiver.seen() - before} of {EVENTS} arrived within 60 s"
+    Producer(base, platform_id, events, batch=1, rate=RATE, prefix=prefix).run()
+    arrived = receiver.wait_for(lambda r: len(r.counts) >= before + events, timeout=60)
+    assert arrived, f"{receiver.seen() - before} of {events} arrived within 60 s"
     first: dict[str, Hit] = {}
     for hit in receiver.snapshot()[0]:
         if hit.path == "/hook":
@@ -69,10 +71,12 @@ def test_a_hanging_receiver_does_not_slow_a_healthy_one(
 ) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    processes.serve("serve", port, worker=True)
+    processes.serve("serve", port)
+    processes.worker("worker")  # started and waited for: no phase measures a start-up
     with httpx.Client(timeout=30) as api:
         platform = make_platform(base, api, "Hang test")
         platform.add_webhook("healthy", receiver.url("/hook"))
+        phase(base, platform.id, receiver, "warm-up", 50)  # first connections, caches
         alone = p99(phase(base, platform.id, receiver, "alone"))
         platform.add_webhook("hanging", receiver.url("/hang"))
         beside = p99(phase(base, platform.id, receiver, "beside"))
