@@ -23,18 +23,12 @@ import httpx
 import pytest
 
 from hookline.devtools.fake import fake_data
-from tests.acceptance.test_worker_kill import (
-    INGEST_TOKEN,
-    OPERATOR_TOKEN,
-    TOPIC,
-    Processes,
-    Receiver,
-    _ok,
-    hookline_env,
-    list_deliveries,
-)
+from tests.acceptance.test_worker_kill import hookline_env
+from tests.support.counting_receiver import CountingReceiver as Receiver
 from tests.support.process import free_port, wait_until
 from tests.support.server import wait_healthy
+from tests.support.shared_db import INGEST_TOKEN, OPERATOR_TOKEN, TOPIC, Processes, list_deliveries
+from tests.support.shared_db import ok as _ok
 
 __all__ = ["hookline_env"]  # the shared fixture: one SQLite file, or a fresh PG database
 
@@ -100,7 +94,7 @@ def _scenario(receiver: Receiver, procs: Processes) -> None:
         until = (datetime.now(UTC) + timedelta(days=30)).isoformat()
         _ok(op.put(f"/v1/admin/platforms/{platform['id']}/zones/1", json={"valid_until": until}))
         api.headers["Authorization"] = f"Bearer {platform['api_token']}"
-        hook = {"name": "held", "url": receiver.url, "topics": [TOPIC]}
+        hook = {"name": "held", "url": receiver.url(), "topics": [TOPIC]}
         webhook_id = _ok(api.post("/v1/webhooks", json=hook), 201)["id"]
         events = [
             {
