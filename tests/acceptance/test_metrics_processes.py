@@ -19,19 +19,19 @@ import httpx
 import pytest
 
 from hookline.devtools.fake import fake_data
-from tests.acceptance.test_worker_kill import (
+from tests.support.counting_receiver import CountingReceiver as Receiver
+from tests.support.process import free_port, wait_until
+from tests.support.prom import value
+from tests.support.server import wait_healthy
+from tests.support.shared_db import (
     INGEST_TOKEN,
     OPERATOR_TOKEN,
     TOPIC,
     Processes,
-    Receiver,
-    _base_env,
-    _ok,
+    base_env,
     list_deliveries,
 )
-from tests.support.process import free_port, wait_until
-from tests.support.prom import value
-from tests.support.server import wait_healthy
+from tests.support.shared_db import ok as _ok
 
 EVENTS = 12
 METRICS_TOKEN = "hlm_acceptance-metrics"
@@ -47,7 +47,7 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def procs(tmp_path: Path) -> Iterator[Processes]:
-    env = _base_env()
+    env = base_env(concurrency=100, lease_seconds=3.0, send_timeout=2.0)
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     env.update(HOOKLINE_DATA_DIR=str(tmp_path / "var"), HOOKLINE_METRICS_TOKEN=METRICS_TOKEN)
     p = Processes(env)
@@ -88,7 +88,7 @@ def _scenario(receiver: Receiver, procs: Processes, metrics_dir: Path) -> None:
         until = (datetime.now(UTC) + timedelta(days=30)).isoformat()
         _ok(op.put(f"/v1/admin/platforms/{platform['id']}/zones/1", json={"valid_until": until}))
         api.headers["Authorization"] = f"Bearer {platform['api_token']}"
-        hook = {"name": "counted", "url": receiver.url, "topics": [TOPIC]}
+        hook = {"name": "counted", "url": receiver.url(), "topics": [TOPIC]}
         webhook_id = _ok(api.post("/v1/webhooks", json=hook), 201)["id"]
         events = [
             {
