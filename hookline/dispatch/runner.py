@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Coroutine
+from typing import Any
 
 from hookline.dispatch.ports import WorkQueue
 from hookline.dispatch.wakeup import Listen, listen_postgres, listen_sqlite, sqlite_wake_dir
@@ -32,6 +34,21 @@ async def checkpoint_periodically(
             await asyncio.wait_for(stop.wait(), every)
 
 
+async def _logged(listening: Coroutine[Any, Any, None], worker: Worker) -> None:
+    """A listener that fails is said at once; the worker goes on by polling alone."""
+    try:
+        await listening
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception(
+            "worker %s: wake-ups from other processes are off (their listener failed);"
+            " it finds new deliveries by polling every %g s",
+            worker.name,
+            worker.settings.poll_interval,
+        )
+
+
 async def run_worker(worker: Worker, listen: Listen | None = None) -> None:
     """The worker loop plus a listener that wakes it when another process ingests.
 
@@ -44,11 +61,11 @@ async def run_worker(worker: Worker, listen: Listen | None = None) -> None:
     url = worker.queue.url
     wake_dir = sqlite_wake_dir(url)
     if listen is not None:
-        listener = asyncio.create_task(listen(worker.wake, stop))
+        listener = asyncio.create_task(_logged(listen(worker.wake, stop), worker))
     elif worker.queue.dialect == "postgresql":
-        listener = asyncio.create_task(listen_postgres(url, worker.wake, stop))
+        listener = asyncio.create_task(_logged(listen_postgres(url, worker.wake, stop), worker))
     elif wake_dir is not None:
-        listener = asyncio.create_task(listen_sqlite(wake_dir, worker.wake, stop))
+        listener = asyncio.create_task(_logged(listen_sqlite(wake_dir, worker.wake, stop), worker))
     checkpointer = asyncio.create_task(checkpoint_periodically(worker.queue, stop))
     try:
         await worker.run()

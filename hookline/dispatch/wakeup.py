@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import secrets
 import socket
+import stat
+import tempfile
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -80,13 +83,34 @@ async def listen_postgres(
             continue
 
 
+SOCKET_PATH_MAX = 100
+"""Bytes a Unix socket path may have here (Linux: 108 with the final NUL); the socket's
+own name (``<pid>-<hex>.sock``) takes up to about 25 of them."""
+SOCKET_NAME_MAX = 25
+
+
 def sqlite_wake_dir(sqlalchemy_url: str) -> Path | None:
-    """Where workers sharing a SQLite file leave their wake-up sockets (next to the file)."""
+    """Where workers sharing a SQLite file leave their wake-up sockets: next to the file,
+    or, when that path is too long for a Unix socket, a private directory in the
+    system's temporary directory named after the file (every process derives the same).
+    """
     url = make_url(sqlalchemy_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None
     db = Path(url.database)
-    return db.parent / f"{db.name}.wake"
+    beside = db.parent / f"{db.name}.wake"
+    if len(os.fsencode(str(beside))) + SOCKET_NAME_MAX <= SOCKET_PATH_MAX:
+        return beside
+    digest = hashlib.sha256(os.fsencode(str(db.resolve()))).hexdigest()[:20]
+    return Path(tempfile.gettempdir()) / f"hookline-wake-{digest}"
+
+
+def _private_dir(directory: Path) -> None:
+    """Create ``directory`` for this user alone, or refuse one someone else made."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = os.lstat(directory)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        raise PermissionError(f"{directory} is not a directory of this user's")
 
 
 def notify_sqlite_workers(directory: Path) -> None:
@@ -118,7 +142,7 @@ async def listen_sqlite(
     directory: Path, on_notify: Callable[[], None], stop: asyncio.Event
 ) -> None:
     """Receive ``notify_sqlite_workers`` datagrams until ``stop``."""
-    directory.mkdir(parents=True, exist_ok=True)
+    _private_dir(directory)
     path = directory / f"{os.getpid()}-{secrets.token_hex(4)}.sock"
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.setblocking(False)

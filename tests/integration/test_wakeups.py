@@ -7,6 +7,7 @@ arrives in time can only have been started by a wake-up.
 from __future__ import annotations
 
 import asyncio
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -19,7 +20,13 @@ from pydantic import SecretStr
 from hookline.app import create_app
 from hookline.config import Settings
 from hookline.dispatch.runner import run_worker
-from hookline.dispatch.wakeup import notify_sqlite_workers, sqlite_wake_dir
+from hookline.dispatch.wakeup import (
+    SOCKET_NAME_MAX,
+    SOCKET_PATH_MAX,
+    listen_sqlite,
+    notify_sqlite_workers,
+    sqlite_wake_dir,
+)
 from hookline.services.context import Context
 from hookline.store import Database
 from tests.integration.conftest import INGEST_TOKEN, OPERATOR_TOKEN, PRODUCER
@@ -114,3 +121,44 @@ def test_notifying_skips_and_forgets_dead_workers_sockets(tmp_path: Path) -> Non
     notify_sqlite_workers(directory)
     assert not stale.exists()
     notify_sqlite_workers(tmp_path / "missing")  # no directory yet: nothing to do
+
+
+async def test_a_sqlite_file_deep_in_the_tree_still_wakes_its_workers(tmp_path: Path) -> None:
+    """A Unix socket path has at most ~108 bytes: a data directory deeper than that used to
+    kill the listener silently, leaving its worker to poll."""
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    url = f"sqlite:///{deep / 'hookline.db'}"
+    wake_dir = sqlite_wake_dir(url)
+    assert wake_dir is not None
+    assert len(str(wake_dir)) + SOCKET_NAME_MAX <= SOCKET_PATH_MAX
+    assert sqlite_wake_dir(url) == wake_dir  # every process derives the same directory
+    woken, stop = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(listen_sqlite(wake_dir, woken.set, stop))
+    try:
+        await until(lambda: any(wake_dir.glob("*.sock")))
+        assert stat.S_IMODE(wake_dir.stat().st_mode) == 0o700
+        notify_sqlite_workers(wake_dir)
+        await asyncio.wait_for(woken.wait(), 10)
+    finally:
+        stop.set()
+        await task
+    assert not any(wake_dir.glob("*.sock"))
+
+
+async def test_a_failed_listener_is_logged_and_the_worker_polls(
+    ctx: Context, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(_on_notify: Callable[[], None], _stop: asyncio.Event) -> None:
+        raise OSError("AF_UNIX path too long")
+
+    setup = make_setup(ctx, [receiver.url()])
+    worker = make_worker(ctx, poll_interval=0.2)
+    task = asyncio.create_task(run_worker(worker, broken))
+    try:
+        await until(lambda: "wake-ups from other processes are off" in caplog.text)
+        setup.publish()  # no wake-up reaches it: the poll finds it
+        await asyncio.to_thread(receiver.wait_for, lambda rc: len(rc.received()) == 1, 10.0)
+    finally:
+        worker.stop()
+        await task  # ends cleanly although its listener failed
+        await worker.sender.close()
