@@ -26,7 +26,6 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    insert,
     or_,
     select,
     update,
@@ -37,6 +36,7 @@ from hookline.domain.models import WebhookStatus
 from hookline.domain.retry import RetryPolicy
 from hookline.domain.settlement import unknown_outcome
 from hookline.store import health
+from hookline.store.bulk import insert_rows
 from hookline.store.db import chunks
 from hookline.store.tables import attempts, deliveries, events, platforms, webhooks, workers
 from hookline.store.webhooks import active_secret_ciphertexts_of
@@ -147,8 +147,9 @@ def insert_attempts(conn: Connection, made: Sequence[tuple[str, Attempt]]) -> No
     """Attempt rows, one per (delivery id, attempt): every HTTP request made is kept."""
     if not made:
         return
-    conn.execute(
-        insert(attempts),
+    insert_rows(
+        conn,
+        attempts,
         [
             {
                 "delivery_id": delivery_id,
