@@ -16,7 +16,6 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
-    ColumnElement,
     Connection,
     Float,
     String,
@@ -48,12 +47,11 @@ def columns_of(
     return columns, params
 
 
-def unnest_of(columns: Sequence[Column[Any]]) -> list[ColumnElement[Any]]:
-    """``unnest(CAST(:u_a AS type[]), ...)``: one array parameter ``u_<name>`` per column."""
+def unnest_of(columns: Sequence[Column[Any]], name: str = "rows") -> TableValuedAlias:
+    """``unnest(CAST(:u_a AS type[]), ...) AS name(a, ...)``: one array ``u_<a>`` per column."""
     arrays = [cast(bindparam(f"u_{col.name}"), postgresql.ARRAY(col.type)) for col in columns]
     names = (col.name for col in columns)
-    source = func.unnest(*arrays).table_valued(*names).render_derived(name="rows")
-    return list(source.c)
+    return func.unnest(*arrays).table_valued(*names).render_derived(name=name)
 
 
 def insert_rows(
@@ -77,7 +75,7 @@ def insert_rows(
             conn.execute(plain_insert(table), list(rows))
         return
     columns, params = columns_of(conn, table, rows)
-    statement = postgresql.insert(table).from_select(columns, select(*unnest_of(columns)))
+    statement = postgresql.insert(table).from_select(columns, select(*unnest_of(columns).c))
     if skip_conflicts:
         statement = statement.on_conflict_do_nothing()
     conn.execute(statement, params)

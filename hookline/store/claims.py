@@ -36,7 +36,7 @@ from hookline.domain.models import WebhookStatus
 from hookline.domain.retry import RetryPolicy
 from hookline.domain.settlement import unknown_outcome
 from hookline.store import health
-from hookline.store.bulk import insert_rows
+from hookline.store.bulk import columns_of, insert_rows, unnest_of
 from hookline.store.db import chunks
 from hookline.store.tables import attempts, deliveries, events, platforms, webhooks, workers
 from hookline.store.webhooks import active_secret_ciphertexts_of
@@ -178,41 +178,72 @@ def write_settlements(
     if not settlements:
         return 0
     insert_attempts(conn, [(s.delivery_id, s.attempt) for s in settlements])
+    rows = [
+        {
+            "id": s.delivery_id,
+            "state": s.state.value,
+            "attempts": s.attempt.number,
+            "next_attempt_at": s.next_attempt_at,
+            "last_status_code": s.attempt.status_code,
+            "last_error": s.attempt.error,
+            "completed_at": now if s.state in FINAL else None,
+        }
+        for s in settlements
+    ]
+    if conn.dialect.name == "postgresql":
+        return _settle_rows_unnest(conn, rows, now, owner=owner)
     statement = (
         update(deliveries)
         .where(deliveries.c.id == bindparam("b_id"))
         .values(
             state=bindparam("b_state"),
             attempts=bindparam("b_attempts"),
-            next_attempt_at=bindparam("b_next"),
+            next_attempt_at=bindparam("b_next_attempt_at"),
             lease_owner=None,
             lease_expires_at=None,
-            last_status_code=bindparam("b_status"),
-            last_error=bindparam("b_error"),
+            last_status_code=bindparam("b_last_status_code"),
+            last_error=bindparam("b_last_error"),
             updated_at=now,
-            completed_at=bindparam("b_completed"),
+            completed_at=bindparam("b_completed_at"),
         )
     )
     if owner is not None:
         statement = statement.where(
             deliveries.c.lease_owner == owner, deliveries.c.state == IN_FLIGHT
         )
-    result = conn.execute(
-        statement,
-        [
-            {
-                "b_id": s.delivery_id,
-                "b_state": s.state.value,
-                "b_attempts": s.attempt.number,
-                "b_next": s.next_attempt_at,
-                "b_status": s.attempt.status_code,
-                "b_error": s.attempt.error,
-                "b_completed": now if s.state in FINAL else None,
-            }
-            for s in settlements
-        ],
-    )
+    result = conn.execute(statement, [{f"b_{k}": v for k, v in row.items()} for row in rows])
     return int(result.rowcount)
+
+
+def _settle_rows_unnest(
+    conn: Connection, rows: Sequence[dict[str, Any]], now: datetime, *, owner: str | None
+) -> int:
+    """``write_settlements``' rows in one ``UPDATE ... FROM unnest(...)`` on PostgreSQL.
+
+    psycopg's executemany sent one UPDATE per row; this is one statement per batch.
+    """
+    columns, params = columns_of(conn, deliveries, rows)
+    settled = unnest_of(columns, "settled")
+    statement = (
+        update(deliveries)
+        .where(deliveries.c.id == settled.c.id)
+        .values(
+            state=settled.c.state,
+            attempts=settled.c.attempts,
+            next_attempt_at=settled.c.next_attempt_at,
+            lease_owner=None,
+            lease_expires_at=None,
+            last_status_code=settled.c.last_status_code,
+            last_error=settled.c.last_error,
+            updated_at=now,
+            completed_at=settled.c.completed_at,
+        )
+    )
+    if owner is not None:
+        statement = statement.where(
+            deliveries.c.lease_owner == owner, deliveries.c.state == IN_FLIGHT
+        )
+    return int(conn.execute(statement, params).rowcount)
 
 
 def release(conn: Connection, ids: Sequence[str], owner: str, now: datetime) -> int:
