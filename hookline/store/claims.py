@@ -28,6 +28,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    true,
     update,
 )
 
@@ -74,8 +75,15 @@ def claim_due(
     query = select(deliveries.c.id, deliveries.c.webhook_id).where(
         deliveries.c.state == PENDING,
         deliveries.c.next_attempt_at <= now,
-        # a stopped or deleted webhook sends nothing, whatever row slipped back to pending
-        exists().where(webhooks.c.id == deliveries.c.webhook_id, webhooks.c.status == WORKING),
+        # a stopped or deleted webhook sends nothing, whatever row slipped back to pending.
+        # IS TRUE keeps PostgreSQL from turning EXISTS into a join driven by webhooks,
+        # which read every row of each webhook (history included) and sorted the due
+        # ones: 22-42 ms at 30,000 rows, growing with history. As a filter (one hashed
+        # set of working webhooks) the due index is walked in order and stops at LIMIT:
+        # 0.65 ms.
+        exists()
+        .where(webhooks.c.id == deliveries.c.webhook_id, webhooks.c.status == WORKING)
+        .is_(true()),
     )
     if saturated:
         query = query.where(deliveries.c.webhook_id.not_in(saturated))
