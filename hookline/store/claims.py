@@ -26,6 +26,7 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    literal_column,
     or_,
     select,
     true,
@@ -46,13 +47,18 @@ LOOKAHEAD = 2  # rows read per place to fill, so saturated webhooks can be skipp
 PENDING = DeliveryState.PENDING.value
 IN_FLIGHT = DeliveryState.IN_FLIGHT.value
 WORKING = WebhookStatus.WORKING.value
+# Written into the SQL, not bound: a statement psycopg has prepared can then still use
+# the partial indexes ix_deliveries_due (state = 'pending') and ix_deliveries_in_flight,
+# whose predicate PostgreSQL must prove from the query's text.
+IS_PENDING = deliveries.c.state == literal_column(f"'{PENDING}'")
+IS_IN_FLIGHT = deliveries.c.state == literal_column(f"'{IN_FLIGHT}'")
 FINAL = frozenset({DeliveryState.DELIVERED, DeliveryState.FAILED, DeliveryState.CANCELLED})
 
 
 def in_flight_counts(conn: Connection) -> dict[str, int]:
     rows = conn.execute(
         select(deliveries.c.webhook_id, func.count())
-        .where(deliveries.c.state == IN_FLIGHT)
+        .where(IS_IN_FLIGHT)
         .group_by(deliveries.c.webhook_id)
     ).all()
     return {r[0]: int(r[1]) for r in rows}
@@ -73,7 +79,7 @@ def claim_due(
     busy = in_flight_counts(conn)
     saturated = [w for w, n in busy.items() if n >= per_webhook_cap]
     query = select(deliveries.c.id, deliveries.c.webhook_id).where(
-        deliveries.c.state == PENDING,
+        IS_PENDING,
         deliveries.c.next_attempt_at <= now,
         # a stopped or deleted webhook sends nothing, whatever row slipped back to pending.
         # IS TRUE keeps PostgreSQL from turning EXISTS into a join driven by webhooks,
@@ -311,7 +317,7 @@ def reclaim_expired(
             platforms.c.retry_policy,
         )
         .join(platforms, platforms.c.id == deliveries.c.platform_id)
-        .where(deliveries.c.state == IN_FLIGHT, lapsed)
+        .where(IS_IN_FLIGHT, lapsed)
     )
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=deliveries)
@@ -360,7 +366,7 @@ def lease_one(
 
 def next_due_at(conn: Connection) -> datetime | None:
     value: datetime | None = conn.execute(
-        select(func.min(deliveries.c.next_attempt_at)).where(deliveries.c.state == PENDING)
+        select(func.min(deliveries.c.next_attempt_at)).where(IS_PENDING)
     ).scalar()
     return value
 
