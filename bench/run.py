@@ -48,6 +48,7 @@ from bench.options import parse_args
 from bench.receiver import Receiver, nginx_available
 from bench.results import BackendResult, Ceiling, evaluate
 from bench.scenarios.backend import BackendRun
+from bench.scenarios.backlog import run_backlog
 from bench.scenarios.ceiling import measure_ceiling
 from bench.scenarios.measure import wait_quiet
 from bench.scenarios.profile import profile_missed
@@ -158,6 +159,10 @@ async def amain(args: argparse.Namespace, argv: list[str]) -> int:
             "nginx is not installed (apt-get install nginx-light); using the built-in receiver"
         )
     backends = available_backends(args)
+    if args.backlog:
+        run_backlog(args, backends, workdir)
+        shutil.rmtree(workdir, ignore_errors=True)
+        return 0
     out = Outcome()
     try:
         receiver.start()
