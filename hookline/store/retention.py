@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, delete, select
 
 from hookline.store import users
+from hookline.store.bulk import id_rows
 from hookline.store.tables import attempts, deliveries, events, ingest_keys
 
 INGEST_KEY_WINDOW = timedelta(hours=24)
@@ -25,6 +26,15 @@ def purge_before(conn: Connection, cutoff: datetime, *, batch: int = 500) -> int
     ]
     if not event_ids:
         return 0
+    if conn.dialect.name == "postgresql":
+        # joined with unnest: a prepared IN (500 parameters) may get a generic plan
+        # that searches the whole list for every row it reads (store/bulk.id_rows)
+        gone = id_rows(event_ids, "purged")
+        doomed = select(deliveries.c.id).where(deliveries.c.event_id == gone.c.id)
+        conn.execute(delete(attempts).where(attempts.c.delivery_id.in_(doomed.scalar_subquery())))
+        conn.execute(delete(deliveries).where(deliveries.c.event_id == gone.c.id))
+        conn.execute(delete(events).where(events.c.id == gone.c.id))
+        return len(event_ids)
     delivery_ids = select(deliveries.c.id).where(deliveries.c.event_id.in_(event_ids))
     conn.execute(delete(attempts).where(attempts.c.delivery_id.in_(delivery_ids)))
     conn.execute(delete(deliveries).where(deliveries.c.event_id.in_(event_ids)))
