@@ -189,13 +189,26 @@ async def amain(args: argparse.Namespace, argv: list[str]) -> int:
     return 0 if all(not r.errors for r in out.results) else 1
 
 
+BACKLOG_HEADING = "## Backlog and retention"
+
+
+def kept_backlog_section(output: Path) -> str:
+    """The page's backlog section, measured by ``--backlog`` apart: a full run keeps it."""
+    try:
+        old = output.read_text()
+    except FileNotFoundError:
+        return ""
+    start = old.find(BACKLOG_HEADING)
+    return "" if start < 0 else "\n" + old[start:]
+
+
 def write(args: argparse.Namespace, text: str, workdir: Path) -> None:
     """The page to ``--output`` (unless ``--no-write``), and the temp dir away."""
     if args.no_write:
         console.log("not writing the report (--no-write or --quick)")
     else:
         output = args.output if args.output.is_absolute() else harness.ROOT / args.output
-        output.write_text(text)
+        output.write_text(text + kept_backlog_section(output))
         console.log(f"wrote {output}")
     if args.keep:
         console.log(f"kept {workdir}")
