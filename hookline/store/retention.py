@@ -47,8 +47,14 @@ def purge_ingest_keys(conn: Connection, cutoff: datetime) -> int:
     return int(result.rowcount)
 
 
-def purge_round(conn: Connection, now: datetime, retention: timedelta) -> int:
-    """One batch of every purge; answers how many events went (0: nothing left to purge)."""
+PURGE_STEP = 100
+"""Events purged per transaction: on SQLite every other writer waits for the one that
+purges, so a step holds the write lock for tens of milliseconds, not hundreds."""
+PURGE_STEPS = 5
+"""Steps per purge call: the worker's maintenance round still purges as much as before."""
+
+
+def purge_others(conn: Connection, now: datetime) -> None:
+    """The small purges of a round: producer ids past their window, stale login failures."""
     purge_ingest_keys(conn, now - INGEST_KEY_WINDOW)
     users.purge_stale(conn, now, now - FAILED_LOGIN_MEMORY)
-    return purge_before(conn, now - retention)
