@@ -117,6 +117,15 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-write", action="store_true", help="Print only; leave the docs alone.")
     p.add_argument("--keep", action="store_true", help="Keep the temp dir (logs, databases).")
     p.add_argument("--quick", action="store_true", help="Small numbers: a smoke run.")
+    p.add_argument(
+        "--backlog",
+        action="store_true",
+        help="Only the backlog scenario (bench/scenarios/backlog.py): claims and purges "
+        "behind --backlog-pending and --backlog-history rows. Long: not in the default run.",
+    )
+    p.add_argument("--backlog-pending", type=int, default=1_000_000)
+    p.add_argument("--backlog-history", type=int, default=1_000_000)
+    p.add_argument("--backlog-due", type=int, default=30_000, help="Rows claimed per measure.")
 
 
 def _make_quick(args: argparse.Namespace) -> None:

@@ -49,6 +49,7 @@ from bench.options import parse_args
 from bench.receiver import Receiver, nginx_available
 from bench.results import BackendResult, Ceiling, evaluate
 from bench.scenarios.backend import BackendRun
+from bench.scenarios.backlog import run_backlog
 from bench.scenarios.ceiling import measure_ceiling
 from bench.scenarios.measure import wait_quiet
 from bench.scenarios.profile import profile_missed
@@ -159,6 +160,10 @@ async def amain(args: argparse.Namespace, argv: list[str]) -> int:
             "nginx is not installed (apt-get install nginx-light); using the built-in receiver"
         )
     backends = available_backends(args)
+    if args.backlog:
+        run_backlog(args, backends, workdir)
+        shutil.rmtree(workdir, ignore_errors=True)
+        return 0
     out = Outcome()
     try:
         receiver.start()
@@ -185,13 +190,26 @@ async def amain(args: argparse.Namespace, argv: list[str]) -> int:
     return 0 if all(not r.errors for r in out.results) else 1
 
 
+BACKLOG_HEADING = "## Backlog and retention"
+
+
+def kept_backlog_section(output: Path) -> str:
+    """The page's backlog section, measured by ``--backlog`` apart: a full run keeps it."""
+    try:
+        old = output.read_text()
+    except FileNotFoundError:
+        return ""
+    start = old.find(BACKLOG_HEADING)
+    return "" if start < 0 else "\n" + old[start:]
+
+
 def write(args: argparse.Namespace, text: str, workdir: Path) -> None:
     """The page to ``--output`` (unless ``--no-write``), and the temp dir away."""
     if args.no_write:
         console.log("not writing the report (--no-write or --quick)")
     else:
         output = args.output if args.output.is_absolute() else harness.ROOT / args.output
-        output.write_text(text)
+        output.write_text(text + kept_backlog_section(output))
         console.log(f"wrote {output}")
     if args.keep:
         console.log(f"kept {workdir}")

@@ -26,9 +26,10 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    insert,
+    literal_column,
     or_,
     select,
+    true,
     update,
 )
 
@@ -37,6 +38,7 @@ from hookline.domain.models import WebhookStatus
 from hookline.domain.retry import RetryPolicy
 from hookline.domain.settlement import unknown_outcome
 from hookline.store import health
+from hookline.store.bulk import columns_of, insert_rows, unnest_of
 from hookline.store.db import chunks
 from hookline.store.tables import attempts, deliveries, events, platforms, webhooks, workers
 from hookline.store.webhooks import active_secret_ciphertexts_of
@@ -45,13 +47,18 @@ LOOKAHEAD = 2  # rows read per place to fill, so saturated webhooks can be skipp
 PENDING = DeliveryState.PENDING.value
 IN_FLIGHT = DeliveryState.IN_FLIGHT.value
 WORKING = WebhookStatus.WORKING.value
+# Written into the SQL, not bound: a statement psycopg has prepared can then still use
+# the partial indexes ix_deliveries_due (state = 'pending') and ix_deliveries_in_flight,
+# whose predicate PostgreSQL must prove from the query's text.
+IS_PENDING = deliveries.c.state == literal_column(f"'{PENDING}'")
+IS_IN_FLIGHT = deliveries.c.state == literal_column(f"'{IN_FLIGHT}'")
 FINAL = frozenset({DeliveryState.DELIVERED, DeliveryState.FAILED, DeliveryState.CANCELLED})
 
 
 def in_flight_counts(conn: Connection) -> dict[str, int]:
     rows = conn.execute(
         select(deliveries.c.webhook_id, func.count())
-        .where(deliveries.c.state == IN_FLIGHT)
+        .where(IS_IN_FLIGHT)
         .group_by(deliveries.c.webhook_id)
     ).all()
     return {r[0]: int(r[1]) for r in rows}
@@ -72,10 +79,17 @@ def claim_due(
     busy = in_flight_counts(conn)
     saturated = [w for w, n in busy.items() if n >= per_webhook_cap]
     query = select(deliveries.c.id, deliveries.c.webhook_id).where(
-        deliveries.c.state == PENDING,
+        IS_PENDING,
         deliveries.c.next_attempt_at <= now,
-        # a stopped or deleted webhook sends nothing, whatever row slipped back to pending
-        exists().where(webhooks.c.id == deliveries.c.webhook_id, webhooks.c.status == WORKING),
+        # a stopped or deleted webhook sends nothing, whatever row slipped back to pending.
+        # IS TRUE keeps PostgreSQL from turning EXISTS into a join driven by webhooks,
+        # which read every row of each webhook (history included) and sorted the due
+        # ones: 22-42 ms at 30,000 rows, growing with history. As a filter (one hashed
+        # set of working webhooks) the due index is walked in order and stops at LIMIT:
+        # 0.65 ms.
+        exists()
+        .where(webhooks.c.id == deliveries.c.webhook_id, webhooks.c.status == WORKING)
+        .is_(true()),
     )
     if saturated:
         query = query.where(deliveries.c.webhook_id.not_in(saturated))
@@ -147,8 +161,9 @@ def insert_attempts(conn: Connection, made: Sequence[tuple[str, Attempt]]) -> No
     """Attempt rows, one per (delivery id, attempt): every HTTP request made is kept."""
     if not made:
         return
-    conn.execute(
-        insert(attempts),
+    insert_rows(
+        conn,
+        attempts,
         [
             {
                 "delivery_id": delivery_id,
@@ -177,41 +192,72 @@ def write_settlements(
     if not settlements:
         return 0
     insert_attempts(conn, [(s.delivery_id, s.attempt) for s in settlements])
+    rows = [
+        {
+            "id": s.delivery_id,
+            "state": s.state.value,
+            "attempts": s.attempt.number,
+            "next_attempt_at": s.next_attempt_at,
+            "last_status_code": s.attempt.status_code,
+            "last_error": s.attempt.error,
+            "completed_at": now if s.state in FINAL else None,
+        }
+        for s in settlements
+    ]
+    if conn.dialect.name == "postgresql":
+        return _settle_rows_unnest(conn, rows, now, owner=owner)
     statement = (
         update(deliveries)
         .where(deliveries.c.id == bindparam("b_id"))
         .values(
             state=bindparam("b_state"),
             attempts=bindparam("b_attempts"),
-            next_attempt_at=bindparam("b_next"),
+            next_attempt_at=bindparam("b_next_attempt_at"),
             lease_owner=None,
             lease_expires_at=None,
-            last_status_code=bindparam("b_status"),
-            last_error=bindparam("b_error"),
+            last_status_code=bindparam("b_last_status_code"),
+            last_error=bindparam("b_last_error"),
             updated_at=now,
-            completed_at=bindparam("b_completed"),
+            completed_at=bindparam("b_completed_at"),
         )
     )
     if owner is not None:
         statement = statement.where(
             deliveries.c.lease_owner == owner, deliveries.c.state == IN_FLIGHT
         )
-    result = conn.execute(
-        statement,
-        [
-            {
-                "b_id": s.delivery_id,
-                "b_state": s.state.value,
-                "b_attempts": s.attempt.number,
-                "b_next": s.next_attempt_at,
-                "b_status": s.attempt.status_code,
-                "b_error": s.attempt.error,
-                "b_completed": now if s.state in FINAL else None,
-            }
-            for s in settlements
-        ],
-    )
+    result = conn.execute(statement, [{f"b_{k}": v for k, v in row.items()} for row in rows])
     return int(result.rowcount)
+
+
+def _settle_rows_unnest(
+    conn: Connection, rows: Sequence[dict[str, Any]], now: datetime, *, owner: str | None
+) -> int:
+    """``write_settlements``' rows in one ``UPDATE ... FROM unnest(...)`` on PostgreSQL.
+
+    psycopg's executemany sent one UPDATE per row; this is one statement per batch.
+    """
+    columns, params = columns_of(conn, deliveries, rows)
+    settled = unnest_of(columns, "settled")
+    statement = (
+        update(deliveries)
+        .where(deliveries.c.id == settled.c.id)
+        .values(
+            state=settled.c.state,
+            attempts=settled.c.attempts,
+            next_attempt_at=settled.c.next_attempt_at,
+            lease_owner=None,
+            lease_expires_at=None,
+            last_status_code=settled.c.last_status_code,
+            last_error=settled.c.last_error,
+            updated_at=now,
+            completed_at=settled.c.completed_at,
+        )
+    )
+    if owner is not None:
+        statement = statement.where(
+            deliveries.c.lease_owner == owner, deliveries.c.state == IN_FLIGHT
+        )
+    return int(conn.execute(statement, params).rowcount)
 
 
 def release(conn: Connection, ids: Sequence[str], owner: str, now: datetime) -> int:
@@ -271,7 +317,7 @@ def reclaim_expired(
             platforms.c.retry_policy,
         )
         .join(platforms, platforms.c.id == deliveries.c.platform_id)
-        .where(deliveries.c.state == IN_FLIGHT, lapsed)
+        .where(IS_IN_FLIGHT, lapsed)
     )
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=deliveries)
@@ -320,7 +366,7 @@ def lease_one(
 
 def next_due_at(conn: Connection) -> datetime | None:
     value: datetime | None = conn.execute(
-        select(func.min(deliveries.c.next_attempt_at)).where(deliveries.c.state == PENDING)
+        select(func.min(deliveries.c.next_attempt_at)).where(IS_PENDING)
     ).scalar()
     return value
 

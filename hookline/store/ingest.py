@@ -7,14 +7,18 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, delete, func, select
 
 from hookline.domain.deliveries import Attempt, DeliveryState
 from hookline.domain.models import WebhookStatus
+from hookline.store.bulk import id_rows, insert_rows
 from hookline.store.claims import insert_attempts
+from hookline.store.db import CHUNK
 from hookline.store.db import chunks as _chunks
 from hookline.store.tables import deliveries, events, ingest_keys, webhook_topics, webhooks
+
+ID_LOOKUP = CHUNK * 2
+"""Producer ids looked up per statement: a whole ingest batch (1,000) in one."""
 
 
 def subscribers(conn: Connection, platform_id: str) -> dict[str, list[str]]:
@@ -53,22 +57,14 @@ def claim_producer_ids(
         return {}
     ids = list(claims)
     known: dict[str, str] = {}
-    for chunk in _chunks(ids):
-        conn.execute(
-            delete(ingest_keys).where(
-                ingest_keys.c.platform_id == platform_id,
-                ingest_keys.c.producer_id.in_(chunk),
-                ingest_keys.c.created_at < since,
-            )
-        )
+    for chunk in _chunks(ids, ID_LOOKUP):
+        _forget_stale(conn, platform_id, chunk, since)
         known.update(_event_ids_of(conn, platform_id, chunk))
     fresh = sorted(i for i in ids if i not in known)  # one global order: no deadlocks
     if fresh:
-        # executemany: its statement compiles once and is cached, where a 500-row
-        # VALUES list was compiled afresh on every call (35 ms inside the write lock).
-        dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        conn.execute(
-            dialect_insert(ingest_keys).on_conflict_do_nothing(),
+        insert_rows(
+            conn,
+            ingest_keys,
             [
                 {
                     "platform_id": platform_id,
@@ -78,22 +74,38 @@ def claim_producer_ids(
                 }
                 for producer_id in fresh
             ],
+            skip_conflicts=True,
         )
-        for chunk in _chunks(fresh):  # a concurrent ingest may have taken some first
+        for chunk in _chunks(fresh, ID_LOOKUP):  # a concurrent ingest may have taken some first
             stored = _event_ids_of(conn, platform_id, chunk)
             known.update({k: v for k, v in stored.items() if v != claims[k]})
     return known
 
 
+def _forget_stale(
+    conn: Connection, platform_id: str, producer_ids: Sequence[str], since: datetime
+) -> None:
+    """Producer ids older than the window are forgotten before they are looked up."""
+    stale = [ingest_keys.c.platform_id == platform_id, ingest_keys.c.created_at < since]
+    if conn.dialect.name == "postgresql":
+        wanted = id_rows(producer_ids)
+        conn.execute(delete(ingest_keys).where(ingest_keys.c.producer_id == wanted.c.id, *stale))
+    else:
+        conn.execute(delete(ingest_keys).where(ingest_keys.c.producer_id.in_(producer_ids), *stale))
+
+
 def _event_ids_of(
     conn: Connection, platform_id: str, producer_ids: Sequence[str]
 ) -> dict[str, str]:
-    rows = conn.execute(
-        select(ingest_keys.c.producer_id, ingest_keys.c.event_id).where(
-            ingest_keys.c.platform_id == platform_id, ingest_keys.c.producer_id.in_(producer_ids)
-        )
-    ).all()
-    return {r.producer_id: r.event_id for r in rows}
+    query = select(ingest_keys.c.producer_id, ingest_keys.c.event_id).where(
+        ingest_keys.c.platform_id == platform_id
+    )
+    if conn.dialect.name == "postgresql":
+        wanted = id_rows(producer_ids)
+        query = query.join(wanted, ingest_keys.c.producer_id == wanted.c.id)
+    else:
+        query = query.where(ingest_keys.c.producer_id.in_(producer_ids))
+    return {r.producer_id: r.event_id for r in conn.execute(query).all()}
 
 
 def count_deliveries_of(conn: Connection, event_ids: Sequence[str]) -> dict[str, int]:
@@ -160,13 +172,11 @@ def delivery_row(
 
 
 def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(insert(events), list(rows))
+    insert_rows(conn, events, rows)
 
 
 def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(insert(deliveries), list(rows))
+    insert_rows(conn, deliveries, rows)
 
 
 def record_test_send(

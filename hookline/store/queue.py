@@ -169,9 +169,23 @@ class DeliveryQueue:
         return Lease(DeliveryState(row.state), row.attempts, row.next_attempt_at)
 
     def purge(self, now: datetime, *, retention_period: timedelta) -> int:
-        """One purge batch; answers how many events went (0 when nothing is left)."""
+        """One purge batch; answers how many events went (0 when nothing is left).
+
+        Up to ``PURGE_STEPS`` x ``PURGE_STEP`` events, one short transaction per step,
+        so ingests and claims of other processes get the write lock in between.
+        """
         with self.db.write() as conn:
-            return retention.purge_round(conn, now, retention_period)
+            retention.purge_others(conn, now)
+        purged = 0
+        for _ in range(retention.PURGE_STEPS):
+            with self.db.write() as conn:
+                step = retention.purge_before(
+                    conn, now - retention_period, batch=retention.PURGE_STEP
+                )
+            purged += step
+            if step < retention.PURGE_STEP:
+                break
+        return purged
 
     def requeue_failed(
         self, webhook_id: str, since: datetime, until: datetime | None, now: datetime

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     false,
+    text,
 )
 
 from hookline.store.types import UTCDateTime
@@ -206,7 +207,19 @@ deliveries = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("completed_at", UTCDateTime, nullable=True),
-    Index("ix_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
+    # The queue's own indexes hold only the rows the queue reads, never the history.
+    Index(
+        "ix_deliveries_due",
+        "next_attempt_at",
+        postgresql_where=text("state = 'pending'"),
+        sqlite_where=text("state = 'pending'"),
+    ),
+    Index(
+        "ix_deliveries_in_flight",
+        "webhook_id",
+        postgresql_where=text("state = 'in_flight'"),
+        sqlite_where=text("state = 'in_flight'"),
+    ),
     Index("ix_deliveries_webhook_id_created_at", "webhook_id", "created_at"),
 )
 

@@ -1,0 +1,94 @@
+"""Many rows in one statement: ``unnest`` of one array per column on PostgreSQL.
+
+SQLAlchemy hands an ``INSERT`` of a list of rows to psycopg's ``executemany``: one
+statement per row, pipelined. On PostgreSQL each of those pays its own parse, plan
+and executor start-up, which made a 1,000-event ingest (4,000 rows) cost hundreds of
+milliseconds of server CPU. ``INSERT ... SELECT * FROM unnest(:a, :b, ...)`` sends
+one statement with one array per column: its shape never changes, so SQLAlchemy
+compiles it once and psycopg prepares it once. SQLite runs in-process, where
+``executemany`` is already the fastest way; it keeps it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Float,
+    String,
+    Table,
+    bindparam,
+    cast,
+    func,
+    select,
+)
+from sqlalchemy import insert as plain_insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.selectable import TableValuedAlias
+
+
+def columns_of(
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> tuple[list[Column[Any]], dict[str, list[Any]]]:
+    """The columns the first row names, and one list of values per column.
+
+    A row without a column gives ``None`` there, as an ``INSERT`` of that row would.
+    """
+    columns = [table.c[name] for name in rows[0]]
+    params: dict[str, list[Any]] = {}
+    for col in columns:
+        values = [row.get(col.name) for row in rows]
+        if isinstance(col.type, Float):  # psycopg types a list by its first item
+            values = [None if v is None else float(v) for v in values]
+        params[f"u_{col.name}"] = values
+    return columns, params
+
+
+def unnest_of(columns: Sequence[Column[Any]], name: str = "rows") -> TableValuedAlias:
+    """``unnest(CAST(:u_a AS type[]), ...) AS name(a, ...)``: one array ``u_<a>`` per column."""
+    arrays = [cast(bindparam(f"u_{col.name}"), postgresql.ARRAY(col.type)) for col in columns]
+    names = (col.name for col in columns)
+    return func.unnest(*arrays).table_valued(*names).render_derived(name=name)
+
+
+def insert_rows(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    skip_conflicts: bool = False,
+) -> None:
+    """Insert ``rows`` (dicts keyed by column name) in one statement on PostgreSQL.
+
+    Every row must name the same columns. ``skip_conflicts``: a row whose key is
+    taken is left out (``ON CONFLICT DO NOTHING``).
+    """
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        if skip_conflicts:
+            conn.execute(sqlite.insert(table).on_conflict_do_nothing(), list(rows))
+        else:
+            conn.execute(plain_insert(table), list(rows))
+        return
+    columns, params = columns_of(conn, table, rows)
+    statement = postgresql.insert(table).from_select(columns, select(*unnest_of(columns).c))
+    if skip_conflicts:
+        statement = statement.on_conflict_do_nothing()
+    conn.execute(statement, params)
+
+
+def id_rows(values: Sequence[str], name: str = "wanted") -> TableValuedAlias:
+    """``unnest(:ids) AS wanted(id)``: a list of ids to join with, one parameter on PostgreSQL.
+
+    ``column IN (:a, :b, ...)`` has as many parameters as ids; once psycopg prepares
+    it, PostgreSQL may pick a generic plan that rebuilds that array for every row of
+    the table and searches it linearly (90 ms for 500 ids against 6,000 producer ids,
+    growing with the table). Joined with ``unnest``, the same lookup hashes the ids
+    or probes the index per id whatever the statistics say (5 ms).
+    """
+    array = cast(bindparam(f"{name}_ids", list(values)), postgresql.ARRAY(String))
+    return func.unnest(array).table_valued("id").render_derived(name=name)
