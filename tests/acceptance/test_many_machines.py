@@ -25,20 +25,20 @@ from typing import Any
 import pytest
 
 from hookline.catalog import TOPICS
+from tests.conftest import postgres_database
+from tests.support.counting_receiver import CountingReceiver
 from tests.support.fleet import (
     TOPIC,
-    CountingReceiver,
-    Fleet,
     delivered_keys,
     delivery_states,
     fleet_env,
-    fresh_postgres_database,
     leased_by,
     make_webhook,
     publish,
 )
 from tests.support.pgbouncer import pgbouncer
 from tests.support.process import Process, free_port, wait_until
+from tests.support.shared_db import Processes
 
 pytestmark = pytest.mark.postgres
 
@@ -56,7 +56,7 @@ DATA: dict[str, Any] = dict(TOPICS[TOPIC].sample)
 def database_env(request: pytest.FixtureRequest) -> Iterator[tuple[str, dict[str, str]]]:
     """(direct URL, the processes' environment): straight to PostgreSQL or via PgBouncer."""
     with ExitStack() as stack:
-        direct = stack.enter_context(fresh_postgres_database())
+        direct = stack.enter_context(postgres_database("hookline_fleet"))
         env = {"HOOKLINE_DATABASE_URL": direct}
         if request.param == "pgbouncer":
             bouncer = stack.enter_context(pgbouncer(direct))
@@ -72,7 +72,7 @@ def test_every_accepted_event_arrives_when_a_worker_dies(
     database_env: tuple[str, dict[str, str]],
 ) -> None:
     direct, env = database_env
-    fleet = Fleet(
+    fleet = Processes(
         fleet_env(
             **env,
             HOOKLINE_SEND_TIMEOUT=str(SEND_TIMEOUT),
@@ -93,13 +93,13 @@ def test_every_accepted_event_arrives_when_a_worker_dies(
         fleet.stop_all()
 
 
-def _scenario(fleet: Fleet, receiver: CountingReceiver, direct: str) -> None:
+def _scenario(fleet: Processes, receiver: CountingReceiver, direct: str) -> None:
     ports = [free_port(), free_port()]
     bases = [f"http://127.0.0.1:{port}" for port in ports]
     fleet.serve("api 1", ports[0])  # migrates first: nobody races it for the schema
     fleet.serve("api 2", ports[1])
     workers = [fleet.worker(f"worker {n}") for n in range(1, WORKERS + 1)]
-    platform_id, _ = make_webhook(bases[0], receiver.url)
+    platform_id, _ = make_webhook(bases[0], receiver.url())
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         batches = [
@@ -126,8 +126,12 @@ def _scenario(fleet: Fleet, receiver: CountingReceiver, direct: str) -> None:
     assert delivery_states(direct) == {"delivered": EVENTS}
     assert set(counts) == delivered_keys(direct), "a request for no delivery, or one lost"
     twice = {key for key, n in counts.items() if n > 1}
-    duplicates = hits - len(counts)
-    print(f"\n{hits} requests for {len(counts)} deliveries; the killed worker leased {len(leased)}")
+    requests = len(hits)
+    duplicates = requests - len(counts)
+    print(
+        f"\n{requests} requests for {len(counts)} deliveries;"
+        f" the killed worker leased {len(leased)}"
+    )
     assert held & leased <= twice, "a request the dead worker left unanswered was not resent"
     assert twice <= leased, "a delivery the dead worker did not hold was sent twice"
     assert duplicates <= CONCURRENCY and max(counts.values()) == 2
@@ -139,11 +143,11 @@ def _kill_one_when_all_are_busy(
     """SIGKILL worker 1 once every worker's slots hold requests: it, and what it leased."""
     victim = workers[0]
     deadline = time.monotonic() + 90
-    while not receiver.wait_for(lambda r: len(r.held) >= WORKERS * CONCURRENCY, timeout=0.2):
+    while not receiver.wait_for(lambda r: len(r.held_keys) >= WORKERS * CONCURRENCY, timeout=0.2):
         for worker in workers:
             worker.exited_early()
         if time.monotonic() > deadline:
-            pytest.fail(f"the workers never filled their slots: {len(receiver.held)} held")
+            pytest.fail(f"the workers never filled their slots: {len(receiver.held_keys)} held")
     victim.kill()
     assert victim.proc.returncode == -signal.SIGKILL
     leased = leased_by(direct, victim.proc.pid)  # its leases outlive it until they expire

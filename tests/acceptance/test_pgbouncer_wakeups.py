@@ -18,18 +18,18 @@ from typing import Any
 import pytest
 
 from hookline.catalog import TOPICS
+from tests.conftest import postgres_database
+from tests.support.counting_receiver import CountingReceiver
 from tests.support.fleet import (
     TOPIC,
-    CountingReceiver,
-    Fleet,
     delivery_states,
     fleet_env,
-    fresh_postgres_database,
     make_webhook,
     publish,
 )
 from tests.support.pgbouncer import pgbouncer
 from tests.support.process import free_port, wait_until
+from tests.support.shared_db import Processes
 
 pytestmark = pytest.mark.postgres
 
@@ -41,7 +41,7 @@ DATA: dict[str, Any] = dict(TOPICS[TOPIC].sample)
 def pooled() -> Iterator[tuple[str, str]]:
     """(direct URL, the same database through PgBouncer in transaction mode)."""
     with ExitStack() as stack:
-        direct = stack.enter_context(fresh_postgres_database())
+        direct = stack.enter_context(postgres_database("hookline_fleet"))
         bouncer = stack.enter_context(pgbouncer(direct))
         yield direct, bouncer.url(direct)
 
@@ -52,8 +52,8 @@ def receiver() -> Iterator[CountingReceiver]:
         yield r
 
 
-def _fleet(through_pgbouncer: str, **env: str) -> Fleet:
-    return Fleet(
+def _fleet(through_pgbouncer: str, **env: str) -> Processes:
+    return Processes(
         fleet_env(
             HOOKLINE_DATABASE_URL=through_pgbouncer, HOOKLINE_DATABASE_POOLER="transaction", **env
         )
@@ -72,7 +72,7 @@ def test_a_worker_listening_on_the_direct_url_wakes_at_once(
         base = f"http://127.0.0.1:{port}"
         fleet.serve("api", port)
         worker = fleet.worker("worker")
-        platform_id, _ = make_webhook(base, receiver.url)
+        platform_id, _ = make_webhook(base, receiver.url())
         assert publish(base, platform_id, range(1), DATA) == 1
         assert receiver.wait_for(lambda r: len(r.counts) == 1, timeout=30)
         # settled means its settle-and-claim committed: the worker now waits LONG_POLL
@@ -98,7 +98,7 @@ def test_without_a_listen_url_workers_poll_and_still_deliver(
         fleet.serve("api", port)
         worker = fleet.worker("worker")
         worker.wait_for_output("no HOOKLINE_LISTEN_DATABASE_URL", "polling every 0.5 s")
-        platform_id, _ = make_webhook(base, receiver.url)
+        platform_id, _ = make_webhook(base, receiver.url())
         assert publish(base, platform_id, range(100), DATA) == 100
         assert receiver.wait_for(lambda r: len(r.counts) == 100, timeout=60)
         wait_until("every delivery settled", lambda: _delivered(direct) == 100, timeout=30)

@@ -12,7 +12,6 @@ import os
 import random
 import re
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,11 +21,9 @@ from typing import Any
 
 import httpx
 from aiohttp import web
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from hookline.devtools.fake import fake_data
-from tests.conftest import POSTGRES_ADMIN_URL, _postgres_unavailable
+from tests.conftest import postgres_database
 from tests.support.process import Process
 
 TOPIC = "receipt.receipt_validated"
@@ -61,21 +58,8 @@ def database(backend: str, env: dict[str, str]) -> Iterator[dict[str, str]]:
     if backend == "sqlite":
         yield env
         return
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"hookline_cluster_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # any connection failure means "no server"
-        admin.dispose()
-        _postgres_unavailable(str(exc).splitlines()[0])
-    url = make_url(POSTGRES_ADMIN_URL).set(database=name)
-    try:
-        yield {**env, "HOOKLINE_DATABASE_URL": url.render_as_string(hide_password=False)}
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with postgres_database("hookline_cluster") as url:
+        yield {**env, "HOOKLINE_DATABASE_URL": url}
 
 
 def worker_pids(serve: Process) -> dict[int, list[int]]:

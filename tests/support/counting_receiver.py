@@ -12,7 +12,8 @@ import asyncio
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -101,6 +102,15 @@ class CountingReceiver:
         self._thread.start()
         if not ready.wait(10):
             raise RuntimeError("the receiver did not start")
+
+    @contextmanager
+    def running(self) -> Iterator[CountingReceiver]:
+        """Started for the ``with`` block, stopped after it whatever happens."""
+        self.start()
+        try:
+            yield self
+        finally:
+            self.stop()
 
     def stop(self) -> None:
         if self._loop is not None and self._stop is not None:

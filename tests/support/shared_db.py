@@ -10,7 +10,6 @@ delivery log back.
 from __future__ import annotations
 
 import os
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,11 +19,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import httpx
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, select
 
 from hookline.store.tables import deliveries
-from tests.conftest import POSTGRES_ADMIN_URL, _postgres_unavailable
+from tests.conftest import postgres_database
 from tests.support.process import Process
 from tests.support.server import wait_healthy
 
@@ -65,25 +63,6 @@ def backend_of(env: dict[str, str]) -> str:
 
 
 @contextmanager
-def postgres_database(prefix: str = "hookline_accept") -> Iterator[str]:
-    """A fresh, empty PostgreSQL database's URL; dropped (connections and all) after."""
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # any connection failure means "no server"
-        admin.dispose()
-        _postgres_unavailable(str(exc).splitlines()[0])
-    try:
-        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@contextmanager
 def backend_env(
     backend: str,
     data_dir: Path,
@@ -105,7 +84,7 @@ def backend_env(
     if backend == "sqlite":
         yield env
         return
-    with postgres_database() as url:
+    with postgres_database("hookline_accept") as url:
         env["HOOKLINE_DATABASE_URL"] = url
         yield env
 
