@@ -24,6 +24,7 @@ from aiohttp import web
 
 from hookline.devtools.fake import fake_data
 from tests.conftest import postgres_database
+from tests.support.counting_receiver import listen_on_loopback
 from tests.support.process import Process
 
 TOPIC = "receipt.receipt_validated"
@@ -118,13 +119,7 @@ class GatedReceiver:
         app = web.Application()
         for path in self.arrived:
             app.router.add_post(path, self._handle)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert isinstance(server, asyncio.Server) and server.sockets
-        self.port = int(server.sockets[0].getsockname()[1])
+        runner, self.port = await listen_on_loopback(app)
         ready.set()
         await self._stop.wait()
         await runner.cleanup()

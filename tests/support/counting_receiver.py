@@ -19,6 +19,17 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 
+async def listen_on_loopback(app: web.Application) -> tuple[web.AppRunner, int]:
+    """``app`` served on 127.0.0.1 at a free port: its runner (to clean up) and the port."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    server = site._server
+    assert isinstance(server, asyncio.Server) and server.sockets
+    return runner, int(server.sockets[0].getsockname()[1])
+
+
 @dataclass
 class Hit:
     key: str
@@ -82,13 +93,7 @@ class CountingReceiver:
         self._stop = asyncio.Event()
         app = web.Application()
         app.router.add_post("/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert isinstance(server, asyncio.Server) and server.sockets
-        self.port = int(server.sockets[0].getsockname()[1])
+        runner, self.port = await listen_on_loopback(app)
         ready.set()
         await self._stop.wait()
         self._gate.set()
