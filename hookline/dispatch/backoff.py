@@ -60,6 +60,7 @@ class FaultStreak:
         self.delay = 0.0
         """The wait the last failure earned (0 while the database works)."""
         self.last_error: BaseException | None = None
+        self.begun_by = ""  # the kind of call whose failure began the streak
         self.unexpected = 0  # unexplained failures writing the same results, in a row
 
     @property
@@ -71,6 +72,7 @@ class FaultStreak:
         self.last_error = exc
         if not self.failures:
             self.started = time.monotonic()
+            self.begun_by = what
             self._log_first(what, exc, unwritten)
         else:
             log.debug("worker %s: %s failed again (%s)", self.worker, what, _cause(exc))
@@ -98,7 +100,13 @@ class FaultStreak:
                 unwritten,
             )
 
-    def succeeded(self) -> None:
+    def succeeded(self, what: str) -> None:
+        """A ``what`` call worked. Only the kind of call that began the streak ends it: on
+        a full disk a read, or a write with nothing to change, still works while every
+        real write fails, and ending the streak there would log the outage again and
+        again, and cut the back-off short."""
+        if self.failures and what != self.begun_by:
+            return
         if self.failures:
             log.info(
                 "worker %s: the database works again after %d failed calls in %.1f s",

@@ -128,7 +128,7 @@ class Worker:
         except Exception as exc:
             self._faults.failed(what, exc, unwritten=len(self._results) + carrying)
             return FAILED
-        self._faults.succeeded()
+        self._faults.succeeded(what)
         return result
 
     # -- the loop ---------------------------------------------------------------

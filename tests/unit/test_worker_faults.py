@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from hookline.dispatch.backoff import FaultStreak
 from hookline.dispatch.runner import run_supervised
 from hookline.dispatch.worker import Worker
 from hookline.domain.deliveries import AttemptResult, DeliveryState, ErrorClass, Outgoing
@@ -219,3 +221,21 @@ async def test_a_crashed_worker_is_logged_at_once_and_restarted(
     worker.stop()
     await asyncio.wait_for(running, 5)
     assert queue.state_of("dlv_1") is DeliveryState.DELIVERED
+
+
+def test_a_call_that_works_during_an_outage_does_not_end_its_streak(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """On a full SQLite disk a read still works while every settle fails: the outage is
+    logged once, and its back-off keeps growing, until a settle works again."""
+    streak = FaultStreak("w", base=0.1, cap=10.0, rng=random.Random(1))
+    full = StorageUnavailable("database or disk is full")
+    streak.failed("settle and claim", full, unwritten=20)
+    first = streak.delay
+    streak.succeeded("reading the next due time")
+    streak.failed("settle and claim", full, unwritten=20)
+    assert streak.failing and streak.failures == 2 and streak.delay > first
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    streak.succeeded("settle and claim")
+    assert not streak.failing and streak.delay == 0.0
