@@ -160,7 +160,14 @@ async def test_a_postgres_worker_survives_its_connections_being_terminated(
         await task
         await worker.sender.close()
         worker_db.dispose()
-    assert any("terminat" in r.getMessage() for r in caplog.records), "no fault hit the worker"
+    # The first failure of each outage streak is logged; the cause's text varies with
+    # where the termination hit (mid-statement, at checkout, while reading the answer).
+    hits = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "hookline.dispatch.worker" and r.levelno >= logging.ERROR
+    ]
+    assert hits, "no fault hit the worker"
 
 
 async def test_a_retry_is_sent_on_time_while_another_webhook_hangs(
