@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -25,11 +24,11 @@ from tests.support.prom import value
 from tests.support.server import wait_healthy
 from tests.support.shared_db import (
     INGEST_TOKEN,
-    OPERATOR_TOKEN,
     TOPIC,
     Processes,
     base_env,
     list_deliveries,
+    make_platform,
 )
 from tests.support.shared_db import ok as _ok
 
@@ -82,17 +81,12 @@ def _scenario(receiver: Receiver, procs: Processes, metrics_dir: Path) -> None:
     worker_port = free_port()
     worker = procs.start("worker", "worker", "--metrics-port", str(worker_port))
     worker.wait_for_port(worker_port)
-    with httpx.Client(base_url=base, timeout=30) as op, httpx.Client(base_url=base) as api:
-        op.headers["Authorization"] = f"Bearer {OPERATOR_TOKEN}"
-        platform = _ok(op.post("/v1/admin/platforms", json={"name": "Metrics"}), 201)
-        until = (datetime.now(UTC) + timedelta(days=30)).isoformat()
-        _ok(op.put(f"/v1/admin/platforms/{platform['id']}/zones/1", json={"valid_until": until}))
-        api.headers["Authorization"] = f"Bearer {platform['api_token']}"
-        hook = {"name": "counted", "url": receiver.url(), "topics": [TOPIC]}
-        webhook_id = _ok(api.post("/v1/webhooks", json=hook), 201)["id"]
+    with httpx.Client(base_url=base, timeout=30) as api:
+        platform = make_platform(base, api, "Metrics")
+        webhook_id = platform.add_webhook("counted", receiver.url())
         events = [
             {
-                "platform_id": platform["id"],
+                "platform_id": platform.id,
                 "topic": TOPIC,
                 "data": fake_data(TOPIC, random.Random(i)),
             }

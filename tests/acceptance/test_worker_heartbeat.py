@@ -16,7 +16,6 @@ import random
 import signal
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -27,7 +26,13 @@ from tests.acceptance.test_worker_kill import hookline_env
 from tests.support.counting_receiver import CountingReceiver as Receiver
 from tests.support.process import free_port, wait_until
 from tests.support.server import wait_healthy
-from tests.support.shared_db import INGEST_TOKEN, OPERATOR_TOKEN, TOPIC, Processes, list_deliveries
+from tests.support.shared_db import (
+    INGEST_TOKEN,
+    TOPIC,
+    Processes,
+    list_deliveries,
+    make_platform,
+)
 from tests.support.shared_db import ok as _ok
 
 __all__ = ["hookline_env"]  # the shared fixture: one SQLite file, or a fresh PG database
@@ -88,17 +93,12 @@ def _scenario(receiver: Receiver, procs: Processes) -> None:
     worker1 = procs.start("worker 1", "worker")
     wait_until("worker 1 beats", lambda: readyz(base)[1]["workers"] == 1, 60)
 
-    with httpx.Client(base_url=base, timeout=30) as op, httpx.Client(base_url=base) as api:
-        op.headers["Authorization"] = f"Bearer {OPERATOR_TOKEN}"
-        platform = _ok(op.post("/v1/admin/platforms", json={"name": "Heartbeat"}), 201)
-        until = (datetime.now(UTC) + timedelta(days=30)).isoformat()
-        _ok(op.put(f"/v1/admin/platforms/{platform['id']}/zones/1", json={"valid_until": until}))
-        api.headers["Authorization"] = f"Bearer {platform['api_token']}"
-        hook = {"name": "held", "url": receiver.url(), "topics": [TOPIC]}
-        webhook_id = _ok(api.post("/v1/webhooks", json=hook), 201)["id"]
+    with httpx.Client(base_url=base, timeout=30) as api:
+        platform = make_platform(base, api, "Heartbeat")
+        webhook_id = platform.add_webhook("held", receiver.url())
         events = [
             {
-                "platform_id": platform["id"],
+                "platform_id": platform.id,
                 "topic": TOPIC,
                 "data": fake_data(TOPIC, random.Random(i)),
             }
