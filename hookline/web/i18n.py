@@ -10,9 +10,9 @@ English sentences for API clients; the dashboard translates them by their stable
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from functools import cache
 from importlib import resources
-from collections.abc import Callable, Iterable
 from string import Formatter
 from typing import Any
 

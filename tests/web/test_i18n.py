@@ -70,9 +70,7 @@ def test_every_key_a_template_names_exists() -> None:
     for template in TEMPLATES.rglob("*.html"):
         text = template.read_text()
         static_keys |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']""", text))
-        counted_keys |= set(
-            re.findall(r"""\bt\.plural\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']""", text)
-        )
+        counted_keys |= set(re.findall(r"""\bt\.plural\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']""", text))
     assert static_keys, "the templates name no keys?"
     assert sorted(static_keys - en.keys()) == []
     assert sorted(f"{key}.other" for key in counted_keys if f"{key}.other" not in en) == []
