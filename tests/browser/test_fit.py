@@ -3,8 +3,8 @@
 New users saw the list break status "500" into "50/0", URLs break mid-word and buttons
 take two lines. Here the boxes are measured in Chromium at 1280 px and 375 px: no word
 of Latin letters or digits spans two lines, no button wraps, the page never scrolls
-sideways, and a long name or URL is cut with an ellipsis and shown whole in its
-tooltip (``title``).
+sideways, nothing sticks out of its card, and a long name or URL is cut with an
+ellipsis and shown whole in its tooltip (``title``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import httpx
 
 from hookline.catalog import TOPICS
 from hookline.web.i18n import Translator
-from tests.browser.conftest import DESKTOP, MOBILE, OpenTab, Tab
+from tests.browser.conftest import DESKTOP, MOBILE, OpenTab, Shots, Tab
 from tests.browser.support import POINTS, RECEIPT
 from tests.support.process import wait_until
 from tests.support.receiver import Answer, Receiver
@@ -51,6 +51,12 @@ PROBLEMS = (
   const root = document.documentElement;
   if (root.scrollWidth > window.innerWidth) {
     problems.push(`the page is ${root.scrollWidth}px wide in a ${window.innerWidth}px window`);
+  }
+  for (const card of document.querySelectorAll(".card")) {
+    if (visible(card) && card.scrollWidth > card.clientWidth + 1) {
+      const title = (card.querySelector("h1, h2, th") || card).textContent.trim().slice(0, 40);
+      problems.push(`the card "${title}" holds ${card.scrollWidth - card.clientWidth}px too much`);
+    }
   }
   for (const el of document.querySelectorAll("button, .button")) {
     if (!visible(el)) continue;
@@ -160,7 +166,7 @@ def crowd(server: DemoServer, receiver: Receiver) -> dict[str, str]:
 
 
 def test_long_values_fit_a_laptop_and_a_phone_in_both_languages(
-    open_tab: OpenTab, server: DemoServer, receiver: Receiver
+    open_tab: OpenTab, server: DemoServer, receiver: Receiver, shots: Shots
 ) -> None:
     ids = crowd(server, receiver)
     failing = f"/webhooks/{ids['failing']}"
@@ -173,6 +179,8 @@ def test_long_values_fit_a_laptop_and_a_phone_in_both_languages(
         assert page.locator("html").get_attribute("lang") == lang
         assert page.locator("tr[data-webhook]").count() == 3
         fits(tab, f"list, {screen}")
+        if (viewport, lang) in ((DESKTOP, "en"), (MOBILE, "zh-TW")):
+            shots.save(page, f"12-long-values-{viewport['width']}px-{lang}")
 
         # the status code of the failed delivery: one line, all three digits together
         code = page.locator(f"tr[data-webhook='{ids['failing']}'] code")
