@@ -127,6 +127,7 @@ def create_app(
         ingest_token=_revealed(settings.ingest_token),
         metrics_token=_revealed(settings.metrics_token),
         expect_workers=embedded_worker if expect_workers is None else expect_workers,
+        frame_ancestors=settings.frame_origins,
     )
     app.state.worker = worker  # tests watch it go idle
     web.install(app)

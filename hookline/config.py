@@ -100,7 +100,13 @@ class Settings(BaseSettings):
             parse_smtp_url(self.smtp_url.get_secret_value(), self.smtp_from)
         return self
 
-    @cached_property
+    @field_validator("frame_ancestors")
+    @classmethod
+    def _origins_parse(cls, value: str) -> str:
+        parse_frame_ancestors(value)  # goes into a CSP header: refuse anything else at start
+        return value
+
+    @property
     def frame_origins(self) -> tuple[str, ...]:
         return parse_frame_ancestors(self.frame_ancestors)
 

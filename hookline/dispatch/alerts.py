@@ -110,11 +110,18 @@ class Alerts:
     async def _deliver(self, send: sends.DueSend) -> str | SendState | None:
         """None when sent; ``SKIPPED`` when there is nobody to send to; else the error."""
         if send.channel is Channel.EMAIL:
-            if send.email is None or self.mailer is None:
-                return SendState.SKIPPED
-            subject, body = email_text(send.kind, send.data, send.platform_name, send.language)
-            await self.mailer.send(send.email, subject, body, send.incident_id)
-            return None
+            return await self._email(send)
+        return await self._webhook(send)
+
+    async def _email(self, send: sends.DueSend) -> SendState | None:
+        if send.email is None or self.mailer is None:
+            return SendState.SKIPPED
+        subject, text = email_text(send.kind, send.data, send.platform_name, send.language)
+        await self.mailer.send(send.email, subject, text, send.incident_id)
+        return None
+
+    async def _webhook(self, send: sends.DueSend) -> str | SendState | None:
+        """Signed as a delivery is; the incident id is its idempotency key (webhook-id)."""
         hook = await asyncio.to_thread(self._ops_hook)
         if hook is None:
             return SendState.SKIPPED

@@ -24,7 +24,7 @@ from fastapi.templating import Jinja2Templates
 from hookline.catalog import TOPICS
 from hookline.domain.errors import FieldError, HooklineError
 from hookline.domain.models import DEFAULT_TIMEZONE, Actor, User, Webhook
-from hookline.http.deps import get_context, request_actor
+from hookline.http.deps import get_context, get_wiring, request_actor
 from hookline.services import users
 from hookline.services.context import Context
 from hookline.web.csrf import (
@@ -54,6 +54,19 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+
+
+def framed_headers(frame_ancestors: tuple[str, ...]) -> dict[str, str]:
+    """The page headers; with origins allowed to frame, no ``X-Frame-Options`` (it has no
+    way to name them) and ``frame-ancestors`` lists them instead of ``'none'``."""
+    if not frame_ancestors:
+        return SECURITY_HEADERS
+    headers = {k: v for k, v in SECURITY_HEADERS.items() if k != "X-Frame-Options"}
+    headers["Content-Security-Policy"] = headers["Content-Security-Policy"].replace(
+        "frame-ancestors 'none'", "frame-ancestors " + " ".join(frame_ancestors)
+    )
+    return headers
+
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -99,6 +112,10 @@ class View:
     timezone: str = DEFAULT_TIMEZONE
     """Times are shown in this zone: a member's pages set their platform's."""
     cookies: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    frame_ancestors: tuple[str, ...] = ()
+    """Origins allowed to frame the dashboard (``HOOKLINE_FRAME_ANCESTORS``); with any,
+    pages say so in their CSP and cookies are ``SameSite=None; Secure`` so they still
+    reach this server from inside another site's frame. None: framing refused."""
 
     @property
     def secure(self) -> bool:
@@ -156,7 +173,7 @@ class View:
         return self.finish(RedirectResponse(url, status_code=303))
 
     def finish(self, response: Response) -> Response:
-        for name, value in SECURITY_HEADERS.items():
+        for name, value in framed_headers(self.frame_ancestors).items():
             response.headers.setdefault(name, value)
         if self.new_presession is not None:
             self.set_cookie(response, PRESESSION_COOKIE, self.new_presession, None)
@@ -171,8 +188,8 @@ class View:
             value,
             max_age=max_age,
             httponly=True,
-            samesite="lax",
-            secure=self.secure,
+            samesite="none" if self.frame_ancestors else "lax",
+            secure=self.secure or bool(self.frame_ancestors),
             path="/",
         )
 
@@ -180,9 +197,9 @@ class View:
         response.delete_cookie(
             cookie_name(name, self.secure),
             path="/",
-            secure=self.secure,
+            secure=self.secure or bool(self.frame_ancestors),
             httponly=True,
-            samesite="lax",
+            samesite="none" if self.frame_ancestors else "lax",
         )
 
     def local_time(self, moment: datetime | None, timezone: str | None = None) -> str:
@@ -215,6 +232,7 @@ def build_view(request: Request) -> View:
         csrf_token=csrf.token,
         user=user,
         new_presession=csrf.new_presession,
+        frame_ancestors=get_wiring(request).frame_ancestors,
     )
     request.state.view = view
     return view

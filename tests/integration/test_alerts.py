@@ -22,13 +22,13 @@ from sqlalchemy import func, select
 from hookline.dispatch.alerts import Alerts
 from hookline.dispatch.mailer import Mailer
 from hookline.dispatch.worker import Worker
-from hookline.domain.models import Actor, Role
+from hookline.domain.models import Actor, Role, User
 from hookline.domain.secrets import standard_webhooks_key
 from hookline.domain.smtp import parse_smtp_url
 from hookline.services import alerts as alert_settings
 from hookline.services.context import Context
 from hookline.services.platforms import set_zone
-from hookline.services.users import create_user
+from hookline.services.users import create_user, list_users
 from hookline.store.tables import incidents
 from tests.conftest import FakeClock
 from tests.support.engine import Setup, make_setup, make_worker
@@ -256,7 +256,5 @@ async def test_another_platforms_incident_is_not_told_to_this_platforms_members(
         assert conn.scalar(select(func.count()).select_from(incidents)) == 1
 
 
-def list_members(ctx: Context, setup: Setup) -> list[object]:
-    from hookline.services.users import list_users
-
-    return list(list_users(ctx, setup.platform_id))
+def list_members(ctx: Context, setup: Setup) -> list[User]:
+    return list_users(ctx, setup.platform_id)
