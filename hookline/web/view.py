@@ -68,6 +68,16 @@ def framed_headers(frame_ancestors: tuple[str, ...]) -> dict[str, str]:
     return headers
 
 
+def partition_last_cookie(response: Response) -> None:
+    """Add ``Partitioned`` (CHIPS) to the cookie just set: Python's cookie writer knows
+    the attribute only from 3.14 on, so Starlette refuses it before that."""
+    for i in range(len(response.raw_headers) - 1, -1, -1):
+        name, value = response.raw_headers[i]
+        if name == b"set-cookie":
+            response.raw_headers[i] = (name, value + b"; Partitioned")
+            return
+
+
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
@@ -114,8 +124,10 @@ class View:
     cookies: dict[str, tuple[str, int | None]] = field(default_factory=dict)
     frame_ancestors: tuple[str, ...] = ()
     """Origins allowed to frame the dashboard (``HOOKLINE_FRAME_ANCESTORS``); with any,
-    pages say so in their CSP and cookies are ``SameSite=None; Secure`` so they still
-    reach this server from inside another site's frame. None: framing refused."""
+    pages say so in their CSP and cookies are ``SameSite=None; Secure; Partitioned``:
+    sent from inside another site's frame, and kept there by browsers that block
+    third-party cookies (CHIPS: the cookie belongs to that one embedding site). None:
+    framing refused, cookies ``SameSite=Lax``."""
 
     @property
     def secure(self) -> bool:
@@ -192,6 +204,8 @@ class View:
             secure=self.secure or bool(self.frame_ancestors),
             path="/",
         )
+        if self.frame_ancestors:
+            partition_last_cookie(response)
 
     def delete_cookie(self, response: Response, name: str) -> None:
         response.delete_cookie(
@@ -201,6 +215,8 @@ class View:
             httponly=True,
             samesite="none" if self.frame_ancestors else "lax",
         )
+        if self.frame_ancestors:
+            partition_last_cookie(response)
 
     def local_time(self, moment: datetime | None, timezone: str | None = None) -> str:
         if moment is None:
