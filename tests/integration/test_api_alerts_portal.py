@@ -204,7 +204,7 @@ def test_frame_ancestors_let_those_origins_frame_the_dashboard_only(
     assert "frame-ancestors https://app.example.com http://127.0.0.1:8123;" in policy
     assert "x-frame-options" not in page.headers
     cookie = page.headers["set-cookie"].lower()
-    assert "samesite=none" in cookie and "secure" in cookie
+    assert "samesite=none" in cookie and "secure" in cookie and "partitioned" in cookie
     api = framed.get("/v1/admin/alerts/webhook", headers=OP)
     assert "frame-ancestors 'none'" in api.headers["content-security-policy"]
     assert api.headers["x-frame-options"] == "DENY"
