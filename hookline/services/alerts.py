@@ -101,3 +101,11 @@ def set_user_alerts(
         found = store.user_alerts(conn, user_id)
     assert found is not None
     return UserAlerts(*found)
+
+
+def remember_language(ctx: Context, user_id: str, language: str) -> None:
+    """At sign-in: alert emails follow the dashboard's language until the user picks one
+    in Settings, so a member reading Chinese pages gets Chinese emails without asking."""
+    if language in LANGUAGES:
+        with ctx.db.write() as conn:
+            store.remember_language(conn, user_id, language)

@@ -60,7 +60,8 @@ def clean_ttl(ttl_seconds: int) -> int:
 def _member(ctx: Context, platform_id: str, email: str | None, actor: Actor) -> tuple[User, bool]:
     """The platform's member with ``email`` (created when new), or its shared member."""
     shared = email is None
-    address = users.clean_email(email or f"portal-{platform_id.lower()}@{SHARED_MEMBER_DOMAIN}")
+    shared_address = f"portal-{platform_id.lower()}@{SHARED_MEMBER_DOMAIN}"
+    address = users.clean_email(shared_address if email is None else email)
     found = users.find_user_by_email(ctx, address)
     created = False
     if found is None:

@@ -166,3 +166,12 @@ def user_alerts(conn: Connection, user_id: str) -> tuple[bool, str | None] | Non
         select(users.c.email_alerts, users.c.language).where(users.c.id == user_id)
     ).first()
     return None if row is None else (bool(row.email_alerts), row.language)
+
+
+def remember_language(conn: Connection, user_id: str, language: str) -> None:
+    """The user's email language, unless they already chose one."""
+    conn.execute(
+        update(users)
+        .where(users.c.id == user_id, users.c.language.is_(None))
+        .values(language=language)
+    )

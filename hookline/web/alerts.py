@@ -114,4 +114,5 @@ def portal_sign_in(view: AnyView, token: str) -> Response:
         int((result.expires_at - view.ctx.clock()).total_seconds()),
     )
     view.user = result.user
+    alerts.remember_language(view.ctx, result.user.id, view.lang)
     return view.redirect("/webhooks")

@@ -169,7 +169,13 @@ def test_a_link_never_crosses_tenants(ctx: Context, client: TestClient, make_pla
 
 @pytest.mark.parametrize(
     "body",
-    [{"ttl_seconds": 601}, {"ttl_seconds": 0}, {"email": "not-an-email"}, {"email": "a\x00@b.c"}],
+    [
+        {"ttl_seconds": 601},
+        {"ttl_seconds": 0},
+        {"email": ""},
+        {"email": "not-an-email"},
+        {"email": "a\x00@b.c"},
+    ],
 )
 def test_bad_link_requests_change_nothing(
     ctx: Context, client: TestClient, platform: PlatformHandle, body: dict[str, Any]

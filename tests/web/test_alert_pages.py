@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from hookline.domain.models import Role
 from hookline.services import alerts, users
 from hookline.services.context import Context
+from hookline.store import tables
 from tests.conftest import FakeClock
 from tests.web.conftest import PASSWORD, Dashboard, english_ui_words
 
@@ -36,7 +38,7 @@ def test_a_bad_language_changes_nothing(ctx: Context, dashboard: Dashboard) -> N
     r = dashboard.post("/settings", {"language": "fr\x00"}, page="/settings")
     assert r.status_code == 422 and 'id="error"' in r.text
     found = alerts.user_alerts(ctx, member_id(ctx, dashboard))
-    assert (found.email_alerts, found.language) == (True, None)
+    assert (found.email_alerts, found.language) == (True, "en")  # from the sign-in
 
 
 def test_the_settings_page_is_chinese_in_chinese(dashboard: Dashboard) -> None:
@@ -73,3 +75,19 @@ def test_the_operator_sets_the_ops_webhook_and_sees_its_secret_once(
     op.client.get("/lang/zh-TW")
     page = op.client.get("/operator/alerts").text
     assert english_ui_words(page, OPERATOR_EMAIL) == set()
+
+
+def test_emails_follow_the_dashboards_language_until_one_is_chosen(
+    ctx: Context, clock: FakeClock, app_client: TestClient, dashboard: Dashboard
+) -> None:
+    user_id = member_id(ctx, dashboard)
+    assert alerts.user_alerts(ctx, user_id).language == "en"  # signed in in English
+    with ctx.db.write() as conn:  # as before this feature: no language recorded
+        conn.execute(update(tables.users).values(language=None))
+    app_client.get("/lang/zh-TW")
+    dashboard.login()
+    assert alerts.user_alerts(ctx, user_id).language == "zh-TW"
+    dashboard.post("/settings", {"language": "en", "email_alerts": "on"}, page="/settings")
+    app_client.get("/lang/zh-TW")
+    dashboard.login()
+    assert alerts.user_alerts(ctx, user_id).language == "en"  # the choice stands
