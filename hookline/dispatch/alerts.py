@@ -21,12 +21,19 @@ from hookline.dispatch.ports import Transport
 from hookline.domain import wire
 from hookline.domain.alert_texts import email_text
 from hookline.domain.deliveries import Outgoing
-from hookline.domain.incidents import Channel, SendState, next_try, operational_body
+from hookline.domain.incidents import (
+    KEEP_FOR,
+    Channel,
+    SendState,
+    next_try,
+    operational_body,
+)
 from hookline.store import Database
 from hookline.store import alert_sends as sends
 from hookline.store import incidents as found
 
 log = logging.getLogger(__name__)
+PURGE_EVERY = timedelta(hours=1)
 
 
 class Alerts:
@@ -51,6 +58,7 @@ class Alerts:
         self.lease = lease
         self.batch = batch
         self._failing = False
+        self._next_purge: datetime | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Passes until ``stop``; a failed pass is logged once per streak, never fatal."""
@@ -68,6 +76,9 @@ class Alerts:
 
     async def once(self) -> None:
         await asyncio.to_thread(self.detect)
+        if self._next_purge is None or self.clock() >= self._next_purge:
+            self._next_purge = self.clock() + PURGE_EVERY
+            await asyncio.to_thread(self._purge)
         due = await asyncio.to_thread(self._claim)
         await asyncio.gather(*(self._tell(send) for send in due))
 
@@ -95,6 +106,10 @@ class Alerts:
                     recorded.append(incident_id)
                     log.info("alerts: %s (%s)", incident.kind, incident.dedup_key)
         return recorded
+
+    def _purge(self) -> int:
+        with self.db.write() as conn:
+            return found.purge(conn, self.clock() - KEEP_FOR)
 
     def _claim(self) -> list[sends.DueSend]:
         with self.db.write() as conn:

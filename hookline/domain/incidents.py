@@ -28,6 +28,8 @@ SEND_DELAYS = (10, 30, 60, 300, 900, 1800, 3600)
 """Seconds between tries of one alert whose SMTP server or receiver failed; after the
 last, every hour, for ``SEND_GIVE_UP`` tries in all."""
 SEND_GIVE_UP = 30
+KEEP_FOR = timedelta(days=90)
+"""Incidents over for this long are purged, with the record of who was told."""
 
 
 class Kind(enum.StrEnum):

@@ -220,3 +220,16 @@ def _email_recipients(conn: Connection, platform_id: str) -> list[str]:
             .order_by(users.c.id)
         )
     )
+
+
+def purge(conn: Connection, before: datetime) -> int:
+    """Incidents over (resolved) before ``before``, with their sends; answers how many.
+
+    Open ones stay whatever their age: they are what stops a failing period from being
+    told twice.
+    """
+    old = select(incidents.c.id).where(
+        incidents.c.resolved_at.is_not(None), incidents.c.resolved_at < before
+    )
+    conn.execute(alert_sends.delete().where(alert_sends.c.incident_id.in_(old)))
+    return int(conn.execute(incidents.delete().where(incidents.c.id.in_(old))).rowcount)

@@ -258,3 +258,19 @@ async def test_another_platforms_incident_is_not_told_to_this_platforms_members(
 
 def list_members(ctx: Context, setup: Setup) -> list[User]:
     return list_users(ctx, setup.platform_id)
+
+
+async def test_incidents_over_for_90_days_are_purged_open_ones_stay(
+    ctx: Context, setup: Setup, receiver: Receiver, worker: Worker, smtp: SmtpSink, clock: FakeClock
+) -> None:
+    receiver.policy = answering(400)
+    setup.publish()
+    await worker.run_until_idle()
+    set_zone(ctx, setup.platform_id, 1, clock.now + timedelta(days=3))
+    alerts = make_alerts(ctx, worker, smtp)
+    await alerts.once()  # a failing webhook (open) and a zone warning (over at once)
+    clock.advance(days=91)
+    await alerts.once()
+    with ctx.db.read() as conn:
+        left = list(conn.scalars(select(incidents.c.kind)))
+    assert left == ["webhook.failing"]
