@@ -274,3 +274,24 @@ async def test_incidents_over_for_90_days_are_purged_open_ones_stay(
     with ctx.db.read() as conn:
         left = list(conn.scalars(select(incidents.c.kind)))
     assert left == ["webhook.failing"]
+
+
+async def test_an_operational_webhook_that_fails_is_retried_with_the_same_id(
+    ctx: Context, setup: Setup, receiver: Receiver, worker: Worker, smtp: SmtpSink, clock: FakeClock
+) -> None:
+    ops_secret(ctx, receiver)
+    ops_answers = iter([503, 200])
+    receiver.policy = lambda r: answering(next(ops_answers) if r.path == "/ops" else 400)(r)
+    setup.publish()
+    await worker.run_until_idle()
+    alerts = make_alerts(ctx, worker, smtp)
+    await alerts.once()
+    assert len(receiver.received("/ops")) == 1  # answered 503
+    await alerts.once()  # not due yet
+    clock.advance(seconds=11)
+    await alerts.once()
+    clock.advance(hours=1)
+    await alerts.once()
+    tries = receiver.received("/ops")
+    assert len(tries) == 2 and tries[0].body == tries[1].body
+    assert tries[0].headers["webhook-id"] == tries[1].headers["webhook-id"]
