@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from hookline import __version__, api, web
 from hookline.bodylimit import BodyLimit
 from hookline.bootstrap import (
+    build_alerts,
     build_context,
     build_sender,
     build_worker,
@@ -24,6 +25,7 @@ from hookline.bootstrap import (
     with_fan_out,
 )
 from hookline.config import Settings
+from hookline.dispatch.alerts import Alerts
 from hookline.dispatch.runner import run_supervised
 from hookline.dispatch.sender import Sender
 from hookline.dispatch.wakeup import Listen
@@ -60,12 +62,17 @@ def _revealed(secret: SecretStr | None) -> str | None:
     return secret.get_secret_value() if secret else None
 
 
-def _lifespan(sender: Sender, worker: Worker | None, listen: Listen | None) -> Lifespan:
+def _lifespan(
+    sender: Sender, worker: Worker | None, listen: Listen | None, alerts: Alerts | None = None
+) -> Lifespan:
     """Run the embedded worker while the app serves; close every sender after."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(run_supervised(worker, listen)) if worker is not None else None
+        task = None
+        if worker is not None:
+            beside = [alerts.run] if alerts is not None else []
+            task = asyncio.create_task(run_supervised(worker, listen, beside=beside))
         try:
             yield
         finally:
@@ -95,15 +102,17 @@ def create_app(
     ctx = context or build_context(settings)
     worker = None
     listen = None
+    alerts = None
     if embedded_worker:
         ctx, wakeups = with_fan_out(ctx)
         worker = build_worker(settings, ctx)
         wakeups.register(worker.wake)
         listen = wake_listener(settings)
+        alerts = build_alerts(settings, ctx, worker)
     # for test sends and resends of both faces; its HTTP session opens on first use
     sender = build_sender(settings, ctx)
     app = FastAPI(
-        lifespan=_lifespan(sender, worker, listen),
+        lifespan=_lifespan(sender, worker, listen, alerts),
         title="hookline",
         version=__version__,
         description=DESCRIPTION,
@@ -118,6 +127,7 @@ def create_app(
         ingest_token=_revealed(settings.ingest_token),
         metrics_token=_revealed(settings.metrics_token),
         expect_workers=embedded_worker if expect_workers is None else expect_workers,
+        frame_ancestors=settings.frame_origins,
     )
     app.state.worker = worker  # tests watch it go idle
     web.install(app)

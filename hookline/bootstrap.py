@@ -14,6 +14,8 @@ from dataclasses import replace
 from datetime import timedelta
 
 from hookline.config import Settings
+from hookline.dispatch.alerts import Alerts
+from hookline.dispatch.mailer import Mailer
 from hookline.dispatch.sender import Sender
 from hookline.dispatch.settings import WorkerSettings
 from hookline.dispatch.wakeup import (
@@ -25,6 +27,7 @@ from hookline.dispatch.wakeup import (
 )
 from hookline.dispatch.worker import Worker
 from hookline.domain.secrets import SecretBox, load_or_create_key_file
+from hookline.domain.smtp import parse_smtp_url
 from hookline.services import keys
 from hookline.services.context import Context
 from hookline.store import Database, create_database
@@ -194,4 +197,19 @@ def build_worker(settings: Settings, ctx: Context) -> Worker:
         decrypt=ctx.box.decrypt,
         settings=worker_settings(settings),
         clock=ctx.clock,
+    )
+
+
+def build_alerts(settings: Settings, ctx: Context, worker: Worker) -> Alerts:
+    """The alerts pass that runs beside ``worker``, sending through its sender."""
+    mailer = None
+    if settings.smtp_url is not None:
+        mailer = Mailer(parse_smtp_url(settings.smtp_url.get_secret_value(), settings.smtp_from))
+    return Alerts(
+        ctx.db,
+        transport=worker.sender,
+        decrypt=ctx.box.decrypt,
+        clock=ctx.clock,
+        mailer=mailer,
+        interval=settings.alerts_interval,
     )

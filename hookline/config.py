@@ -9,7 +9,9 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hookline.domain.framing import parse_frame_ancestors
 from hookline.domain.networks import IPNetwork, parse_networks
+from hookline.domain.smtp import parse_smtp_url
 
 
 class Settings(BaseSettings):
@@ -77,6 +79,36 @@ class Settings(BaseSettings):
     failing_days: float = Field(
         default=5.0, gt=0, description="A webhook failing every attempt this long is stopped."
     )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="Alert emails: smtp://user:pass@host:587?starttls=true (or smtps://);"
+        " unset: no emails (docs/alerts.md).",
+    )
+    smtp_from: str = Field(default="", description="The From address of alert emails.")
+    alerts_interval: float = Field(
+        default=15.0, gt=0, description="Seconds between a worker's looks for new incidents."
+    )
+    frame_ancestors: str = Field(
+        default="",
+        description="Space- or comma-separated origins allowed to frame the dashboard"
+        " (https://app.example.com); unset: framing refused (docs/portal.md).",
+    )
+
+    @model_validator(mode="after")
+    def _smtp_readable(self) -> Settings:
+        if self.smtp_url is not None:
+            parse_smtp_url(self.smtp_url.get_secret_value(), self.smtp_from)
+        return self
+
+    @field_validator("frame_ancestors")
+    @classmethod
+    def _origins_parse(cls, value: str) -> str:
+        parse_frame_ancestors(value)  # goes into a CSP header: refuse anything else at start
+        return value
+
+    @property
+    def frame_origins(self) -> tuple[str, ...]:
+        return parse_frame_ancestors(self.frame_ancestors)
 
     @model_validator(mode="after")
     def _lease_outlives_attempt(self) -> Settings:

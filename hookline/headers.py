@@ -42,6 +42,13 @@ def headers_for(path: str) -> dict[str, str]:
     return headers
 
 
+def allows_framing(headers: MutableHeaders) -> bool:
+    """A page whose own CSP names who may frame it (the dashboard with
+    ``HOOKLINE_FRAME_ANCESTORS``) must not get ``X-Frame-Options: DENY`` on top."""
+    policy = headers.get("content-security-policy", "")
+    return "frame-ancestors" in policy and "frame-ancestors 'none'" not in policy
+
+
 class SecurityHeaders:
     """A pure ASGI layer: it only adds headers to the response start, never reads a body."""
 
@@ -58,7 +65,9 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in wanted.items():
-                    if name not in headers:
+                    if name not in headers and not (
+                        name == "X-Frame-Options" and allows_framing(headers)
+                    ):
                         headers[name] = value
             await send(message)
 

@@ -5,12 +5,22 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from hookline.api import apidocs, errors, openapi
-from hookline.api.routers import admin, deliveries, health, ingest, metrics, platform, webhooks
+from hookline.api.routers import (
+    admin,
+    alerts,
+    deliveries,
+    health,
+    ingest,
+    metrics,
+    platform,
+    webhooks,
+)
 
 ROUTERS = (
     health.router,
     metrics.router,
     admin.router,
+    alerts.router,
     platform.router,
     webhooks.router,
     deliveries.router,

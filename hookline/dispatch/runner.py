@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from hookline.dispatch.ports import WorkQueue
@@ -49,7 +49,13 @@ async def _logged(listening: Coroutine[Any, Any, None], worker: Worker) -> None:
         )
 
 
-async def run_worker(worker: Worker, listen: Listen | None = None) -> None:
+Beside = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+"""A task that lives as long as its worker and ends when the event is set (alerts)."""
+
+
+async def run_worker(
+    worker: Worker, listen: Listen | None = None, beside: Sequence[Beside] = ()
+) -> None:
     """The worker loop plus a listener that wakes it when another process ingests.
 
     ``listen`` is what the settings chose (``bootstrap.wake_listener``); without one,
@@ -67,11 +73,13 @@ async def run_worker(worker: Worker, listen: Listen | None = None) -> None:
     elif wake_dir is not None:
         listener = asyncio.create_task(_logged(listen_sqlite(wake_dir, worker.wake, stop), worker))
     checkpointer = asyncio.create_task(checkpoint_periodically(worker.queue, stop))
+    others = [asyncio.create_task(task(stop)) for task in beside]
     try:
         await worker.run()
     finally:
         stop.set()
         await checkpointer
+        await asyncio.gather(*others, return_exceptions=True)
         if listener is not None:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -79,7 +87,10 @@ async def run_worker(worker: Worker, listen: Listen | None = None) -> None:
 
 
 async def run_supervised(
-    worker: Worker, listen: Listen | None = None, restart_after: float = RESTART_AFTER
+    worker: Worker,
+    listen: Listen | None = None,
+    restart_after: float = RESTART_AFTER,
+    beside: Sequence[Beside] = (),
 ) -> None:
     """``run_worker`` that never ends silently: a crash is logged at once and restarted.
 
@@ -90,7 +101,7 @@ async def run_supervised(
     """
     while True:
         try:
-            await run_worker(worker, listen)
+            await run_worker(worker, listen, beside)
             return
         except Exception:
             log.exception("worker %s crashed; restarting it in %.1f s", worker.name, restart_after)

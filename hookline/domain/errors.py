@@ -159,3 +159,31 @@ class StorageUnavailable(HooklineError):
         )
         self.cause = cause
         self.retry_after = retry_after
+
+
+class PortalLinkRefused(HooklineError):
+    """A portal link that signs nobody in; the subclass says why, so the page can tell
+    the person what to do (ask the product that embeds the dashboard for a new link)."""
+
+    code = "portal_link_refused"
+
+
+class PortalLinkUnknown(PortalLinkRefused):
+    code = "portal_link_unknown"
+
+    def __init__(self) -> None:
+        super().__init__("This sign-in link is not known: ask for a new one.")
+
+
+class PortalLinkUsed(PortalLinkRefused):
+    code = "portal_link_used"
+
+    def __init__(self) -> None:
+        super().__init__("This sign-in link was already used (each works once): ask for a new one.")
+
+
+class PortalLinkExpired(PortalLinkRefused):
+    code = "portal_link_expired"
+
+    def __init__(self) -> None:
+        super().__init__("This sign-in link has expired: ask for a new one.")

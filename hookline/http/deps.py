@@ -29,6 +29,8 @@ class Wiring:
     expect_workers: bool = False
     """``/readyz`` fails while no worker is alive (``serve``: this process accepts
     events for delivery, embedded worker or not)."""
+    frame_ancestors: tuple[str, ...] = ()
+    """Origins allowed to frame the dashboard (``HOOKLINE_FRAME_ANCESTORS``)."""
 
 
 def get_wiring(request: Request) -> Wiring:

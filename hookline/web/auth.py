@@ -8,7 +8,7 @@ from fastapi import Form
 from fastapi.responses import Response
 
 from hookline.domain.errors import InvalidLogin, LoginThrottled
-from hookline.services import users
+from hookline.services import alerts, users
 from hookline.web.csrf import SESSION_COOKIE, read_cookie
 from hookline.web.i18n import LANGUAGES
 from hookline.web.routing import dashboard_router
@@ -62,6 +62,7 @@ def login(
         max_age = int((result.expires_at - view.ctx.clock()).total_seconds())
         view.cookies[SESSION_COOKIE] = (result.token, max_age)
         view.user = result.user
+        alerts.remember_language(view.ctx, result.user.id, view.lang)
         target = safe_next(next)
         return view.redirect(_home(view) if target == "/" else target)
     response = view.render(

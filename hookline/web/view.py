@@ -24,7 +24,7 @@ from fastapi.templating import Jinja2Templates
 from hookline.catalog import TOPICS
 from hookline.domain.errors import FieldError, HooklineError
 from hookline.domain.models import DEFAULT_TIMEZONE, Actor, User, Webhook
-from hookline.http.deps import get_context, request_actor
+from hookline.http.deps import get_context, get_wiring, request_actor
 from hookline.services import users
 from hookline.services.context import Context
 from hookline.web.csrf import (
@@ -54,6 +54,29 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+
+
+def framed_headers(frame_ancestors: tuple[str, ...]) -> dict[str, str]:
+    """The page headers; with origins allowed to frame, no ``X-Frame-Options`` (it has no
+    way to name them) and ``frame-ancestors`` lists them instead of ``'none'``."""
+    if not frame_ancestors:
+        return SECURITY_HEADERS
+    headers = {k: v for k, v in SECURITY_HEADERS.items() if k != "X-Frame-Options"}
+    headers["Content-Security-Policy"] = headers["Content-Security-Policy"].replace(
+        "frame-ancestors 'none'", "frame-ancestors " + " ".join(frame_ancestors)
+    )
+    return headers
+
+
+def partition_last_cookie(response: Response) -> None:
+    """Add ``Partitioned`` (CHIPS) to the cookie just set: Python's cookie writer knows
+    the attribute only from 3.14 on, so Starlette refuses it before that."""
+    for i in range(len(response.raw_headers) - 1, -1, -1):
+        name, value = response.raw_headers[i]
+        if name == b"set-cookie":
+            response.raw_headers[i] = (name, value + b"; Partitioned")
+            return
+
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -99,6 +122,12 @@ class View:
     timezone: str = DEFAULT_TIMEZONE
     """Times are shown in this zone: a member's pages set their platform's."""
     cookies: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    frame_ancestors: tuple[str, ...] = ()
+    """Origins allowed to frame the dashboard (``HOOKLINE_FRAME_ANCESTORS``); with any,
+    pages say so in their CSP and cookies are ``SameSite=None; Secure; Partitioned``:
+    sent from inside another site's frame, and kept there by browsers that block
+    third-party cookies (CHIPS: the cookie belongs to that one embedding site). None:
+    framing refused, cookies ``SameSite=Lax``."""
 
     @property
     def secure(self) -> bool:
@@ -156,7 +185,7 @@ class View:
         return self.finish(RedirectResponse(url, status_code=303))
 
     def finish(self, response: Response) -> Response:
-        for name, value in SECURITY_HEADERS.items():
+        for name, value in framed_headers(self.frame_ancestors).items():
             response.headers.setdefault(name, value)
         if self.new_presession is not None:
             self.set_cookie(response, PRESESSION_COOKIE, self.new_presession, None)
@@ -171,19 +200,23 @@ class View:
             value,
             max_age=max_age,
             httponly=True,
-            samesite="lax",
-            secure=self.secure,
+            samesite="none" if self.frame_ancestors else "lax",
+            secure=self.secure or bool(self.frame_ancestors),
             path="/",
         )
+        if self.frame_ancestors:
+            partition_last_cookie(response)
 
     def delete_cookie(self, response: Response, name: str) -> None:
         response.delete_cookie(
             cookie_name(name, self.secure),
             path="/",
-            secure=self.secure,
+            secure=self.secure or bool(self.frame_ancestors),
             httponly=True,
-            samesite="lax",
+            samesite="none" if self.frame_ancestors else "lax",
         )
+        if self.frame_ancestors:
+            partition_last_cookie(response)
 
     def local_time(
         self, moment: datetime | None, timezone: str | None = None, *, seconds: bool = False
@@ -219,6 +252,7 @@ def build_view(request: Request) -> View:
         csrf_token=csrf.token,
         user=user,
         new_presession=csrf.new_presession,
+        frame_ancestors=get_wiring(request).frame_ancestors,
     )
     request.state.view = view
     return view

@@ -56,6 +56,8 @@ _BEYOND_THE_SCHEMA = {
     "PATCH /v1/admin/platforms/{platform_id}": "timezone",
     # valid_until within years 1970 to 9998 once in UTC
     "PUT /v1/admin/platforms/{platform_id}/zones/{zone}": "valid_until range",
+    # the operational webhook's URL: the webhook URL policy
+    "PUT /v1/admin/alerts/webhook": "url",
     # the platform must exist; data must match the topic's own JSON Schema
     "POST /internal/v1/events": "platform_id, data",
 }

@@ -79,7 +79,8 @@ class Receiver:
             self._loop.call_soon_threadsafe(self._release.set)
 
     @contextmanager
-    def running(self) -> Iterator[Receiver]:
+    def running(self, port: int = 0) -> Iterator[Receiver]:
+        """Serve on ``port`` of 127.0.0.1 (0: any free one) until the block ends."""
         ready = threading.Event()
         stop: list[asyncio.Event] = []
 
@@ -90,7 +91,7 @@ class Receiver:
             app.router.add_route("*", "/{tail:.*}", self._handle)
             runner = web.AppRunner(app, shutdown_timeout=0.1)
             await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
+            site = web.TCPSite(runner, "127.0.0.1", port)
             await site.start()
             server = site._server
             assert isinstance(server, asyncio.Server)

@@ -113,3 +113,26 @@ def test_a_pasted_control_character_is_named_beside_its_field(dashboard: Dashboa
     r = submit(dashboard.client, "/webhooks/new", "/webhooks/new", fields)
     assert r.status_code == 422, r.text
     assert "invisible control or direction-changing characters" in r.text
+
+
+@BOUNDED
+@given(language=hostile_text, flag=hostile_text, token=hostile_text)
+def test_alert_settings_and_the_portal_link(
+    dashboard: Dashboard, ctx: Context, language: str, flag: str, token: str
+) -> None:
+    fields = {"language": language, "email_alerts": flag}
+    submit(dashboard.client, "/settings", "/settings", fields)
+    visit(dashboard.client, "/portal/{}", token)
+    assert unportable_text(ctx.db) == []
+
+
+@BOUNDED
+@given(url=hostile_text)
+def test_operational_webhook_form(
+    operator: Dashboard,  # noqa: F811  (the fixture imported above)
+    ctx: Context,
+    url: str,
+) -> None:
+    r = submit(operator.client, "/operator/alerts", "/operator/alerts", {"url": url})
+    assert r.status_code in (200, 303, 413, 422), r.status_code
+    assert unportable_text(ctx.db) == []
