@@ -263,6 +263,13 @@ class Sender:
         headers: CIMultiDict[str] = CIMultiDict(request.headers)
         if hdrs.USER_AGENT not in headers:
             headers[hdrs.USER_AGENT] = USER_AGENT
+        total = self._total_timeout
+        timeout = self._timeout
+        if request.timeout_seconds is not None:  # the webhook's own limit
+            total = float(request.timeout_seconds)
+            timeout = aiohttp.ClientTimeout(
+                total=total, sock_connect=min(self._timeout.sock_connect or total, total)
+            )
         try:
             async with self._get_session().post(
                 url,
@@ -270,6 +277,7 @@ class Sender:
                 headers=headers,
                 allow_redirects=False,
                 skip_auto_headers=(hdrs.CONTENT_TYPE,),
+                timeout=timeout,
             ) as response:
                 status = response.status
                 retry_after = parse_retry_after(response.headers.get(hdrs.RETRY_AFTER))
@@ -278,7 +286,7 @@ class Sender:
                     response.close()  # do not drain a huge or stalled body; drop the connection
         except Exception as exc:
             tls = url.scheme == "https"
-            error, detail = classify(exc, where, self._total_timeout, tls=tls)
+            error, detail = classify(exc, where, total, tls=tls)
             return _failure(start, error, detail)
         ok = 200 <= status < 300
         return AttemptResult(
@@ -286,7 +294,7 @@ class Sender:
             latency_ms=(time.perf_counter() - start) * 1000,
             response_body=body.decode("utf-8", errors="replace"),
             error=None if ok else ErrorClass.HTTP_STATUS,
-            error_detail=_status_detail(where, status, cut, self._total_timeout),
+            error_detail=_status_detail(where, status, cut, total),
             retry_after=retry_after,
         )
 

@@ -132,7 +132,11 @@ def load_due(conn: Connection, ids: Sequence[str], now: datetime) -> list[DueDel
                     deliveries.c.attempts,
                     events.c.body,
                     webhooks.c.url,
-                    platforms.c.retry_policy,
+                    func.coalesce(webhooks.c.retry_policy, platforms.c.retry_policy).label(
+                        "retry_policy"
+                    ),
+                    webhooks.c.headers_sealed,
+                    webhooks.c.timeout_seconds,
                 )
                 .join(events, events.c.id == deliveries.c.event_id)
                 .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)
@@ -152,6 +156,8 @@ def load_due(conn: Connection, ids: Sequence[str], now: datetime) -> list[DueDel
             attempts=r.attempts,
             retry_policy=RetryPolicy(r.retry_policy),
             secret_ciphertexts=tuple(secrets.get(r.webhook_id, ())),
+            headers_sealed=r.headers_sealed,
+            timeout_seconds=r.timeout_seconds,
         )
         for r in rows
     ]
@@ -314,9 +320,10 @@ def reclaim_expired(
             deliveries.c.webhook_id,
             deliveries.c.attempts,
             deliveries.c.lease_owner,
-            platforms.c.retry_policy,
+            func.coalesce(webhooks.c.retry_policy, platforms.c.retry_policy).label("retry_policy"),
         )
         .join(platforms, platforms.c.id == deliveries.c.platform_id)
+        .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)
         .where(IS_IN_FLIGHT, lapsed)
     )
     if conn.dialect.name == "postgresql":

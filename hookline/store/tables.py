@@ -77,6 +77,17 @@ webhooks = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("deleted_at", UTCDateTime, nullable=True),
     Column("failing_since", UTCDateTime, nullable=True),
+    # Delivery controls (issue 16): extra headers sealed with the secret box, their
+    # names in clear; NULL timeout or retry policy means the platform's.
+    Column("headers_sealed", Text, nullable=True),
+    Column("header_names", Text, nullable=True),
+    Column("timeout_seconds", Integer, nullable=True),
+    Column("retry_policy", String(16), nullable=True),
+    Column("event_filter", Text, nullable=True),
+    Column("filtered_events", Integer, nullable=False, server_default="0"),
+    Column("paused_until", UTCDateTime, nullable=True),
+    Column("ordering", String(8), nullable=False, server_default="none"),
+    Column("rate_limit_per_second", Integer, nullable=True),
     Index("ix_webhooks_platform_id_status", "platform_id", "status"),
 )
 
