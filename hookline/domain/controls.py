@@ -43,7 +43,8 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-RESERVED_NAMES = HOP_BY_HOP | {"host"}
+RESERVED_NAMES = HOP_BY_HOP | {"host", "user-agent"}
+"""``User-Agent`` is ours too: receivers and their logs tell hookline's requests by it."""
 
 Refusals = list[tuple[str, str, str]]
 FilterValue = str | int | float | bool | None
@@ -86,8 +87,8 @@ def header_refusals(headers: Mapping[str, Any], field: str = "headers") -> Refus
                     where,
                     "reserved_header",
                     f"{where}: hookline sets this header itself, or it belongs to the"
-                    " connection (CrescLab-*, webhook-*, Content-*, Host and hop-by-hop"
-                    " headers may not be set).",
+                    " connection (CrescLab-*, webhook-*, Content-*, Host, User-Agent and"
+                    " hop-by-hop headers may not be set).",
                 )
             )
         elif lower in seen:

@@ -146,3 +146,5 @@ class Settlement:
     attempt: Attempt
     state: DeliveryState
     next_attempt_at: datetime | None
+    pause_until: datetime | None = None
+    """A 429/503 with Retry-After: the webhook's other deliveries wait until then too."""

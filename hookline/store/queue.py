@@ -17,7 +17,7 @@ from sqlalchemy import Connection, text
 from hookline.domain.deliveries import DeliveryState, DueDelivery, Settlement
 from hookline.domain.models import StopReason
 from hookline.domain.settlement import failing_too_long, health_of
-from hookline.store import claims, health, retention, workers
+from hookline.store import claims, health, pauses, retention, workers
 from hookline.store.db import Database
 
 NOTIFY_CHANNEL = "hookline_deliveries"
@@ -105,6 +105,7 @@ class DeliveryQueue:
         if not settlements:
             return 0
         changed = claims.write_settlements(conn, settlements, now, owner=owner)
+        pauses.pause_from(conn, settlements)  # 429/503 + Retry-After holds the webhook
         verdict = health_of(settlements)
         health.stop_webhooks(conn, verdict.gone, StopReason.GONE, now)
         health.end_failing(conn, verdict.healthy)

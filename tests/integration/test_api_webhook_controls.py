@@ -93,6 +93,7 @@ def test_defaults_are_the_platforms(client: TestClient, platform: PlatformHandle
         "Content-Type",
         "content-length",
         "Host",
+        "User-Agent",
         "Connection",
         "Transfer-Encoding",
         "Keep-Alive",
@@ -201,7 +202,12 @@ def test_a_filter_must_fit_every_subscribed_topic(
     ((field, code),) = errors_of(r)
     assert field == "filter.data.status" and code == "unknown_filter_field"
     assert "pnp.profile_updated" in r.json()["errors"][0]["message"]
-    ok = create(client, platform, topics=[PNP, "pnp.profile_updated"], filter={"data.pnp_setting_id": [7, 8.0]})
+    ok = create(
+        client,
+        platform,
+        topics=[PNP, "pnp.profile_updated"],
+        filter={"data.pnp_setting_id": [7, 8.0]},
+    )
     assert ok.status_code == 201, ok.text
 
 
