@@ -41,7 +41,7 @@ from hookline.store import health
 from hookline.store.bulk import columns_of, insert_rows, unnest_of
 from hookline.store.db import chunks
 from hookline.store.tables import attempts, deliveries, events, platforms, webhooks, workers
-from hookline.store.webhooks import active_secret_ciphertexts_of
+from hookline.store.webhooks import RETRY_POLICY, active_secret_ciphertexts_of
 
 LOOKAHEAD = 2  # rows read per place to fill, so saturated webhooks can be skipped
 PENDING = DeliveryState.PENDING.value
@@ -132,9 +132,7 @@ def load_due(conn: Connection, ids: Sequence[str], now: datetime) -> list[DueDel
                     deliveries.c.attempts,
                     events.c.body,
                     webhooks.c.url,
-                    func.coalesce(webhooks.c.retry_policy, platforms.c.retry_policy).label(
-                        "retry_policy"
-                    ),
+                    RETRY_POLICY,
                     webhooks.c.headers_sealed,
                     webhooks.c.timeout_seconds,
                 )
@@ -320,7 +318,7 @@ def reclaim_expired(
             deliveries.c.webhook_id,
             deliveries.c.attempts,
             deliveries.c.lease_owner,
-            func.coalesce(webhooks.c.retry_policy, platforms.c.retry_policy).label("retry_policy"),
+            RETRY_POLICY,
         )
         .join(platforms, platforms.c.id == deliveries.c.platform_id)
         .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)

@@ -8,13 +8,24 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
 
 from hookline.domain.controls import Ordering
 from hookline.domain.ids import new_id
 from hookline.domain.models import StopReason, Webhook, WebhookStatus
 from hookline.domain.retry import RetryPolicy
-from hookline.store.tables import idempotency_keys, webhook_secrets, webhook_topics, webhooks
+from hookline.store.tables import (
+    idempotency_keys,
+    platforms,
+    webhook_secrets,
+    webhook_topics,
+    webhooks,
+)
+
+RETRY_POLICY = func.coalesce(webhooks.c.retry_policy, platforms.c.retry_policy).label(
+    "retry_policy"
+)
+"""The retry policy a delivery follows: its webhook's, else its platform's (claims join both)."""
 
 
 def insert_webhook(

@@ -23,7 +23,7 @@ from hookline.services import platforms, webhooks
 from hookline.services.context import Context
 from hookline.services.ingest import IncomingEvent, ingest
 from tests.conftest import FakeClock
-from tests.support.engine import TOPIC, make_setup, make_worker
+from tests.support.engine import TOPIC, make_worker
 from tests.support.receiver import Answer, Receiver
 
 PNP = "pnp.status_updated"
