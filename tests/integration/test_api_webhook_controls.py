@@ -265,3 +265,36 @@ def test_idempotent_create_compares_the_controls(
     assert first.status_code == 201 and again.json()["id"] == first.json()["id"]
     other = client.post("/v1/webhooks", json=webhook_body(timeout_seconds=4), headers=key)
     assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+
+
+@pytest.mark.parametrize(
+    "controls",
+    [
+        '"headers": {"X-\\ud800": "v"}',
+        '"headers": {"X-A": "\\udfff"}',
+        '"headers": {"X-A\\u0000": "v"}',
+        '"headers": ["X-A"]',
+        '"filter": {"data.\\ud800": "x"}',
+        '"filter": {"data.status": "\\ud800"}',
+        '"filter": {"data.pnp_setting_id": NaN}',
+        '"filter": {"data.pnp_setting_id": 1e400}',
+        '"filter": {"data.pnp_setting_id": [[[[1]]]]}',
+        '"filter": {"data.status": ' + "[" * 3000 + "]" * 3000 + "}",
+        '"filter": "data.status"',
+        '"timeout_seconds": 1e400',
+        '"timeout_seconds": NaN',
+        '"retry_policy": "\\u0000"',
+    ],
+)
+def test_hostile_controls_get_a_422_and_change_nothing(
+    client: TestClient, platform: PlatformHandle, ctx: Context, controls: str
+) -> None:
+    plain = json.dumps(webhook_body(topics=[PNP]))
+    raw = plain[:-1] + ", " + controls + "}"
+    r = client.post(
+        "/v1/webhooks",
+        content=raw.encode("ascii"),
+        headers={**platform.headers, "Content-Type": "application/json"},
+    )
+    assert r.status_code in (400, 422), r.text
+    assert count(ctx) == 0
