@@ -13,7 +13,7 @@ from typing import Any
 
 from hookline.catalog import TOPICS
 from hookline.domain import controls
-from hookline.domain.controls import MASK, Filter, Ordering
+from hookline.domain.controls import MASK, FilterValue, Ordering
 from hookline.domain.errors import FieldError, InvalidInput
 from hookline.domain.models import Webhook
 from hookline.domain.retry import RetryPolicy
@@ -107,7 +107,7 @@ def clean(
     topics: Sequence[str],
     *,
     kept_headers: Mapping[str, str] | None = None,
-    kept_filter: Filter | None = None,
+    kept_filter: Mapping[str, Sequence[FilterValue]] | None = None,
 ) -> dict[str, Any]:
     """Column values for the controls in ``given``; every refusal at once.
 
