@@ -194,7 +194,7 @@ class Sender:
         ``proxy``: every request goes through this HTTP proxy (``dispatch.egress``)."""
         self._allowed = tuple(allowed_networks)
         self._proxy = URL(proxy) if proxy else None
-        self._guard = _GuardedResolver(ThreadedResolver(), self._allowed)
+        self._guard: _GuardedResolver | None = None  # made with the session, in its loop
         self._total_timeout = total_timeout
         self._timeout = aiohttp.ClientTimeout(total=total_timeout, sock_connect=connect_timeout)
         self._max_connections = max_connections
@@ -205,6 +205,7 @@ class Sender:
     def _get_session(self) -> aiohttp.ClientSession:
         # Created on first use, inside the running loop that will use it.
         if self._session is None:
+            self._guard = _GuardedResolver(ThreadedResolver(), self._allowed)
             connector = aiohttp.TCPConnector(
                 limit=self._max_connections,
                 use_dns_cache=False,
@@ -279,12 +280,13 @@ class Sender:
                 total=total, sock_connect=min(self._timeout.sock_connect or total, total)
             )
         try:
+            session = self._get_session()
             pinned = Pinned(url, None, None)
-            if self._proxy is not None:
+            if self._proxy is not None and self._guard is not None:
                 pinned = await pin(url, self._guard)
                 if pinned.host_header is not None:
                     headers[hdrs.HOST] = pinned.host_header
-            async with self._get_session().post(
+            async with session.post(
                 pinned.url,
                 data=request.body,
                 headers=headers,
