@@ -27,6 +27,7 @@ FIELDS = (
     "ordering",
     "rate_limit_per_second",
 )
+FIFO_ENFORCED = False
 MIN_RATE_LIMIT = 1
 MAX_RATE_LIMIT = 1000
 
@@ -75,9 +76,20 @@ def _choice(value: Any, field: str, kinds: type[RetryPolicy] | type[Ordering]) -
     return str(value)
 
 
+NOT_ENFORCED = " is not enforced by this version yet; it is refused rather than saved and ignored."
+
+
+def _ordering(value: Any) -> str | None:
+    chosen = _choice(value, "ordering", Ordering)
+    if chosen == Ordering.FIFO.value and not FIFO_ENFORCED:
+        _raise([("ordering", "not_supported", "ordering: fifo" + NOT_ENFORCED)])
+    return chosen
+
+
 def _rate(value: Any) -> int | None:
     if value is None:
         return None
+    _raise([("rate_limit_per_second", "not_supported", "rate_limit_per_second" + NOT_ENFORCED)])
     if isinstance(value, bool) or not isinstance(value, int):
         _raise(
             [
@@ -143,9 +155,7 @@ def clean(
         )
         values["event_filter"] = run("filter", _filter, flt, topics)
     if "ordering" in given:
-        values["ordering"] = (
-            run("ordering", _choice, given["ordering"], "ordering", Ordering) or "none"
-        )
+        values["ordering"] = run("ordering", _ordering, given["ordering"]) or "none"
     if "rate_limit_per_second" in given:
         values["rate_limit_per_second"] = run(
             "rate_limit_per_second", _rate, given["rate_limit_per_second"]
