@@ -27,7 +27,7 @@ FIELDS = (
     "ordering",
     "rate_limit_per_second",
 )
-FIFO_ENFORCED = False
+FIFO_ENFORCED = True
 MIN_RATE_LIMIT = 1
 MAX_RATE_LIMIT = 1000
 

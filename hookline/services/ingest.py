@@ -227,7 +227,7 @@ def _store(
         fresh[event_id] = len(webhooks)
         results[r.index] = Ingested(event_id, len(webhooks))
     store.insert_events(conn, events)
-    _insert_deliveries(conn, platform.id, targets, now, controls_now.paused)
+    _insert_deliveries(conn, platform.id, targets, now, controls_now)
     filter_store.count_filtered(conn, filtered)
     counts = store.count_deliveries_of(conn, [e for _, e in duplicates if e not in fresh])
     for index, event_id in duplicates:
@@ -275,10 +275,11 @@ def _insert_deliveries(
     platform_id: str,
     targets: Sequence[tuple[str, str, str]],
     now: datetime,
-    paused: Mapping[str, datetime],
+    controls_now: filter_store.IngestControls,
 ) -> None:
     """One pending delivery per (event, webhook), each with its own idempotency key;
-    a webhook paused by a Retry-After gets them due when its pause ends."""
+    a webhook paused by a Retry-After gets them due when its pause ends, a FIFO one
+    with no due time: they wait their turn (``store.ordering``)."""
     delivery_ids = new_ids("dlv", len(targets))
     keys = wire.new_idempotency_keys(len(targets))
     rows = [
@@ -295,9 +296,13 @@ def _insert_deliveries(
             delivery_ids, keys, targets, strict=True
         )
     ]
-    if paused:
+    paused, fifo = controls_now.paused, controls_now.fifo
+    if paused or fifo:
         for row in rows:
             row["next_attempt_at"] = paused.get(row["webhook_id"], now)
+            row["fifo"] = row["webhook_id"] in fifo
+            if row["fifo"]:
+                row["next_attempt_at"] = None
     store.insert_deliveries(conn, rows)
 
 

@@ -47,7 +47,7 @@ from hookline.services.validation import (
     clean_topics,
     clean_url,
 )
-from hookline.store import health
+from hookline.store import health, ordering
 from hookline.store import platforms as platform_store
 from hookline.store import webhooks as store
 
@@ -240,6 +240,8 @@ def update_webhook(
             store.replace_topics(conn, webhook_id, cleaned_topics)
         values.update(_controls(ctx, conn, webhook, given or {}, cleaned_topics))
         store.update_webhook(conn, webhook_id, now, **values)
+        if values.get("ordering", webhook.ordering.value) != webhook.ordering.value:
+            ordering.set_ordering(conn, webhook_id, values["ordering"], now)
         return webhook_or_404(conn, platform_id, webhook_id)
 
 

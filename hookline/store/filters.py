@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, or_, select, update
 
-from hookline.domain.controls import Filter
+from hookline.domain.controls import Filter, Ordering
 from hookline.domain.models import WebhookStatus
 from hookline.store.tables import webhooks
 
@@ -24,15 +24,23 @@ class IngestControls:
     """The filter of each webhook that has one."""
     paused: dict[str, datetime] = field(default_factory=dict)
     """Webhooks paused by a Retry-After: their new deliveries are due when it ends."""
+    fifo: set[str] = field(default_factory=set)
+    """FIFO webhooks: their new deliveries wait their turn (``store.ordering``)."""
 
 
 def controls_of(conn: Connection, platform_id: str, now: datetime) -> IngestControls:
     """The filters and pauses of the platform's working webhooks."""
     rows = conn.execute(
-        select(webhooks.c.id, webhooks.c.event_filter, webhooks.c.paused_until).where(
+        select(
+            webhooks.c.id, webhooks.c.event_filter, webhooks.c.paused_until, webhooks.c.ordering
+        ).where(
             webhooks.c.platform_id == platform_id,
             webhooks.c.status == WebhookStatus.WORKING.value,
-            or_(webhooks.c.event_filter.is_not(None), webhooks.c.paused_until > now),
+            or_(
+                webhooks.c.event_filter.is_not(None),
+                webhooks.c.paused_until > now,
+                webhooks.c.ordering == Ordering.FIFO.value,
+            ),
         )
     ).all()
     found = IngestControls()
@@ -41,6 +49,8 @@ def controls_of(conn: Connection, platform_id: str, now: datetime) -> IngestCont
             found.filters[r.id] = {k: tuple(v) for k, v in json.loads(r.event_filter).items()}
         if r.paused_until is not None and r.paused_until > now:
             found.paused[r.id] = r.paused_until
+        if r.ordering == Ordering.FIFO.value:
+            found.fifo.add(r.id)
     return found
 
 

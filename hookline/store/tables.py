@@ -31,6 +31,8 @@ metadata = MetaData(
 )
 
 ID = 40
+FIFO_OPEN = "fifo AND state IN ('pending', 'in_flight')"
+"""A FIFO webhook's deliveries not yet done: their order is the order they go in."""
 
 platforms = Table(
     "platforms",
@@ -89,6 +91,12 @@ webhooks = Table(
     Column("ordering", String(8), nullable=False, server_default="none"),
     Column("rate_limit_per_second", Integer, nullable=True),
     Index("ix_webhooks_platform_id_status", "platform_id", "status"),
+    Index(
+        "ix_webhooks_fifo",
+        "id",
+        postgresql_where=text("ordering = 'fifo'"),
+        sqlite_where=text("ordering = 'fifo'"),
+    ),
 )
 
 webhook_topics = Table(
@@ -218,6 +226,8 @@ deliveries = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("completed_at", UTCDateTime, nullable=True),
+    # A delivery of a FIFO webhook (issue 16): due only when it heads its webhook's queue
+    Column("fifo", Boolean, nullable=False, server_default=false()),
     # The queue's own indexes hold only the rows the queue reads, never the history.
     Index(
         "ix_deliveries_due",
@@ -232,6 +242,14 @@ deliveries = Table(
         sqlite_where=text("state = 'in_flight'"),
     ),
     Index("ix_deliveries_webhook_id_created_at", "webhook_id", "created_at"),
+    Index(
+        "ix_deliveries_fifo_open",
+        "webhook_id",
+        "created_at",
+        "id",
+        postgresql_where=text(FIFO_OPEN),
+        sqlite_where=text(FIFO_OPEN),
+    ),
 )
 
 attempts = Table(
