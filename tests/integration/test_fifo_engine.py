@@ -19,7 +19,7 @@ from hookline.services.ingest import IncomingEvent, ingest
 from hookline.store.tables import deliveries
 from tests.conftest import FakeClock
 from tests.support.engine import TOPIC, make_worker
-from tests.support.receiver import Answer, Receiver, Received
+from tests.support.receiver import Answer, Received, Receiver
 
 SAMPLE: dict[str, Any] = dict(TOPICS[TOPIC].sample)
 
