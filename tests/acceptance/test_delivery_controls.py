@@ -122,10 +122,10 @@ def test_fifo_headers_and_filters_across_two_worker_processes(
             with httpx.Client(timeout=30) as api:
                 platform = make_platform(base, api)
                 url = f"http://127.0.0.1:{order_receiver.port}"
-                fifo = {"name": "ordered", "url": f"{url}/fifo", "topics": [TOPIC]}
+                fifo: dict[str, Any] = {"name": "ordered", "url": f"{url}/fifo", "topics": [TOPIC]}
                 fifo |= {"ordering": "fifo", "headers": {"X-Api-Key": "k_fifo"}}
                 fifo_id = ok(api.post("/v1/webhooks", json=fifo), 201)["id"]
-                kept = {"name": "web only", "url": f"{url}/web", "topics": [TOPIC]}
+                kept: dict[str, Any] = {"name": "web only", "url": f"{url}/web", "topics": [TOPIC]}
                 kept["filter"] = {"data.channel": "web"}
                 kept_id = ok(api.post("/v1/webhooks", json=kept), 201)["id"]
                 for start in range(0, EVENTS, 20):
