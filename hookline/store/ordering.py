@@ -20,7 +20,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, exists, func, literal_column, or_, select, text, update
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
 
 from hookline.domain.controls import Ordering
 from hookline.domain.deliveries import DeliveryState
@@ -32,36 +42,40 @@ IN_FLIGHT = DeliveryState.IN_FLIGHT.value
 IS_FIFO = webhooks.c.ordering == literal_column(f"'{Ordering.FIFO.value}'")  # ix_webhooks_fifo
 
 
+# Built once: this runs in every claim, and building a statement costs more than
+# running it against an empty partial index (bench/controls_cost.py).
+_READY = (
+    select(webhooks.c.id)
+    .where(
+        IS_FIFO,
+        webhooks.c.status == WebhookStatus.WORKING.value,
+        or_(webhooks.c.paused_until.is_(None), webhooks.c.paused_until <= bindparam("now")),
+        ~exists().where(
+            deliveries.c.webhook_id == webhooks.c.id,
+            deliveries.c.state == literal_column(f"'{IN_FLIGHT}'"),
+        ),
+    )
+    .limit(bindparam("limit"))
+)
+_READY_LOCKED = _READY.with_for_update(skip_locked=True, key_share=True)
+_HEAD = (
+    select(deliveries.c.id, deliveries.c.state, deliveries.c.next_attempt_at)
+    .where(deliveries.c.webhook_id == bindparam("webhook_id"), text(FIFO_OPEN))
+    .order_by(deliveries.c.created_at, deliveries.c.id)
+    .limit(1)
+)
+
+
 def claim_heads(
     conn: Connection, *, owner: str, now: datetime, lease_until: datetime, limit: int
 ) -> list[str]:
     """Lease the waiting head of up to ``limit`` FIFO webhooks; answers their ids."""
     if limit <= 0:
         return []
-    in_flight = exists().where(
-        deliveries.c.webhook_id == webhooks.c.id,
-        deliveries.c.state == literal_column(f"'{IN_FLIGHT}'"),
-    )
-    query = (
-        select(webhooks.c.id)
-        .where(
-            IS_FIFO,
-            webhooks.c.status == WebhookStatus.WORKING.value,
-            or_(webhooks.c.paused_until.is_(None), webhooks.c.paused_until <= now),
-            ~in_flight,
-        )
-        .limit(limit)
-    )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, key_share=True)
+    ready = _READY_LOCKED if conn.dialect.name == "postgresql" else _READY
     chosen: list[str] = []
-    for webhook_id in conn.execute(query).scalars().all():
-        head = conn.execute(
-            select(deliveries.c.id, deliveries.c.state, deliveries.c.next_attempt_at)
-            .where(deliveries.c.webhook_id == webhook_id, text(FIFO_OPEN))
-            .order_by(deliveries.c.created_at, deliveries.c.id)
-            .limit(1)
-        ).first()
+    for webhook_id in conn.execute(ready, {"now": now, "limit": limit}).scalars().all():
+        head = conn.execute(_HEAD, {"webhook_id": webhook_id}).first()
         if head is not None and head.state == PENDING and head.next_attempt_at is None:
             chosen.append(head.id)
     if chosen:
