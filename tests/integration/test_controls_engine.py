@@ -205,3 +205,22 @@ async def test_a_filter_keeps_events_out_and_counts_them(
     assert len(rows(ctx, hook.id)) == 1
     assert webhooks.get_webhook(ctx, pid, hook.id).filtered_events == 1
     assert webhooks.get_webhook(ctx, pid, plain.id).filtered_events == 0
+
+
+def test_a_key_rotation_reseals_the_extra_headers(ctx: Context, receiver: Receiver) -> None:
+    from sqlalchemy import select
+
+    from hookline.domain.secrets import SecretBox
+    from hookline.services.keys import check_key, rotate_key
+    from hookline.store.tables import webhooks as webhook_rows
+
+    _pid, hook = hook_with(ctx, receiver.url(), headers={"X-Api-Key": "k_rot"})
+    hook_with(ctx, receiver.url())  # no headers: nothing sealed, nothing to rotate
+    new = SecretBox("a-new-secret-key")
+    rotate_key(ctx.db, ctx.box, new)
+    with ctx.db.read() as conn:
+        sealed = conn.execute(
+            select(webhook_rows.c.headers_sealed).where(webhook_rows.c.id == hook.id)
+        ).scalar_one()
+    assert new.decrypt(sealed) == '{"X-Api-Key": "k_rot"}'
+    check_key(ctx.db, new, "the new key")  # the start-up sample opens with it
