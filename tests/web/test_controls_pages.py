@@ -81,3 +81,29 @@ def test_bad_controls_are_shown_beside_their_field_in_the_page_language(
         assert f'id="{anchor}">' in r.text and text in r.text, controls
         assert "must" not in r.text  # no English service message
     assert webhooks.list_webhooks(ctx, dashboard.platform_id).items == []
+
+
+def test_the_edit_fields_show_a_saved_webhook_and_keep_its_masked_values(
+    dashboard: Dashboard, ctx: Context, receiver: Receiver
+) -> None:
+    """What the edit page (web.controls_form.ControlsForm.of + the partial) relies on."""
+    from hookline.domain.controls import MASK
+    from hookline.services.controls import open_headers
+    from hookline.store import webhooks as webhook_store
+    from hookline.web.controls_form import ControlsForm
+
+    flt = '{"data.status": ["pnp_failed"]}'
+    r = dashboard.post(
+        "/webhooks/new",
+        form(receiver, headers="X-Api-Key: k_keep", timeout_seconds="4", filter=flt),
+    )
+    hook_id = r.headers["location"].split("?")[0].rsplit("/", 1)[1]
+    saved = webhooks.get_webhook(ctx, dashboard.platform_id, hook_id)
+    shown = ControlsForm.of(saved)
+    assert shown.headers == f"X-Api-Key: {MASK}" and shown.timeout_seconds == "4"
+    assert json.loads(shown.filter) == {"data.status": ["pnp_failed"]}
+    shown.headers += "\nX-Tenant: t2"
+    webhooks.update_webhook(ctx, dashboard.platform_id, hook_id, given=shown.given())
+    with ctx.db.read() as conn:
+        sealed = webhook_store.sealed_headers(conn, hook_id)
+    assert open_headers(ctx, sealed) == {"X-Api-Key": "k_keep", "X-Tenant": "t2"}
