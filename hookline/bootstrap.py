@@ -174,6 +174,7 @@ def build_sender(settings: Settings, ctx: Context) -> Sender:
         allowed_networks=ctx.allowed_networks,
         connect_timeout=settings.connect_timeout,
         total_timeout=settings.send_timeout,
+        proxy=settings.egress_proxy,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -51,6 +52,11 @@ class Settings(BaseSettings):
     )
     retention_days: float = Field(
         default=30, gt=0, description="Events, deliveries and attempts older than this are purged."
+    )
+    egress_proxy: str | None = Field(
+        default=None,
+        description="http://host:port of an HTTP proxy every delivery goes through (CONNECT"
+        " for https receivers); the SSRF guard still judges each receiver first.",
     )
     connect_timeout: float = Field(default=5.0, gt=0, description="Seconds to open a connection.")
     send_timeout: float = Field(default=15.0, gt=0, description="Seconds for a whole attempt.")
@@ -142,6 +148,17 @@ class Settings(BaseSettings):
     @classmethod
     def _networks_parse(cls, value: str) -> str:
         parse_networks(value)  # a typo here must stop the start, not open a hole later
+        return value
+
+    @field_validator("egress_proxy")
+    @classmethod
+    def _proxy_is_http(cls, value: str | None) -> str | None:
+        """Only a plain http:// proxy (the usual squid or tinyproxy); a typo stops the start."""
+        if not value:
+            return None
+        url = urlsplit(value)
+        if url.scheme != "http" or not url.hostname or url.path not in ("", "/"):
+            raise ValueError("HOOKLINE_EGRESS_PROXY must look like http://proxy:3128")
         return value
 
     @property

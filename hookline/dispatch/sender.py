@@ -26,7 +26,8 @@ raises, whatever goes wrong. What it does take care of is where it connects:
   body was cut. Any other status is kept with the attempt and judged as usual.
 * Nothing raised during an attempt escapes :meth:`Sender.send`: unexpected exceptions
   are recorded as failures too (see :mod:`hookline.dispatch.failures`).
-* No proxy settings from the environment and no cookies are used, and at most
+* No proxy settings from the environment (``HTTP_PROXY``...) and no cookies are used;
+  an egress proxy is the operator's explicit setting (``dispatch.egress``). At most
   ``RESPONSE_BODY_LIMIT`` bytes of a response are read; a longer response's connection
   is closed rather than drained.
 """
@@ -49,6 +50,7 @@ from aiohttp.resolver import ThreadedResolver
 from multidict import CIMultiDict
 from yarl import URL
 
+from hookline.dispatch.egress import Pinned, pin
 from hookline.dispatch.failures import BlockedAddressError, classify
 from hookline.domain.deliveries import AttemptResult, ErrorClass, Outgoing
 from hookline.domain.networks import IPAddress, IPNetwork, describe_address, is_blocked_address
@@ -185,10 +187,14 @@ class Sender:
         total_timeout: float = 15.0,
         max_connections: int = 1000,
         tls_context: ssl.SSLContext | None = None,
+        proxy: str | None = None,
     ) -> None:
         """``tls_context`` replaces the system's trust store for https receivers (a private
-        CA, or a test's); by default certificates and host names are checked against it."""
+        CA, or a test's); by default certificates and host names are checked against it.
+        ``proxy``: every request goes through this HTTP proxy (``dispatch.egress``)."""
         self._allowed = tuple(allowed_networks)
+        self._proxy = URL(proxy) if proxy else None
+        self._guard: _GuardedResolver | None = None  # made with the session, in its loop
         self._total_timeout = total_timeout
         self._timeout = aiohttp.ClientTimeout(total=total_timeout, sock_connect=connect_timeout)
         self._max_connections = max_connections
@@ -199,11 +205,14 @@ class Sender:
     def _get_session(self) -> aiohttp.ClientSession:
         # Created on first use, inside the running loop that will use it.
         if self._session is None:
+            self._guard = _GuardedResolver(ThreadedResolver(), self._allowed)
             connector = aiohttp.TCPConnector(
                 limit=self._max_connections,
                 use_dns_cache=False,
                 ssl=self._tls,
-                resolver=_GuardedResolver(ThreadedResolver(), self._allowed),
+                # through a proxy the connector resolves only the proxy's own name; the
+                # receiver's is resolved and judged by self._guard (dispatch.egress.pin)
+                resolver=ThreadedResolver() if self._proxy else self._guard,
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
@@ -263,13 +272,29 @@ class Sender:
         headers: CIMultiDict[str] = CIMultiDict(request.headers)
         if hdrs.USER_AGENT not in headers:
             headers[hdrs.USER_AGENT] = USER_AGENT
+        total = self._total_timeout
+        timeout = self._timeout
+        if request.timeout_seconds is not None:  # the webhook's own limit
+            total = float(request.timeout_seconds)
+            timeout = aiohttp.ClientTimeout(
+                total=total, sock_connect=min(self._timeout.sock_connect or total, total)
+            )
         try:
-            async with self._get_session().post(
-                url,
+            session = self._get_session()
+            pinned = Pinned(url, None, None)
+            if self._proxy is not None and self._guard is not None:
+                pinned = await pin(url, self._guard)
+                if pinned.host_header is not None:
+                    headers[hdrs.HOST] = pinned.host_header
+            async with session.post(
+                pinned.url,
                 data=request.body,
                 headers=headers,
                 allow_redirects=False,
                 skip_auto_headers=(hdrs.CONTENT_TYPE,),
+                timeout=timeout,
+                proxy=self._proxy,
+                server_hostname=pinned.server_hostname,
             ) as response:
                 status = response.status
                 retry_after = parse_retry_after(response.headers.get(hdrs.RETRY_AFTER))
@@ -278,7 +303,7 @@ class Sender:
                     response.close()  # do not drain a huge or stalled body; drop the connection
         except Exception as exc:
             tls = url.scheme == "https"
-            error, detail = classify(exc, where, self._total_timeout, tls=tls)
+            error, detail = classify(exc, where, total, tls=tls)
             return _failure(start, error, detail)
         ok = 200 <= status < 300
         return AttemptResult(
@@ -286,7 +311,7 @@ class Sender:
             latency_ms=(time.perf_counter() - start) * 1000,
             response_body=body.decode("utf-8", errors="replace"),
             error=None if ok else ErrorClass.HTTP_STATUS,
-            error_detail=_status_detail(where, status, cut, self._total_timeout),
+            error_detail=_status_detail(where, status, cut, total),
             retry_after=retry_after,
         )
 

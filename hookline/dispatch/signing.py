@@ -2,12 +2,16 @@
 
 Secrets are opened once per ciphertext and kept for the worker's lifetime: opening
 (Fernet) costs far more than signing, and the same few secrets sign every delivery.
+A webhook's extra headers (sealed the same way) are opened and cached alike: the
+claim already read their ciphertext with the delivery, so a send costs no query and,
+after the first, no decryption. A changed header set is a new ciphertext, a new entry.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from hookline.dispatch.ports import Transport
@@ -16,6 +20,7 @@ from hookline.domain.deliveries import AttemptResult, DueDelivery, ErrorClass, O
 from hookline.domain.errors import SecretUnreadable
 
 log = logging.getLogger(__name__)
+MAX_CACHED = 10_000
 
 
 class SignedAttempts:
@@ -25,12 +30,23 @@ class SignedAttempts:
         self._sender = sender
         self._decrypt = decrypt
         self._secrets: dict[str, str] = {}
+        self._headers: dict[str, Mapping[str, str]] = {}
 
     def _secret(self, ciphertext: str) -> str:
         secret = self._secrets.get(ciphertext)
         if secret is None:
             secret = self._secrets[ciphertext] = self._decrypt(ciphertext)
         return secret
+
+    def _extra_headers(self, sealed: str | None) -> Mapping[str, str]:
+        if not sealed:
+            return {}
+        headers = self._headers.get(sealed)
+        if headers is None:
+            if len(self._headers) >= MAX_CACHED:
+                self._headers.clear()
+            headers = self._headers[sealed] = json.loads(self._decrypt(sealed))
+        return headers
 
     async def attempt(self, due: DueDelivery, started_at: datetime) -> AttemptResult:
         """One signed send; a secret the key cannot open fails the attempt, unsent.
@@ -41,6 +57,7 @@ class SignedAttempts:
         """
         try:
             secrets = [self._secret(c) for c in due.secret_ciphertexts]
+            extra = self._extra_headers(due.headers_sealed)
         except SecretUnreadable as exc:
             log.error("delivery %s of webhook %s fails unsent: %s", due.id, due.webhook_id, exc)
             return AttemptResult(
@@ -51,10 +68,15 @@ class SignedAttempts:
                 error_detail=exc.message,
                 retry_after=None,
             )
-        headers = wire.delivery_headers(
+        signed = wire.delivery_headers(
             secrets=secrets,
             idempotency_key=due.idempotency_key,
             body=due.body,
             sent_at=started_at,
         )
-        return await self._sender.send(Outgoing(url=due.url, body=due.body, headers=headers))
+        headers = {**extra, **signed} if extra else signed  # ours win (names are checked too)
+        return await self._sender.send(
+            Outgoing(
+                url=due.url, body=due.body, headers=headers, timeout_seconds=due.timeout_seconds
+            )
+        )

@@ -45,6 +45,8 @@ class Outgoing:
     url: str
     body: bytes
     headers: Mapping[str, str]
+    timeout_seconds: float | None = None
+    """This request's total timeout, when its webhook sets one; else the sender's."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,10 @@ class DueDelivery:
     attempts: int
     retry_policy: RetryPolicy
     secret_ciphertexts: tuple[str, ...]
+    headers_sealed: str | None = None
+    """The webhook's extra headers, sealed like its secrets (JSON once opened)."""
+    timeout_seconds: int | None = None
+    """The webhook's own attempt timeout; None: the sender's."""
 
 
 @dataclass(frozen=True)
@@ -140,3 +146,5 @@ class Settlement:
     attempt: Attempt
     state: DeliveryState
     next_attempt_at: datetime | None
+    pause_until: datetime | None = None
+    """A 429/503 with Retry-After: the webhook's other deliveries wait until then too."""

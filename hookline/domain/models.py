@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from hookline.domain.controls import FilterValue, Ordering
 from hookline.domain.retry import RetryPolicy
 
 DEFAULT_TIMEZONE = "Asia/Taipei"
@@ -73,6 +75,18 @@ class Webhook:
     stop_reason: StopReason | None
     created_at: datetime
     updated_at: datetime
+    # Delivery controls (domain.controls); the defaults are "as the platform does".
+    header_names: tuple[str, ...] = ()
+    """The extra headers' names; their values stay sealed and are never shown again."""
+    timeout_seconds: int | None = None
+    retry_policy: RetryPolicy | None = None
+    event_filter: Mapping[str, tuple[FilterValue, ...]] | None = None
+    filtered_events: int = 0
+    """Events of its topics that its filter kept from becoming deliveries."""
+    ordering: Ordering = Ordering.NONE
+    rate_limit_per_second: int | None = None
+    paused_until: datetime | None = None
+    """A 429/503 with Retry-After holds every delivery of the webhook until then."""
 
     @property
     def is_working(self) -> bool:

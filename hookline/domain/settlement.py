@@ -20,7 +20,15 @@ from hookline.domain.deliveries import (
     ErrorClass,
     Settlement,
 )
-from hookline.domain.retry import Outcome, RetryPolicy, Verdict, judge, next_delay
+from hookline.domain.retry import (
+    MAX_RETRY_AFTER,
+    RETRY_AFTER_STATUSES,
+    Outcome,
+    RetryPolicy,
+    Verdict,
+    judge,
+    next_delay,
+)
 
 GONE = 410
 """A receiver answering ``410 Gone`` asks never to be called again: its webhook stops."""
@@ -86,7 +94,16 @@ def settlement_for(
         attempt=attempt_of(result, number, AttemptTrigger.WORKER, started_at),
         state=state,
         next_attempt_at=next_at,
+        pause_until=pause_until(result, now),
     )
+
+
+def pause_until(result: AttemptResult, now: datetime) -> datetime | None:
+    """When a 429 or 503 with ``Retry-After`` lets its webhook be called again (an hour
+    at most), or None. The receiver asked for quiet: not just this delivery waits."""
+    if result.status_code not in RETRY_AFTER_STATUSES or not result.retry_after:
+        return None
+    return now + timedelta(seconds=min(result.retry_after, MAX_RETRY_AFTER))
 
 
 def unknown_outcome(

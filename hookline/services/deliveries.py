@@ -7,14 +7,14 @@ judges and records its own attempts (``domain.settlement``, ``store.queue``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import Connection
 
 from hookline.catalog import TOPICS
-from hookline.domain import wire
+from hookline.domain import controls, wire
 from hookline.domain.deliveries import (
     RESEND_OWNER_PREFIX,
     AttemptResult,
@@ -35,6 +35,7 @@ from hookline.domain.errors import (
 from hookline.domain.ids import new_id
 from hookline.domain.settlement import attempt_of
 from hookline.services.context import Context
+from hookline.services.controls import open_headers
 from hookline.services.paging import decode_cursor, encode_cursor
 from hookline.services.platforms import get_platform, platform_not_found
 from hookline.services.validation import clean_moment
@@ -45,6 +46,16 @@ from hookline.store import platforms as platform_store
 from hookline.store import webhooks as webhook_store
 
 Send = Callable[[Outgoing], Awaitable[AttemptResult]]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a webhook adds to a send: its extra headers (in clear) and its timeout."""
+
+    headers: Mapping[str, str]
+    timeout_seconds: int | None
+
+
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 
@@ -164,8 +175,13 @@ async def sign_and_send(
     idempotency_key: str,
     sent_at: datetime,
     test: bool = False,
+    target: Target | None = None,
 ) -> tuple[dict[str, str], AttemptResult]:
-    """Sign ``body`` with every active secret as the worker would, and send it once."""
+    """Sign ``body`` with every active secret as the worker would, and send it once.
+
+    The headers answered are those sent, the webhook's extra ones masked: the answer
+    is shown on a page and in the API, where their values never appear again.
+    """
     headers = wire.delivery_headers(
         secrets=list(secrets),
         idempotency_key=idempotency_key,
@@ -173,7 +189,15 @@ async def sign_and_send(
         sent_at=sent_at,
         test=test,
     )
-    return headers, await send(Outgoing(url=url, body=body, headers=headers))
+    extra = target.headers if target else {}
+    outgoing = Outgoing(
+        url=url,
+        body=body,
+        headers={**extra, **headers},
+        timeout_seconds=target.timeout_seconds if target else None,
+    )
+    shown = {**dict.fromkeys(extra, controls.MASK), **headers}
+    return shown, await send(outgoing)
 
 
 async def resend(ctx: Context, send: Send, platform_id: str, delivery_id: str) -> SentNow:
@@ -184,7 +208,7 @@ async def resend(ctx: Context, send: Send, platform_id: str, delivery_id: str) -
     result changes no row. If this process dies, the lease expires like a worker's.
     """
 
-    def load() -> tuple[str, DueDelivery, list[str]]:
+    def load() -> tuple[str, DueDelivery, list[str], Target]:
         with ctx.db.read() as conn:
             delivery = _delivery(conn, platform_id, delivery_id)
             # the URL even of a deleted webhook: its history may still be resent
@@ -194,9 +218,10 @@ async def resend(ctx: Context, send: Send, platform_id: str, delivery_id: str) -
                 f"The webhook '{delivery.webhook_id}' of this delivery no longer exists."
             )
         due = loaded[0]
-        return delivery.id, due, [ctx.box.decrypt(c) for c in due.secret_ciphertexts]
+        target = Target(open_headers(ctx, due.headers_sealed), due.timeout_seconds)
+        return delivery.id, due, [ctx.box.decrypt(c) for c in due.secret_ciphertexts], target
 
-    found, due, secrets = await asyncio.to_thread(load)
+    found, due, secrets, target = await asyncio.to_thread(load)
     owner = RESEND_OWNER_PREFIX + new_id("rs")[-12:]
     now = ctx.clock()
     lease = await asyncio.to_thread(
@@ -214,6 +239,7 @@ async def resend(ctx: Context, send: Send, platform_id: str, delivery_id: str) -
         secrets=secrets,
         idempotency_key=due.idempotency_key,
         sent_at=started_at,
+        target=target,
     )
     ok = result.ok
     settlement = Settlement(
@@ -227,15 +253,20 @@ async def resend(ctx: Context, send: Send, platform_id: str, delivery_id: str) -
     return SentNow(found, headers, due.body, result)
 
 
-def _test_target(ctx: Context, platform_id: str, webhook_id: str) -> tuple[str, str, list[str]]:
-    """The webhook's URL, its platform's time zone and its signing secrets, read at once."""
+def _test_target(
+    ctx: Context, platform_id: str, webhook_id: str
+) -> tuple[str, str, list[str], Target]:
+    """The webhook's URL, its platform's time zone, its signing secrets and its extra
+    headers and timeout, read at once."""
     with ctx.db.read() as conn:
         webhook = webhook_or_404(conn, platform_id, webhook_id)
         platform = platform_store.get_platform(conn, platform_id)
         if platform is None:
             raise platform_not_found(platform_id)
         ciphertexts = webhook_store.active_secret_ciphertexts(conn, webhook_id, ctx.clock())
-    return webhook.url, platform.timezone, [ctx.box.decrypt(c) for c in ciphertexts]
+        sealed = webhook_store.sealed_headers(conn, webhook_id)
+    target = Target(open_headers(ctx, sealed), webhook.timeout_seconds)
+    return webhook.url, platform.timezone, [ctx.box.decrypt(c) for c in ciphertexts], target
 
 
 async def send_test(
@@ -251,7 +282,9 @@ async def send_test(
         raise InvalidInput.single(
             "topic", "unknown_topic", f"topic '{topic_name}' is not a known event topic."
         )
-    url, timezone, secrets = await asyncio.to_thread(_test_target, ctx, platform_id, webhook_id)
+    url, timezone, secrets, target = await asyncio.to_thread(
+        _test_target, ctx, platform_id, webhook_id
+    )
     started_at = ctx.clock()
     body = wire.render_body(topic.name, topic.sample, started_at, timezone)
     key = wire.new_idempotency_key()
@@ -263,6 +296,7 @@ async def send_test(
         idempotency_key=key,
         sent_at=started_at,
         test=True,
+        target=target,
     )
     event_id, delivery_id = new_id("evt"), new_id("dlv")
     event = ingest.event_row(

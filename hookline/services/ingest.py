@@ -7,6 +7,7 @@ the raw body (or over ``json.dumps`` output, as MAAC's snippet does) needs.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,13 +17,15 @@ from sqlalchemy import Connection
 
 from hookline import metrics
 from hookline.catalog import TOPICS, validate_data
-from hookline.domain import wire
+from hookline.domain import controls, wire
+from hookline.domain.controls import Filter
 from hookline.domain.errors import FieldError, HooklineError, InvalidInput, PayloadTooLarge
 from hookline.domain.ids import new_ids
 from hookline.domain.models import Platform
 from hookline.domain.text import data_refusal, instant_refusal, text_refusal
 from hookline.services.context import Context
 from hookline.services.webhooks import zone_refusal
+from hookline.store import filters as filter_store
 from hookline.store import ingest as store
 from hookline.store import platforms as platform_store
 from hookline.store import queue
@@ -191,6 +194,9 @@ def _store(
     """Write one platform's accepted events and their deliveries; answers deliveries made."""
     platform = ready[0].platform  # platforms are never deleted; zones read just before
     subscribers = store.subscribers(conn, platform.id)
+    controls_now = filter_store.controls_of(conn, platform.id, now)
+    filters = controls_now.filters
+    filtered: Counter[str] = Counter()
     event_ids = new_ids("evt", len(ready))
     first_event = _first_events(conn, platform.id, ready, event_ids, now)
     events: list[dict[str, Any]] = []
@@ -204,6 +210,8 @@ def _store(
             continue
         topic = r.item.topic
         webhooks = [] if zone_refusal(platform, topic, now) else subscribers.get(topic, [])
+        if filters:
+            webhooks = _filtered(webhooks, filters, r.item.data, filtered)
         events.append(
             store.event_row(
                 event_id=event_id,
@@ -219,13 +227,30 @@ def _store(
         fresh[event_id] = len(webhooks)
         results[r.index] = Ingested(event_id, len(webhooks))
     store.insert_events(conn, events)
-    _insert_deliveries(conn, platform.id, targets, now)
+    _insert_deliveries(conn, platform.id, targets, now, controls_now)
+    filter_store.count_filtered(conn, filtered)
     counts = store.count_deliveries_of(conn, [e for _, e in duplicates if e not in fresh])
     for index, event_id in duplicates:
         results[index] = Ingested(
             event_id, fresh.get(event_id, counts.get(event_id, 0)), duplicate=True
         )
     return len(targets)
+
+
+def _filtered(
+    webhooks: list[str],
+    filters: Mapping[str, Filter],
+    data: Mapping[str, Any],
+    filtered: Counter[str],
+) -> list[str]:
+    """The webhooks whose filter (if any) lets this event through; counts the others."""
+    kept = []
+    for w in webhooks:
+        if controls.passes(filters.get(w), data):
+            kept.append(w)
+        else:
+            filtered[w] += 1
+    return kept
 
 
 def _first_events(
@@ -246,28 +271,39 @@ def _first_events(
 
 
 def _insert_deliveries(
-    conn: Connection, platform_id: str, targets: Sequence[tuple[str, str, str]], now: datetime
+    conn: Connection,
+    platform_id: str,
+    targets: Sequence[tuple[str, str, str]],
+    now: datetime,
+    controls_now: filter_store.IngestControls,
 ) -> None:
-    """One pending delivery per (event, webhook), each with its own idempotency key."""
+    """One pending delivery per (event, webhook), each with its own idempotency key;
+    a webhook paused by a Retry-After gets them due when its pause ends, a FIFO one
+    with no due time: they wait their turn (``store.ordering``)."""
     delivery_ids = new_ids("dlv", len(targets))
     keys = wire.new_idempotency_keys(len(targets))
-    store.insert_deliveries(
-        conn,
-        [
-            store.delivery_row(
-                delivery_id=delivery_id,
-                event_id=event_id,
-                webhook_id=webhook_id,
-                platform_id=platform_id,
-                topic=topic,
-                idempotency_key=key,
-                now=now,
-            )
-            for delivery_id, key, (event_id, webhook_id, topic) in zip(
-                delivery_ids, keys, targets, strict=True
-            )
-        ],
-    )
+    rows = [
+        store.delivery_row(
+            delivery_id=delivery_id,
+            event_id=event_id,
+            webhook_id=webhook_id,
+            platform_id=platform_id,
+            topic=topic,
+            idempotency_key=key,
+            now=now,
+        )
+        for delivery_id, key, (event_id, webhook_id, topic) in zip(
+            delivery_ids, keys, targets, strict=True
+        )
+    ]
+    paused, fifo = controls_now.paused, controls_now.fifo
+    if paused or fifo:
+        for row in rows:
+            row["next_attempt_at"] = paused.get(row["webhook_id"], now)
+            row["fifo"] = row["webhook_id"] in fifo
+            if row["fifo"]:
+                row["next_attempt_at"] = None
+    store.insert_deliveries(conn, rows)
 
 
 def ingest_one(ctx: Context, item: IncomingEvent) -> Ingested:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -35,6 +36,7 @@ from hookline.domain.models import (
     WebhookStatus,
 )
 from hookline.domain.zones import ZoneValidity, zone_validity
+from hookline.services import controls
 from hookline.services.context import Context
 from hookline.services.paging import decode_cursor, encode_cursor
 from hookline.services.platforms import lock_platform, platform_not_found
@@ -45,7 +47,7 @@ from hookline.services.validation import (
     clean_topics,
     clean_url,
 )
-from hookline.store import health
+from hookline.store import health, ordering
 from hookline.store import platforms as platform_store
 from hookline.store import webhooks as store
 
@@ -123,8 +125,13 @@ def _check_limit(conn: Connection, platform: Platform) -> None:
         )
 
 
-def _request_hash(name: str, url: str, topics: Sequence[str]) -> str:
-    canonical = json.dumps({"name": name, "url": url, "topics": list(topics)}, sort_keys=True)
+def _request_hash(
+    name: str, url: str, topics: Sequence[str], given: Mapping[str, Any] | None = None
+) -> str:
+    document: dict[str, Any] = {"name": name, "url": url, "topics": list(topics)}
+    if given:  # only when controls were given, so earlier keys keep their hashes
+        document["controls"] = dict(given)
+    canonical = json.dumps(document, sort_keys=True, default=str)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -136,11 +143,15 @@ def create_webhook(
     url: str,
     topics: Sequence[str],
     idempotency_key: str | None = None,
+    given: Mapping[str, Any] | None = None,
 ) -> Webhook:
+    """``given``: the delivery controls the caller set, by name (``services.controls``)."""
     fields = FieldErrors()
     name = fields.check(clean_name, name)
     url = fields.check(clean_url, ctx, url)
     cleaned_topics = fields.check(clean_topics, topics)
+    fields.raise_if_any()
+    columns = fields.check(controls.clean, ctx, given or {}, cleaned_topics)
     fields.raise_if_any()
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
         raise InvalidInput.single(
@@ -154,7 +165,7 @@ def create_webhook(
     with ctx.db.write() as conn:
         platform = _platform(ctx, conn, platform_id)
         if idempotency_key is not None:
-            request_hash = _request_hash(name, url, cleaned_topics)
+            request_hash = _request_hash(name, url, cleaned_topics, given)
             earlier = store.find_idempotent_result(conn, platform_id, idempotency_key)
             if earlier is not None:
                 if earlier[0] != request_hash:
@@ -165,7 +176,13 @@ def create_webhook(
         check_zones(platform, cleaned_topics, now)
         _check_limit(conn, platform)
         webhook_id = store.insert_webhook(
-            conn, platform_id=platform_id, name=name, url=url, topics=cleaned_topics, now=now
+            conn,
+            platform_id=platform_id,
+            name=name,
+            url=url,
+            topics=cleaned_topics,
+            now=now,
+            controls=columns,
         )
         store.insert_secret(conn, webhook_id, ctx.box.encrypt(secrets.generate_share_secret()), now)
         if idempotency_key is not None:
@@ -203,9 +220,11 @@ def update_webhook(
     name: str | None = None,
     url: str | None = None,
     topics: Sequence[str] | None = None,
+    given: Mapping[str, Any] | None = None,
 ) -> Webhook:
+    """``given``: the delivery controls to change; one given as ``None`` is reset."""
     fields = FieldErrors()
-    values: dict[str, str] = {}
+    values: dict[str, Any] = {}
     if name is not None:
         values["name"] = fields.check(clean_name, name)
     if url is not None:
@@ -219,8 +238,35 @@ def update_webhook(
         if cleaned_topics is not None and cleaned_topics != webhook.topics:
             check_zones(platform, cleaned_topics, now)
             store.replace_topics(conn, webhook_id, cleaned_topics)
+        values.update(_controls(ctx, conn, webhook, given or {}, cleaned_topics))
         store.update_webhook(conn, webhook_id, now, **values)
+        if values.get("ordering", webhook.ordering.value) != webhook.ordering.value:
+            ordering.set_ordering(conn, webhook_id, values["ordering"], now)
         return webhook_or_404(conn, platform_id, webhook_id)
+
+
+def _controls(
+    ctx: Context,
+    conn: Connection,
+    webhook: Webhook,
+    given: Mapping[str, Any],
+    topics: Sequence[str] | None,
+) -> dict[str, Any]:
+    """Column values for a change of controls; a kept filter is checked again when the
+    topics change, and masked header values keep what was saved."""
+    changed_topics = topics is not None and tuple(topics) != webhook.topics
+    if not given and not (changed_topics and webhook.event_filter):
+        return {}
+    kept = None
+    if "headers" in given and webhook.header_names:
+        kept = controls.open_headers(ctx, store.sealed_headers(conn, webhook.id))
+    return controls.clean(
+        ctx,
+        given,
+        topics if topics is not None else webhook.topics,
+        kept_headers=kept,
+        kept_filter=webhook.event_filter if changed_topics else None,
+    )
 
 
 def stop_webhook(

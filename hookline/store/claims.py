@@ -41,7 +41,7 @@ from hookline.store import health
 from hookline.store.bulk import columns_of, insert_rows, unnest_of
 from hookline.store.db import chunks
 from hookline.store.tables import attempts, deliveries, events, platforms, webhooks, workers
-from hookline.store.webhooks import active_secret_ciphertexts_of
+from hookline.store.webhooks import RETRY_POLICY, active_secret_ciphertexts_of
 
 LOOKAHEAD = 2  # rows read per place to fill, so saturated webhooks can be skipped
 PENDING = DeliveryState.PENDING.value
@@ -132,7 +132,9 @@ def load_due(conn: Connection, ids: Sequence[str], now: datetime) -> list[DueDel
                     deliveries.c.attempts,
                     events.c.body,
                     webhooks.c.url,
-                    platforms.c.retry_policy,
+                    RETRY_POLICY,
+                    webhooks.c.headers_sealed,
+                    webhooks.c.timeout_seconds,
                 )
                 .join(events, events.c.id == deliveries.c.event_id)
                 .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)
@@ -152,6 +154,8 @@ def load_due(conn: Connection, ids: Sequence[str], now: datetime) -> list[DueDel
             attempts=r.attempts,
             retry_policy=RetryPolicy(r.retry_policy),
             secret_ciphertexts=tuple(secrets.get(r.webhook_id, ())),
+            headers_sealed=r.headers_sealed,
+            timeout_seconds=r.timeout_seconds,
         )
         for r in rows
     ]
@@ -314,9 +318,10 @@ def reclaim_expired(
             deliveries.c.webhook_id,
             deliveries.c.attempts,
             deliveries.c.lease_owner,
-            platforms.c.retry_policy,
+            RETRY_POLICY,
         )
         .join(platforms, platforms.c.id == deliveries.c.platform_id)
+        .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)
         .where(IS_IN_FLIGHT, lapsed)
     )
     if conn.dialect.name == "postgresql":

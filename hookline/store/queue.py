@@ -17,7 +17,7 @@ from sqlalchemy import Connection, text
 from hookline.domain.deliveries import DeliveryState, DueDelivery, Settlement
 from hookline.domain.models import StopReason
 from hookline.domain.settlement import failing_too_long, health_of
-from hookline.store import claims, health, retention, workers
+from hookline.store import claims, health, ordering, pauses, retention, workers
 from hookline.store.db import Database
 
 NOTIFY_CHANNEL = "hookline_deliveries"
@@ -74,7 +74,7 @@ class DeliveryQueue:
             self._settle_in(conn, settlements, now, owner=owner)
             if limit <= 0:
                 return []
-            return claims.claim_due(
+            due = claims.claim_due(
                 conn,
                 owner=owner,
                 now=now,
@@ -82,6 +82,10 @@ class DeliveryQueue:
                 limit=limit,
                 per_webhook_cap=per_webhook_cap,
             )
+            heads = ordering.claim_heads(  # FIFO webhooks' next deliveries (store.ordering)
+                conn, owner=owner, now=now, lease_until=lease_until, limit=limit - len(due)
+            )
+            return due + claims.load_due(conn, heads, now) if heads else due
 
     def settle(self, settlements: Sequence[Settlement], now: datetime, *, owner: str | None) -> int:
         """Record attempts and states; answers how many delivery rows changed."""
@@ -105,6 +109,7 @@ class DeliveryQueue:
         if not settlements:
             return 0
         changed = claims.write_settlements(conn, settlements, now, owner=owner)
+        pauses.pause_from(conn, settlements)  # 429/503 + Retry-After holds the webhook
         verdict = health_of(settlements)
         health.stop_webhooks(conn, verdict.gone, StopReason.GONE, now)
         health.end_failing(conn, verdict.healthy)
@@ -193,6 +198,7 @@ class DeliveryQueue:
         """Failed deliveries created in [since, until) are due again now; workers are told."""
         with self.db.write() as conn:
             count = claims.requeue_failed(conn, webhook_id, since, until, now)
+            ordering.hold_requeued(conn, webhook_id)
             # a stopped webhook sends nothing: what it got back is cancelled at once
             count -= health.cancel_for_stopped(conn, [webhook_id], now)
             if count:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Column, Connection, Table, inspect, select, text, update
 
-from hookline.store.tables import webhook_secrets
+from hookline.store.tables import webhook_secrets, webhooks
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ SEALED_COLUMNS = (
         webhook_secrets.c.ciphertext,
         webhook_secrets.c.created_at,
     ),
+    # a webhook's extra headers (issue 16): NULL when it has none, skipped below
+    SealedColumn(webhooks, webhooks.c.id, webhooks.c.headers_sealed, webhooks.c.created_at),
 )
 
 
@@ -51,7 +53,7 @@ def sample(conn: Connection, newest: int = 3) -> list[SealedValue]:
     for column in SEALED_COLUMNS:
         if not _exists(conn, column):
             continue
-        base = select(column.key, column.value)
+        base = select(column.key, column.value).where(column.value.is_not(None))
         rows = [
             *conn.execute(base.order_by(column.order.desc()).limit(newest)),
             *conn.execute(base.order_by(column.order.asc()).limit(1)),
@@ -79,7 +81,9 @@ def every_value(conn: Connection) -> list[SealedValue]:
     return [
         SealedValue(column, key, value)
         for column in SEALED_COLUMNS
-        for key, value in conn.execute(select(column.key, column.value))
+        for key, value in conn.execute(
+            select(column.key, column.value).where(column.value.is_not(None))
+        )
     ]
 
 

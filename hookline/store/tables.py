@@ -33,6 +33,8 @@ metadata = MetaData(
 )
 
 ID = 40
+FIFO_OPEN = "fifo AND state IN ('pending', 'in_flight')"
+"""A FIFO webhook's deliveries not yet done: their order is the order they go in."""
 
 platforms = Table(
     "platforms",
@@ -79,7 +81,24 @@ webhooks = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("deleted_at", UTCDateTime, nullable=True),
     Column("failing_since", UTCDateTime, nullable=True),
+    # Delivery controls (issue 16): extra headers sealed with the secret box, their
+    # names in clear; NULL timeout or retry policy means the platform's.
+    Column("headers_sealed", Text, nullable=True),
+    Column("header_names", Text, nullable=True),
+    Column("timeout_seconds", Integer, nullable=True),
+    Column("retry_policy", String(16), nullable=True),
+    Column("event_filter", Text, nullable=True),
+    Column("filtered_events", Integer, nullable=False, server_default="0"),
+    Column("paused_until", UTCDateTime, nullable=True),
+    Column("ordering", String(8), nullable=False, server_default="none"),
+    Column("rate_limit_per_second", Integer, nullable=True),
     Index("ix_webhooks_platform_id_status", "platform_id", "status"),
+    Index(
+        "ix_webhooks_fifo",
+        "id",
+        postgresql_where=text("ordering = 'fifo'"),
+        sqlite_where=text("ordering = 'fifo'"),
+    ),
 )
 
 webhook_topics = Table(
@@ -211,6 +230,8 @@ deliveries = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("completed_at", UTCDateTime, nullable=True),
+    # A delivery of a FIFO webhook (issue 16): due only when it heads its webhook's queue
+    Column("fifo", Boolean, nullable=False, server_default=false()),
     # The queue's own indexes hold only the rows the queue reads, never the history.
     Index(
         "ix_deliveries_due",
@@ -225,6 +246,14 @@ deliveries = Table(
         sqlite_where=text("state = 'in_flight'"),
     ),
     Index("ix_deliveries_webhook_id_created_at", "webhook_id", "created_at"),
+    Index(
+        "ix_deliveries_fifo_open",
+        "webhook_id",
+        "created_at",
+        "id",
+        postgresql_where=text(FIFO_OPEN),
+        sqlite_where=text(FIFO_OPEN),
+    ),
 )
 
 attempts = Table(

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
 
+from hookline.domain.controls import Ordering
 from hookline.domain.ids import new_id
 from hookline.domain.models import StopReason, Webhook, WebhookStatus
-from hookline.store.tables import idempotency_keys, webhook_secrets, webhook_topics, webhooks
+from hookline.domain.retry import RetryPolicy
+from hookline.store.tables import (
+    idempotency_keys,
+    platforms,
+    webhook_secrets,
+    webhook_topics,
+    webhooks,
+)
+
+RETRY_POLICY = func.coalesce(webhooks.c.retry_policy, platforms.c.retry_policy).label(
+    "retry_policy"
+)
+"""The retry policy a delivery follows: its webhook's, else its platform's (claims join both)."""
 
 
 def insert_webhook(
@@ -22,7 +36,9 @@ def insert_webhook(
     url: str,
     topics: Sequence[str],
     now: datetime,
+    controls: Mapping[str, Any] | None = None,
 ) -> str:
+    """``controls``: column values of the delivery controls (``services.controls``)."""
     webhook_id = new_id("wh")
     conn.execute(
         insert(webhooks).values(
@@ -34,6 +50,7 @@ def insert_webhook(
             stop_reason=None,
             created_at=now,
             updated_at=now,
+            **(controls or {}),
         )
     )
     replace_topics(conn, webhook_id, topics)
@@ -62,7 +79,16 @@ def _topics_of(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[str, ...
 
 
 def _to_webhook(row: Any, topics: tuple[str, ...]) -> Webhook:
+    flt = json.loads(row.event_filter) if row.event_filter else None
     return Webhook(
+        header_names=tuple(json.loads(row.header_names)) if row.header_names else (),
+        timeout_seconds=row.timeout_seconds,
+        retry_policy=RetryPolicy(row.retry_policy) if row.retry_policy else None,
+        event_filter={k: tuple(v) for k, v in flt.items()} if flt else None,
+        filtered_events=row.filtered_events,
+        ordering=Ordering(row.ordering),
+        rate_limit_per_second=row.rate_limit_per_second,
+        paused_until=row.paused_until,
         id=row.id,
         platform_id=row.platform_id,
         name=row.name,
@@ -109,6 +135,14 @@ def update_webhook(conn: Connection, webhook_id: str, now: datetime, **values: A
     conn.execute(
         update(webhooks).where(webhooks.c.id == webhook_id).values(updated_at=now, **values)
     )
+
+
+def sealed_headers(conn: Connection, webhook_id: str) -> str | None:
+    """The webhook's extra headers, still sealed (a change that keeps masked values)."""
+    value: str | None = conn.execute(
+        select(webhooks.c.headers_sealed).where(webhooks.c.id == webhook_id)
+    ).scalar()
+    return value
 
 
 def insert_secret(conn: Connection, webhook_id: str, ciphertext: str, now: datetime) -> None:

@@ -35,6 +35,7 @@ from hookline.services import deliveries, platforms, reports, webhooks
 from hookline.services.deliveries import SentNow
 from hookline.services.platforms import PlatformOverview, ZoneState
 from hookline.web import chart
+from hookline.web.controls_form import ControlsDep, ControlsForm
 from hookline.web.routing import dashboard_router
 from hookline.web.verdict import explain
 from hookline.web.view import MemberAction, MemberPage, View
@@ -82,7 +83,7 @@ def form_errors(view: View, exc: HooklineError) -> dict[str, str]:
     if isinstance(exc, InvalidInput):
         out: dict[str, str] = {}
         for error in exc.errors:
-            out.setdefault(error.field.split("[")[0], view.field_text(error))
+            out.setdefault(error.field.split("[")[0].split(".")[0], view.field_text(error))
         return out
     if isinstance(exc, ZoneNotPurchased):
         return {"topics": view.t("zone.not_purchased", zone=exc.extra.get("zone", "?"))}
@@ -133,10 +134,12 @@ def _create_page(
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    controls: ControlsForm | None = None,
 ) -> Response:
     overview = platform_overview(view)
     return view.render(
         "webhooks/new.html",
+        controls=controls or ControlsForm(),
         status_code=status_code,
         overview=overview,
         choices=topic_choices(view, overview),
@@ -153,20 +156,22 @@ def new_webhook(view: MemberPage) -> Response:
 @router.post("/webhooks/new")
 def create_webhook(
     view: MemberAction,
+    controls: ControlsDep,
     name: Annotated[str, Form()] = "",
     url: Annotated[str, Form()] = "",
     topics: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     chosen = topics or []
     try:
+        given = controls.given()
         webhook = webhooks.create_webhook(
-            view.ctx, view.platform_id, name=name, url=url, topics=chosen
+            view.ctx, view.platform_id, name=name, url=url, topics=chosen, given=given
         )
     except StorageUnavailable:
         raise  # not the form's fault: the error page says so (DashboardRoute)
     except HooklineError as exc:
-        values = {"name": name, "url": url, "topics": chosen}
-        return _create_page(view, values=values, errors=form_errors(view, exc), status_code=422)
+        values, errors = {"name": name, "url": url, "topics": chosen}, form_errors(view, exc)
+        return _create_page(view, values=values, errors=errors, status_code=422, controls=controls)
     return view.redirect(f"/webhooks/{webhook.id}?notice=created")
 
 

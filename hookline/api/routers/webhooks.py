@@ -58,6 +58,7 @@ def create_webhook(
         url=body.url,
         topics=body.topics,
         idempotency_key=idempotency_key,
+        given=body.given(),
     )
     return WebhookOut.of(webhook)
 
@@ -83,7 +84,13 @@ def update_webhook(
     webhook_id: str, body: WebhookPatch, ctx: Ctx, token: PlatformToken
 ) -> WebhookOut:
     webhook = webhooks.update_webhook(
-        ctx, token.platform_id, webhook_id, name=body.name, url=body.url, topics=body.topics
+        ctx,
+        token.platform_id,
+        webhook_id,
+        name=body.name,
+        url=body.url,
+        topics=body.topics,
+        given=body.given(),
     )
     return WebhookOut.of(webhook)
 

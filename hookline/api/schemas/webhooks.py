@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
@@ -15,10 +15,81 @@ from hookline.api.schemas.common import (
     WholeNumber,
     rule,
 )
+from hookline.domain.controls import (
+    MASK,
+    MAX_FILTER_FIELDS,
+    MAX_HEADERS,
+    MAX_TIMEOUT_SECONDS,
+    MIN_TIMEOUT_SECONDS,
+    Ordering,
+)
 from hookline.domain.models import MAX_ROTATION_GRACE_SECONDS, StopReason, Webhook, WebhookStatus
+from hookline.domain.retry import RetryPolicy
+
+HeaderMap = Annotated[
+    dict[str, str],
+    rule(maxProperties=MAX_HEADERS),
+    Field(
+        description=f"Up to {MAX_HEADERS} extra request headers (e.g. an API gateway's key)."
+        " Not CrescLab-*, webhook-*, Content-*, Host or hop-by-hop headers. Values are"
+        f" encrypted at rest and answered as {MASK!r}; sending {MASK!r} back keeps the"
+        " saved value.",
+        examples=[{"X-Api-Key": "k_live_123"}],
+    ),
+]
+FilterMap = Annotated[
+    dict[str, Any],
+    rule(maxProperties=MAX_FILTER_FIELDS),
+    Field(
+        description="Deliver only events whose every listed field equals one of its values:"
+        " data.<field> to a value or a list of values. Checked against each topic's schema.",
+        examples=[{"data.status": ["delivered", "failed"], "data.source": "sms"}],
+    ),
+]
+Timeout = Annotated[
+    WholeNumber,
+    rule(minimum=MIN_TIMEOUT_SECONDS, maximum=MAX_TIMEOUT_SECONDS),
+    Field(description="Seconds a delivery attempt may take; null: the platform's."),
+]
+RateLimit = Annotated[
+    WholeNumber,
+    rule(minimum=1, maximum=1000),
+    Field(description="At most this many requests a second to this webhook, all workers together."),
+]
 
 
-class WebhookCreate(Strict):
+class Controls(Strict):
+    """The delivery controls; on a change, a field given as null goes back to its default."""
+
+    headers: HeaderMap | None = None
+    timeout_seconds: Timeout | None = None
+    retry_policy: RetryPolicy | None = Field(
+        default=None,
+        description="maac (3 retries) or extended (about two days); null: the platform's.",
+    )
+    filter: FilterMap | None = None
+    ordering: Ordering | None = Field(
+        default=None,
+        description="fifo: one delivery at a time, in event order (a retrying one holds the rest).",
+    )
+    rate_limit_per_second: RateLimit | None = None
+
+    def given(self) -> dict[str, Any]:
+        """The controls the request named, null ones included (they reset)."""
+        return {k: getattr(self, k) for k in CONTROL_FIELDS if k in self.model_fields_set}
+
+
+CONTROL_FIELDS = (
+    "headers",
+    "timeout_seconds",
+    "retry_policy",
+    "filter",
+    "ordering",
+    "rate_limit_per_second",
+)
+
+
+class WebhookCreate(Controls):
     name: WebhookName = Field(examples=["CRM receipts"])
     url: SafeText = Field(
         examples=["https://crm.example.com/hooks/maac"],
@@ -29,7 +100,7 @@ class WebhookCreate(Strict):
     )
 
 
-class WebhookPatch(Strict):
+class WebhookPatch(Controls):
     name: WebhookName | None = None
     url: SafeText | None = None
     topics: Annotated[list[TopicName], rule(minItems=1)] | None = None
@@ -45,6 +116,16 @@ class WebhookOut(BaseModel):
     stop_reason: StopReason | None
     created_at: datetime
     updated_at: datetime
+    headers: dict[str, str] = Field(description=f"Names of the extra headers; values {MASK!r}.")
+    timeout_seconds: int | None
+    retry_policy: RetryPolicy | None
+    filter: dict[str, list[Any]] | None
+    filtered_events: int = Field(description="Events its filter kept from being delivered.")
+    ordering: Ordering
+    rate_limit_per_second: int | None
+    paused_until: datetime | None = Field(
+        description="A 429/503 with Retry-After holds its deliveries until then."
+    )
 
     @classmethod
     def of(cls, w: Webhook) -> WebhookOut:
@@ -58,6 +139,14 @@ class WebhookOut(BaseModel):
             stop_reason=w.stop_reason,
             created_at=w.created_at,
             updated_at=w.updated_at,
+            headers=dict.fromkeys(w.header_names, MASK),
+            timeout_seconds=w.timeout_seconds,
+            retry_policy=w.retry_policy,
+            filter={k: list(v) for k, v in w.event_filter.items()} if w.event_filter else None,
+            filtered_events=w.filtered_events,
+            ordering=w.ordering,
+            rate_limit_per_second=w.rate_limit_per_second,
+            paused_until=w.paused_until,
         )
 
 
