@@ -22,9 +22,10 @@ from hookline.bootstrap import (
     build_worker,
     wake_listener,
     with_fan_out,
+    worker_companions,
 )
 from hookline.config import Settings
-from hookline.dispatch.runner import run_supervised
+from hookline.dispatch.runner import Companion, run_supervised
 from hookline.dispatch.sender import Sender
 from hookline.dispatch.wakeup import Listen
 from hookline.dispatch.worker import Worker
@@ -60,12 +61,18 @@ def _revealed(secret: SecretStr | None) -> str | None:
     return secret.get_secret_value() if secret else None
 
 
-def _lifespan(sender: Sender, worker: Worker | None, listen: Listen | None) -> Lifespan:
+def _lifespan(
+    sender: Sender, worker: Worker | None, listen: Listen | None, beside: list[Companion]
+) -> Lifespan:
     """Run the embedded worker while the app serves; close every sender after."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(run_supervised(worker, listen)) if worker is not None else None
+        task = (
+            asyncio.create_task(run_supervised(worker, listen, beside=beside))
+            if worker is not None
+            else None
+        )
         try:
             yield
         finally:
@@ -95,15 +102,17 @@ def create_app(
     ctx = context or build_context(settings)
     worker = None
     listen = None
+    beside: list[Companion] = []
     if embedded_worker:
         ctx, wakeups = with_fan_out(ctx)
         worker = build_worker(settings, ctx)
         wakeups.register(worker.wake)
         listen = wake_listener(settings)
+        beside = worker_companions(settings, ctx, worker)
     # for test sends and resends of both faces; its HTTP session opens on first use
     sender = build_sender(settings, ctx)
     app = FastAPI(
-        lifespan=_lifespan(sender, worker, listen),
+        lifespan=_lifespan(sender, worker, listen, beside),
         title="hookline",
         version=__version__,
         description=DESCRIPTION,

@@ -7,6 +7,7 @@ case needs is decided once, here, and handed down: nothing below rewires it late
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import stat
 from collections.abc import Callable
@@ -14,8 +15,10 @@ from dataclasses import replace
 from datetime import timedelta
 
 from hookline.config import Settings
+from hookline.dispatch.runner import Companion
 from hookline.dispatch.sender import Sender
 from hookline.dispatch.settings import WorkerSettings
+from hookline.dispatch.surveycake_fetch import SurveyCakeFetcher
 from hookline.dispatch.wakeup import (
     Listen,
     notify_sqlite_workers,
@@ -27,6 +30,7 @@ from hookline.dispatch.worker import Worker
 from hookline.domain.secrets import SecretBox, load_or_create_key_file
 from hookline.services import keys
 from hookline.services.context import Context
+from hookline.services.surveycake_job import JobSettings, SurveyCakeJob
 from hookline.store import Database, create_database
 
 RESEND_LEASE_MARGIN = 5.0
@@ -195,3 +199,23 @@ def build_worker(settings: Settings, ctx: Context) -> Worker:
         settings=worker_settings(settings),
         clock=ctx.clock,
     )
+
+
+def worker_companions(settings: Settings, ctx: Context, worker: Worker) -> list[Companion]:
+    """What runs beside every worker: the SurveyCake intake job (docs/surveycake.md)."""
+    fetcher = SurveyCakeFetcher(
+        allowed_networks=ctx.allowed_networks,
+        connect_timeout=settings.connect_timeout,
+        total_timeout=settings.send_timeout,
+    )
+    job = SurveyCakeJob(
+        ctx, fetcher, name=worker.name, settings=JobSettings(poll_interval=settings.poll_interval)
+    )
+
+    async def surveycake(stop: asyncio.Event) -> None:
+        try:
+            await job.run(stop)
+        finally:
+            await fetcher.close()
+
+    return [surveycake]

@@ -210,7 +210,7 @@ async def _work(
     import logging
     import signal
 
-    from hookline.bootstrap import build_worker, wake_listener
+    from hookline.bootstrap import build_worker, wake_listener, worker_companions
     from hookline.dispatch.runner import run_worker
     from hookline.metrics import worker_page  # after use_shared_dir: it loads the client
     from hookline.supervisor import watch_parent
@@ -236,7 +236,8 @@ async def _work(
         " webhook)"
     )
     try:
-        await run_worker(the_worker, wake_listener(settings))
+        companions = worker_companions(settings, ctx, the_worker)
+        await run_worker(the_worker, wake_listener(settings), companions)
     finally:
         await the_worker.sender.close()
         if page is not None:

@@ -5,7 +5,16 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from hookline.api import apidocs, errors, openapi
-from hookline.api.routers import admin, deliveries, health, ingest, metrics, platform, webhooks
+from hookline.api.routers import (
+    admin,
+    deliveries,
+    health,
+    ingest,
+    metrics,
+    platform,
+    surveycake,
+    webhooks,
+)
 
 ROUTERS = (
     health.router,
@@ -15,6 +24,8 @@ ROUTERS = (
     webhooks.router,
     deliveries.router,
     ingest.router,
+    surveycake.router,
+    surveycake.intake_router,
 )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from hookline.dispatch.ports import WorkQueue
@@ -19,6 +19,8 @@ from hookline.dispatch.worker import Worker
 
 log = logging.getLogger(__name__)
 RESTART_AFTER = 1.0  # seconds
+Companion = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+"""A job that runs beside the worker until the event is set (the SurveyCake intake job)."""
 
 
 async def checkpoint_periodically(
@@ -49,7 +51,9 @@ async def _logged(listening: Coroutine[Any, Any, None], worker: Worker) -> None:
         )
 
 
-async def run_worker(worker: Worker, listen: Listen | None = None) -> None:
+async def run_worker(
+    worker: Worker, listen: Listen | None = None, beside: Sequence[Companion] = ()
+) -> None:
     """The worker loop plus a listener that wakes it when another process ingests.
 
     ``listen`` is what the settings chose (``bootstrap.wake_listener``); without one,
@@ -67,11 +71,13 @@ async def run_worker(worker: Worker, listen: Listen | None = None) -> None:
     elif wake_dir is not None:
         listener = asyncio.create_task(_logged(listen_sqlite(wake_dir, worker.wake, stop), worker))
     checkpointer = asyncio.create_task(checkpoint_periodically(worker.queue, stop))
+    companions = [asyncio.create_task(job(stop)) for job in beside]
     try:
         await worker.run()
     finally:
         stop.set()
         await checkpointer
+        await asyncio.gather(*companions, return_exceptions=True)
         if listener is not None:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -79,7 +85,10 @@ async def run_worker(worker: Worker, listen: Listen | None = None) -> None:
 
 
 async def run_supervised(
-    worker: Worker, listen: Listen | None = None, restart_after: float = RESTART_AFTER
+    worker: Worker,
+    listen: Listen | None = None,
+    restart_after: float = RESTART_AFTER,
+    beside: Sequence[Companion] = (),
 ) -> None:
     """``run_worker`` that never ends silently: a crash is logged at once and restarted.
 
@@ -90,7 +99,7 @@ async def run_supervised(
     """
     while True:
         try:
-            await run_worker(worker, listen)
+            await run_worker(worker, listen, beside)
             return
         except Exception:
             log.exception("worker %s crashed; restarting it in %.1f s", worker.name, restart_after)

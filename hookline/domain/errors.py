@@ -159,3 +159,25 @@ class StorageUnavailable(HooklineError):
         )
         self.cause = cause
         self.retry_after = retry_after
+
+
+class SurveyNotFound(NotFound):
+    code = "survey_not_found"
+
+
+class SurveyExists(HooklineError):
+    """This platform already connected a survey with this svid (delete it first)."""
+
+    code = "survey_exists"
+
+
+class IntakeNotFound(NotFound):
+    """No platform has this SurveyCake intake token (never made, or replaced)."""
+
+    code = "intake_not_found"
+
+
+class TooManyUnknownSurveys(HooklineError):
+    """The intake holds too many notifications for surveys nobody connected."""
+
+    code = "too_many_unknown_surveys"

@@ -20,6 +20,8 @@ STATUS_BY_ERROR: dict[type[domain.HooklineError], int] = {
     domain.InvalidLogin: 401,
     domain.LoginThrottled: 429,
     domain.StorageUnavailable: 503,
+    domain.SurveyExists: 409,
+    domain.TooManyUnknownSurveys: 429,
 }
 
 

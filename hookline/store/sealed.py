@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Column, Connection, Table, inspect, select, text, update
 
-from hookline.store.tables import webhook_secrets
+from hookline.store.tables import surveycake_intakes, surveycake_surveys, webhook_secrets
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,18 @@ SEALED_COLUMNS = (
         webhook_secrets.c.id,
         webhook_secrets.c.ciphertext,
         webhook_secrets.c.created_at,
+    ),
+    SealedColumn(
+        surveycake_surveys,
+        surveycake_surveys.c.id,
+        surveycake_surveys.c.keys_ciphertext,
+        surveycake_surveys.c.created_at,
+    ),
+    SealedColumn(
+        surveycake_intakes,
+        surveycake_intakes.c.platform_id,
+        surveycake_intakes.c.token_ciphertext,
+        surveycake_intakes.c.created_at,
     ),
 )
 
