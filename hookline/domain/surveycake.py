@@ -51,6 +51,7 @@ QUESTION_TYPES = (
 )
 """SurveyCake's documented question types; an answer may carry others (kept as sent)."""
 DEFAULT_META: dict[str, Any] = {"isolated": {"status": False, "type": None}}
+_BASE64 = re.compile(rb"[A-Za-z0-9+/]+={0,2}")
 _LIST_FIELDS = ("answer", "otherAnswer", "answerLabel", "answerAlias")
 
 
@@ -109,9 +110,14 @@ def _unpad(plain: bytes) -> bytes:
 
 def decrypt(ciphertext: bytes, hash_key: str, iv_key: str) -> dict[str, Any]:
     """The answer JSON object inside SurveyCake's base64 ciphertext."""
+    packed = b"".join(ciphertext.split())
     try:
-        raw = base64.b64decode(b"".join(ciphertext.split()), validate=True)
+        raw = base64.b64decode(packed, validate=True)
     except (binascii.Error, ValueError) as exc:
+        if _BASE64.fullmatch(packed):  # base64 letters, but not a whole number of quads
+            raise AnswerProblem(
+                "answer_truncated", "The base64 text of the answer was cut short."
+            ) from exc
         raise AnswerProblem("answer_not_base64", "The query API's answer is not base64.") from exc
     if not raw or len(raw) % 16:
         raise AnswerProblem(
@@ -145,8 +151,11 @@ def decrypt(ciphertext: bytes, hash_key: str, iv_key: str) -> dict[str, Any]:
 
 
 def encrypt(answer: Mapping[str, Any], hash_key: str, iv_key: str) -> bytes:
-    """What SurveyCake serves: base64 of the zero-padded AES-128-CBC ciphertext (fakes, tests)."""
-    plain = json.dumps(answer, ensure_ascii=False).encode("utf-8")
+    """What SurveyCake serves: base64 of the zero-padded AES-128-CBC ciphertext (fakes, tests).
+
+    The JSON escapes non-ASCII text (``\\u738b``), as PHP's ``json_encode`` does by default.
+    """
+    plain = json.dumps(answer).encode("ascii")
     plain += b"\0" * (-len(plain) % 16)
     encryptor = Cipher(
         algorithms.AES(hash_key.encode("ascii")), modes.CBC(iv_key.encode("ascii"))

@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import random
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,6 +26,7 @@ from typing import Any
 
 from hookline.domain import surveycake as rules
 from hookline.domain.errors import HooklineError, SecretUnreadable, StorageUnavailable
+from hookline.domain.text import UNSAFE_CHARACTERS, data_refusal
 from hookline.services import ingest
 from hookline.services.context import Context
 from hookline.services.surveycake import survey_keys
@@ -33,6 +35,7 @@ from hookline.store import surveycake as store
 log = logging.getLogger(__name__)
 TOPIC = "form.surveycake_submitted"
 Fetch = Callable[[str], Awaitable[rules.Fetched]]
+_CONTROL = re.compile(f"[{UNSAFE_CHARACTERS}]")
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,12 @@ class Outcome:
     event_id: str | None = None
     answer: str | None = None
     retry_in: float | None = None
+
+
+def printable(detail: str) -> str:
+    """A message safe to store and show: it may quote an alias or a path from the answer."""
+    safe = detail.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", safe)
 
 
 def producer_id(svid: str, answer_hash: str) -> str:
@@ -143,6 +152,9 @@ class SurveyCakeJob:
             )
         except rules.AnswerProblem as problem:
             return Outcome(store.FAILED, problem.code, problem.detail)
+        refusal = data_refusal(found.data)
+        if refusal is not None:  # checked before an unlinked answer is kept, too
+            return Outcome(store.FAILED, "refused", refusal[1].message("data" + refusal[0][1:]))
         if found.line_uid is None:
             return Outcome(
                 store.NOT_LINKED,
@@ -190,7 +202,7 @@ class SurveyCakeJob:
         values: dict[str, Any] = {
             "state": outcome.state,
             "error": outcome.error,
-            "error_detail": outcome.detail[:500] if outcome.detail else None,
+            "error_detail": printable(outcome.detail)[:500] if outcome.detail else None,
             "event_id": outcome.event_id,
             "answer": outcome.answer,
             "updated_at": now,
@@ -205,7 +217,7 @@ class SurveyCakeJob:
                 store.record_survey_error(conn, row.platform_id, row.svid, None, None, now)
             elif outcome.state == store.FAILED:
                 store.record_survey_error(
-                    conn, row.platform_id, row.svid, outcome.error, outcome.detail, now
+                    conn, row.platform_id, row.svid, outcome.error, values["error_detail"], now
                 )
         if outcome.state == store.FAILED:
             log.warning(

@@ -142,7 +142,7 @@ def record_survey_error(
         .where(S.c.platform_id == platform_id, S.c.svid == svid)
         .values(
             last_error=code,
-            last_error_detail=detail[:500] if detail else None,
+            last_error_detail=detail,
             last_error_at=now if code else None,
             updated_at=now,
         )
