@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi import APIRouter, Form, Path, Query, Request, Response
 
 from hookline.api.deps import Ctx, PlatformActor, PlatformToken
 from hookline.api.openapi import BODY, STORAGE_UNAVAILABLE, Answers
 from hookline.api.params import SafePath
 from hookline.api.schemas.surveycake import (
+    CUSTOMER_ID_RULE,
+    LIMIT_RULE,
+    LINE_UID_RULE,
+    SVID_RULE,
     IntakeAnswer,
     IntakeOut,
     LinkOut,
@@ -39,6 +43,7 @@ router = APIRouter(
     prefix="/v1/surveycake", tags=["surveycake"], dependencies=[SafePath], responses=answers()
 )
 intake_router = APIRouter(tags=["surveycake"], dependencies=[SafePath])
+SvidPath = Annotated[str, Path(json_schema_extra=SVID_RULE)]
 
 
 def _absolute(request: Request, path: str) -> str:
@@ -73,24 +78,26 @@ def list_surveys(request: Request, ctx: Ctx, token: PlatformToken) -> SurveyList
 
 
 @router.get("/surveys/{svid}", responses=answers(SurveyNotFound))
-def get_survey(svid: str, request: Request, ctx: Ctx, token: PlatformToken) -> SurveyOut:
+def get_survey(svid: SvidPath, request: Request, ctx: Ctx, token: PlatformToken) -> SurveyOut:
     survey = surveycake.get_survey(ctx, token.platform_id, svid)
     return SurveyOut.of(survey, intake_url(request, ctx, token.platform_id))
 
 
 @router.delete("/surveys/{svid}", status_code=204, responses=answers(SurveyNotFound))
-def delete_survey(svid: str, ctx: Ctx, token: PlatformToken) -> Response:
+def delete_survey(svid: SvidPath, ctx: Ctx, token: PlatformToken) -> Response:
     surveycake.delete_survey(ctx, token.platform_id, svid)
     return Response(status_code=204)
 
 
 @router.get("/surveys/{svid}/link", responses=answers(SurveyNotFound))
 def survey_link(
-    svid: str,
+    svid: SvidPath,
     ctx: Ctx,
     token: PlatformToken,
-    line_uid: Annotated[str, Query(examples=["U8934fa6cfd94060d8efeb32867d9715d"])],
-    customer_id: Annotated[str | None, Query()] = None,
+    line_uid: Annotated[
+        str, Query(examples=["U8934fa6cfd94060d8efeb32867d9715d"], json_schema_extra=LINE_UID_RULE)
+    ],
+    customer_id: Annotated[str | None, Query(json_schema_extra=CUSTOMER_ID_RULE)] = None,
 ) -> LinkOut:
     """The survey's link that prefills the LINE friend, for a message to that friend."""
     url = surveycake.survey_link(ctx, token.platform_id, svid, line_uid, customer_id)
@@ -115,9 +122,11 @@ def rotate_intake(
 def list_notifications(
     ctx: Ctx,
     token: PlatformToken,
-    state: Annotated[list[str] | None, Query()] = None,
-    svid: Annotated[str | None, Query()] = None,
-    limit: Annotated[int, Query()] = 50,
+    state: Annotated[
+        list[str] | None, Query(json_schema_extra={"items": {"enum": list(surveycake.STATES)}})
+    ] = None,
+    svid: Annotated[str | None, Query(json_schema_extra=SVID_RULE)] = None,
+    limit: Annotated[int, Query(json_schema_extra=LIMIT_RULE)] = 50,
 ) -> NotificationList:
     """What SurveyCake sent, newest first; ``state=failed`` or ``state=not_linked`` to filter."""
     found = surveycake.list_notifications(
@@ -129,6 +138,7 @@ def list_notifications(
 @intake_router.post(
     "/intake/surveycake/{token}",
     responses=answers(IntakeNotFound, TooManyUnknownSurveys),
+    include_in_schema=False,  # SurveyCake's protocol, not the API (docs/surveycake.md)
 )
 def surveycake_intake(
     token: str,

@@ -4,26 +4,36 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from hookline.api.schemas.common import SafeText, Strict
+from hookline.api.schemas.common import NAME_PATTERN, PlatformName, SafeText, Strict
 from hookline.services.surveycake import STATES, Notification, Survey
+
+# The rules the services enforce (services.surveycake), stated for the document.
+SVID_RULE = {"pattern": "^[A-Za-z0-9_-]{1,64}$"}
+KEY_RULE = {"pattern": "^[!-~]{16}$"}
+LINE_UID_RULE = {"pattern": "^U[0-9a-f]{32}$"}
+CUSTOMER_ID_RULE = {"minLength": 1, "maxLength": 255, "pattern": NAME_PATTERN}
+LIMIT_RULE = {"minimum": 1, "maximum": 200}
+
+Svid = Annotated[SafeText, Field(json_schema_extra=SVID_RULE)]
+SurveyKey = Annotated[SafeText, Field(json_schema_extra=KEY_RULE)]
 
 
 class SurveyCreate(Strict):
-    svid: SafeText = Field(
+    svid: Svid = Field(
         examples=["yPZQe"], description="SurveyCake's survey id (1 to 64 letters, digits, - or _)."
     )
-    name: SafeText | None = Field(
+    name: PlatformName | None = Field(
         default=None, examples=["2026 會員滿意度調查"], description="Sent as data.survey_name."
     )
-    hash_key: SafeText = Field(
+    hash_key: SurveyKey = Field(
         description="The survey's 'Hash key' in SurveyCake: 16 characters. Sealed at rest,"
         " never shown again."
     )
-    iv_key: SafeText = Field(description="The survey's 'IV key' in SurveyCake: 16 characters.")
+    iv_key: SurveyKey = Field(description="The survey's 'IV key' in SurveyCake: 16 characters.")
     base_url: SafeText | None = Field(
         default=None,
         examples=["https://www.surveycake.com"],
