@@ -6,13 +6,18 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import select
 
+from hookline.app import create_app
+from hookline.config import Settings
+from hookline.devtools.fake_surveycake import FakeSurveyCake, demo_answer
 from hookline.services.context import Context
 from hookline.store.tables import audit_log, surveycake_notifications, surveycake_surveys
-from tests.integration.conftest import PlatformHandle
+from tests.integration.conftest import OP, OPERATOR_TOKEN, PlatformHandle
 from tests.integration.test_api_webhooks import assert_problem
 from tests.support.hostile import form_body
+from tests.support.process import wait_until
 
 KEYS = {"hash_key": "0123456789abcdef", "iv_key": "fedcba9876543210"}
 SURVEYS = "/v1/surveycake/surveys"
@@ -201,3 +206,23 @@ def test_an_unknown_intake_token_is_404(
     connect(client, platform)
     r = client.post(f"/intake/surveycake/{token}", data={"svid": "yPZQe", "hash": "a" * 32})
     assert r.status_code in (404, 422), r.text
+
+
+def test_serves_embedded_worker_fetches_and_publishes(ctx: Context, clock: Any) -> None:
+    """``serve --workers 0``: the SurveyCake job runs beside the in-process worker."""
+    settings = Settings(operator_token=SecretStr(OPERATOR_TOKEN), poll_interval=0.2)
+    fake = FakeSurveyCake()
+    with fake.running(), TestClient(create_app(settings, ctx, embedded_worker=True)) as client:
+        r = client.post("/v1/admin/platforms", json={"name": "Coffee"}, headers=OP)
+        p = PlatformHandle(r.json()["id"], r.json()["api_token"])
+        fake.add_survey("yPZQe", KEYS["hash_key"], KEYS["iv_key"])
+        url = connect(client, p, base_url=fake.base_url)["intake_url"]
+        answer_hash = fake.submit("yPZQe", demo_answer(svid="yPZQe"))
+        assert post_intake(client, url, svid="yPZQe", hash=answer_hash).status_code == 200
+
+        def published() -> bool:
+            seen = client.get("/v1/surveycake/notifications", headers=p.headers).json()["data"]
+            return bool(seen) and seen[0]["state"] == "published"
+
+        wait_until("the answer published", published, timeout=20)
+    assert fake.queries == [f"yPZQe/{answer_hash}"]
