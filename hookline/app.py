@@ -27,6 +27,7 @@ from hookline.bootstrap import (
 from hookline.config import Settings
 from hookline.dispatch.runner import Companion, run_supervised
 from hookline.dispatch.sender import Sender
+from hookline.dispatch.surveycake_fetch import SurveyCakeFetcher
 from hookline.dispatch.wakeup import Listen
 from hookline.dispatch.worker import Worker
 from hookline.headers import SecurityHeaders
@@ -62,7 +63,11 @@ def _revealed(secret: SecretStr | None) -> str | None:
 
 
 def _lifespan(
-    sender: Sender, worker: Worker | None, listen: Listen | None, beside: list[Companion]
+    sender: Sender,
+    worker: Worker | None,
+    listen: Listen | None,
+    beside: list[Companion],
+    fetcher: SurveyCakeFetcher,
 ) -> Lifespan:
     """Run the embedded worker while the app serves; close every sender after."""
 
@@ -81,6 +86,7 @@ def _lifespan(
                 await task
                 await worker.sender.close()
             await sender.close()
+            await fetcher.close()
 
     return lifespan
 
@@ -111,8 +117,11 @@ def create_app(
         beside = worker_companions(settings, ctx, worker)
     # for test sends and resends of both faces; its HTTP session opens on first use
     sender = build_sender(settings, ctx)
+    fetcher = SurveyCakeFetcher(  # the dashboard's key check
+        allowed_networks=ctx.allowed_networks, total_timeout=settings.send_timeout
+    )
     app = FastAPI(
-        lifespan=_lifespan(sender, worker, listen, beside),
+        lifespan=_lifespan(sender, worker, listen, beside, fetcher),
         title="hookline",
         version=__version__,
         description=DESCRIPTION,
@@ -127,6 +136,7 @@ def create_app(
         ingest_token=_revealed(settings.ingest_token),
         metrics_token=_revealed(settings.metrics_token),
         expect_workers=embedded_worker if expect_workers is None else expect_workers,
+        surveycake_fetch=fetcher,
     )
     app.state.worker = worker  # tests watch it go idle
     web.install(app)

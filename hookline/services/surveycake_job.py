@@ -25,7 +25,12 @@ from datetime import timedelta
 from typing import Any
 
 from hookline.domain import surveycake as rules
-from hookline.domain.errors import HooklineError, SecretUnreadable, StorageUnavailable
+from hookline.domain.errors import (
+    HooklineError,
+    SecretUnreadable,
+    StorageUnavailable,
+    SurveyNotFound,
+)
 from hookline.domain.text import UNSAFE_CHARACTERS, data_refusal
 from hookline.services import ingest
 from hookline.services.context import Context
@@ -226,3 +231,38 @@ class SurveyCakeJob:
                 row.svid,
                 outcome.error,
             )
+
+
+@dataclass(frozen=True)
+class KeyCheck:
+    """The survey's keys against one answer SurveyCake holds: None when they open it."""
+
+    answer_hash: str | None
+    problem: str | None
+    detail: str | None = None
+
+
+async def check_keys(ctx: Context, platform_id: str, svid: str, fetch: Fetch) -> KeyCheck:
+    """Fetch the survey's newest answer and decrypt it, changing nothing.
+
+    ``problem`` is ``no_answer_yet`` before SurveyCake has notified any answer, else
+    one of the job's failure codes (``wrong_keys``, ``fetch_failed``, ...).
+    """
+    with ctx.db.read() as conn:
+        row = store.get_survey(conn, platform_id, svid)
+        answer_hash = store.latest_hash(conn, platform_id, svid) if row else None
+    if row is None:
+        raise SurveyNotFound(f"No connected survey has the svid '{svid}'.")
+    if answer_hash is None:
+        return KeyCheck(None, "no_answer_yet")
+    fetched = await fetch(rules.query_url(row.base_url, svid, answer_hash))
+    if not fetched.ok:
+        why = fetched.error or f"the query API answered HTTP {fetched.status}"
+        return KeyCheck(answer_hash, "fetch_failed", why)
+    hash_key, iv_key = survey_keys(ctx, row)
+    try:
+        answer = rules.decrypt(fetched.body, hash_key, iv_key)
+        rules.submission(answer, svid=svid, answer_hash=answer_hash, survey_name=row.name)
+    except rules.AnswerProblem as problem:
+        return KeyCheck(answer_hash, problem.code, problem.detail)
+    return KeyCheck(answer_hash, None)
