@@ -208,9 +208,10 @@ def worker_companions(settings: Settings, ctx: Context, worker: Worker) -> list[
         connect_timeout=settings.connect_timeout,
         total_timeout=settings.send_timeout,
     )
-    job = SurveyCakeJob(
-        ctx, fetcher, name=worker.name, settings=JobSettings(poll_interval=settings.poll_interval)
+    job_settings = JobSettings(
+        poll_interval=settings.poll_interval, retention=timedelta(days=settings.retention_days)
     )
+    job = SurveyCakeJob(ctx, fetcher, name=worker.name, settings=job_settings)
 
     async def surveycake(stop: asyncio.Event) -> None:
         try:

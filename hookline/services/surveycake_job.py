@@ -21,7 +21,7 @@ import random
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from hookline.domain import surveycake as rules
@@ -52,6 +52,8 @@ class JobSettings:
     max_attempts: int = 8
     backoff_base: float = 10.0
     backoff_cap: float = 3600.0
+    retention: timedelta = timedelta(days=30)
+    """Settled notifications (and the answers kept with them) are forgotten after this."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class SurveyCakeJob:
         self.name = name
         self.settings = settings or JobSettings()
         self.rng = rng or random.Random()  # noqa: S311 - retry jitter
+        self._next_purge: datetime | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop``: work what is due, else wait a poll interval. Never raises."""
@@ -117,6 +120,10 @@ class SurveyCakeJob:
 
     def _claim(self) -> list[store.NotificationRow]:
         now = self.ctx.clock()
+        self._purge(now)
+        with self.ctx.db.read() as conn:
+            if not store.any_due(conn, now):
+                return []
         with self.ctx.db.write() as conn:
             return store.claim(
                 conn,
@@ -125,6 +132,14 @@ class SurveyCakeJob:
                 lease_until=now + timedelta(seconds=self.settings.lease_seconds),
                 limit=self.settings.batch,
             )
+
+    def _purge(self, now: datetime) -> None:
+        """Settled notifications go after the retention period, as events do (hourly)."""
+        if self._next_purge is not None and now < self._next_purge:
+            return
+        self._next_purge = now + timedelta(hours=1)
+        with self.ctx.db.write() as conn:
+            store.purge(conn, now - self.settings.retention)
 
     async def _work(self, row: store.NotificationRow) -> None:
         try:
@@ -200,7 +215,7 @@ class SurveyCakeJob:
             return self._retry(row, "storage_unavailable", exc.message)
         except HooklineError as exc:
             return Outcome(store.FAILED, "refused", exc.message)
-        return Outcome(store.DELIVERED, event_id=done.event_id)
+        return Outcome(store.PUBLISHED, event_id=done.event_id)
 
     def _settle(self, row: store.NotificationRow, outcome: Outcome) -> None:
         now = self.ctx.clock()
@@ -218,7 +233,7 @@ class SurveyCakeJob:
         with self.ctx.db.write() as conn:
             if not store.settle(conn, row.id, self.name, values):
                 return  # the lease ran out and another worker has the row now
-            if outcome.state == store.DELIVERED:
+            if outcome.state == store.PUBLISHED:
                 store.record_survey_error(conn, row.platform_id, row.svid, None, None, now)
             elif outcome.state == store.FAILED:
                 store.record_survey_error(

@@ -20,11 +20,11 @@ from hookline.store.tables import surveycake_intakes, surveycake_notifications, 
 
 PENDING = "pending"
 IN_FLIGHT = "in_flight"
-DELIVERED = "published"
+PUBLISHED = "published"
 NOT_LINKED = "not_linked"
 FAILED = "failed"
 UNKNOWN_SURVEY = "unknown_survey"
-STATES = (PENDING, IN_FLIGHT, DELIVERED, NOT_LINKED, FAILED, UNKNOWN_SURVEY)
+STATES = (PENDING, IN_FLIGHT, PUBLISHED, NOT_LINKED, FAILED, UNKNOWN_SURVEY)
 
 N = surveycake_notifications
 S = surveycake_surveys
@@ -183,15 +183,36 @@ def requeue_unknown(conn: Connection, platform_id: str, svid: str, now: datetime
     return int(done.rowcount or 0)
 
 
+def _due(now: datetime) -> Any:
+    return or_(
+        and_(N.c.state == PENDING, N.c.next_attempt_at <= now),
+        and_(N.c.state == IN_FLIGHT, N.c.lease_expires_at < now),
+    )
+
+
+def any_due(conn: Connection, now: datetime) -> bool:
+    """A read before the claim: an idle worker never takes the write lock to find nothing."""
+    return conn.execute(select(N.c.id).where(_due(now)).limit(1)).first() is not None
+
+
+def purge(conn: Connection, before: datetime, limit: int = 1000) -> int:
+    """Forget settled notifications (and the answers kept with them) older than ``before``."""
+    settled = (PUBLISHED, NOT_LINKED, FAILED, UNKNOWN_SURVEY)
+    ids = list(
+        conn.execute(
+            select(N.c.id).where(N.c.state.in_(settled), N.c.updated_at < before).limit(limit)
+        ).scalars()
+    )
+    if ids:
+        conn.execute(delete(N).where(N.c.id.in_(ids)))
+    return len(ids)
+
+
 def claim(
     conn: Connection, *, owner: str, now: datetime, lease_until: datetime, limit: int
 ) -> list[NotificationRow]:
     """Lease up to ``limit`` due notifications: pending and due, or leased by the dead."""
-    due = or_(
-        and_(N.c.state == PENDING, N.c.next_attempt_at <= now),
-        and_(N.c.state == IN_FLIGHT, N.c.lease_expires_at < now),
-    )
-    query = select(N.c.id).where(due).order_by(N.c.next_attempt_at).limit(limit)
+    query = select(N.c.id).where(_due(now)).order_by(N.c.next_attempt_at).limit(limit)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     ids = list(conn.execute(query).scalars())

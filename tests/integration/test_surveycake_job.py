@@ -288,3 +288,19 @@ async def test_the_query_api_is_fetched_behind_the_ssrf_guard(ctx: Context, rig:
     row = rig.row(answer_hash)
     assert (row.state, row.error, row.attempts) == ("failed", "fetch_failed", 1)
     assert "loopback" in row.error_detail and rig.fake.queries == []
+
+
+async def test_settled_notifications_are_forgotten_after_the_retention(
+    rig: Rig, clock: FakeClock
+) -> None:
+    kept = rig.submit(demo_answer(line_uid=None, svid=SVID))
+    await rig.job.run_until_idle()
+    clock.advance(days=29)
+    waiting = rig.submit()  # newer: stays
+    rig.fake.faults[waiting] = ["500"] * 3
+    await rig.job.run_once()
+    clock.advance(days=2)
+    await rig.job.run_once()
+    with rig.ctx.db.read() as conn:
+        hashes = set(conn.execute(select(surveycake_notifications.c.answer_hash)).scalars())
+    assert kept not in hashes and waiting in hashes
