@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from urllib.parse import quote_from_bytes
 
 import httpx
 import pytest
-from sqlalchemy import select
+from hypothesis import given
+from sqlalchemy import delete, select
 
 from hookline.devtools.fake_surveycake import FakeSurveyCake, demo_answer
 from hookline.dispatch.surveycake_fetch import SurveyCakeFetcher
@@ -17,7 +19,9 @@ from hookline.services.context import Context
 from hookline.services.surveycake_job import JobSettings, SurveyCakeJob
 from hookline.store.tables import surveycake_surveys
 from tests.conftest import FakeClock
+from tests.support.hostile import hostile_text, unportable_text
 from tests.web.conftest import PASSWORD, Dashboard, english_ui_words, make_platform
+from tests.web.test_hostile_forms import BOUNDED, submit
 
 ZH = {"Accept-Language": "zh-TW"}
 TERMS = ("Hash key", "IV key", "svid", "yPZQe")  # SurveyCake's own words, kept as it shows them
@@ -132,3 +136,21 @@ def test_members_see_only_their_platforms_surveys(
         ctx, email="tom@tea.example", password=PASSWORD, role=Role.MEMBER, platform_id=other
     )
     assert surveycake.intake_path(ctx, other) not in page
+
+
+@BOUNDED
+@given(svid=hostile_text, name=hostile_text, key=hostile_text, url=hostile_text)
+def test_hostile_text_in_the_surveycake_forms(
+    dashboard: Dashboard, ctx: Context, svid: str, name: str, key: str, url: str
+) -> None:
+    client = dashboard.client
+    fields = {"svid": svid, "name": name, "hash_key": key, "iv_key": IV, "base_url": url}
+    r = submit(client, "/surveycake", "/surveycake/surveys", fields)
+    if len(key) >= 12 and key.isprintable() and key not in (svid, name, url):
+        assert key not in r.text  # a key typed is never shown back, even beside an error
+    part = quote_from_bytes(svid[:200].encode("utf-8", "surrogatepass"), safe="")
+    for path in ("/surveycake/surveys/{}/delete", "/surveycake/surveys/{}/check"):
+        submit(client, "/surveycake", path.format(part), {})
+    assert unportable_text(ctx.db) == []
+    with ctx.db.write() as conn:  # the next example starts from no survey
+        conn.execute(delete(surveycake_surveys))
