@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -18,9 +18,10 @@ from sqlalchemy import func, select, update
 
 from hookline.devtools.fake_surveycake import DEMO_LINE_UID, FakeSurveyCake, demo_answer
 from hookline.dispatch.surveycake_fetch import SurveyCakeFetcher
+from hookline.domain.secrets import SecretBox
 from hookline.domain.surveycake import encrypt
 from hookline.receiver import SurveyCakeSubmittedEvent, verify_and_parse
-from hookline.services import platforms, surveycake, webhooks
+from hookline.services import keys, platforms, surveycake, webhooks
 from hookline.services.context import Context
 from hookline.services.surveycake_job import JobSettings, SurveyCakeJob
 from hookline.store import surveycake as store
@@ -304,3 +305,17 @@ async def test_settled_notifications_are_forgotten_after_the_retention(
     with rig.ctx.db.read() as conn:
         hashes = set(conn.execute(select(surveycake_notifications.c.answer_hash)).scalars())
     assert kept not in hashes and waiting in hashes
+
+
+async def test_a_key_rotation_reseals_the_survey_keys_and_the_intake_token(rig: Rig) -> None:
+    """``hookline admin rotate-key`` sees SurveyCake's sealed columns (store.sealed)."""
+    new = SecretBox("a brand new server key")
+    done = keys.rotate_key(rig.ctx.db, rig.ctx.box, new)
+    assert done.resealed == 2  # the survey's keys and the intake token
+    rotated = replace(rig.ctx, box=new)
+    keys.check_key(rotated.db, new, "the test")
+    assert surveycake.intake_path(rotated, rig.platform_id).endswith(rig.token)
+    job = SurveyCakeJob(rotated, rig.job.fetch, name="job-rotated")
+    answer_hash = rig.submit()
+    await job.run_until_idle()
+    assert rig.row(answer_hash).state == "published"
