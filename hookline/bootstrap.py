@@ -209,7 +209,9 @@ def worker_companions(settings: Settings, ctx: Context, worker: Worker) -> list[
         total_timeout=settings.send_timeout,
     )
     job_settings = JobSettings(
-        poll_interval=settings.poll_interval, retention=timedelta(days=settings.retention_days)
+        lease_seconds=settings.lease_seconds,
+        poll_interval=settings.poll_interval,
+        retention=timedelta(days=settings.retention_days),
     )
     job = SurveyCakeJob(ctx, fetcher, name=worker.name, settings=job_settings)
 

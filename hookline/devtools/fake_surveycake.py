@@ -119,7 +119,7 @@ class FakeSurveyCake:
     def __init__(self) -> None:
         self.surveys: dict[str, _Survey] = {}
         self.faults: dict[str, list[str]] = {}
-        """Per hash, what the next queries get: ``"500"``, ``"truncate"``, ..."""
+        """Per hash, what the next queries get: ``"500"``, ``"truncate"``, ``"hang"``."""
         self.queries: list[str] = []
         self.port = 0
         self._runner: web.AppRunner | None = None
@@ -149,6 +149,8 @@ class FakeSurveyCake:
         fault = queued.pop(0) if queued else None
         if fault is not None and fault.isdigit():
             return web.Response(status=int(fault), text="SurveyCake is having a moment")
+        if fault == "hang":  # an answer that never comes (until the fake stops)
+            await asyncio.Event().wait()
         survey = self.surveys.get(svid)
         body = survey.answers.get(answer_hash) if survey else None
         if body is None:
