@@ -305,5 +305,11 @@ surveycake_notifications = Table(
         postgresql_where=text("state = 'pending'"),
         sqlite_where=text("state = 'pending'"),
     ),
+    Index(
+        "ix_surveycake_notifications_leased",
+        "lease_expires_at",
+        postgresql_where=text("state = 'in_flight'"),
+        sqlite_where=text("state = 'in_flight'"),
+    ),
     Index("ix_surveycake_notifications_platform_id_state", "platform_id", "state"),
 )

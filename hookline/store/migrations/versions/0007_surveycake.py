@@ -3,7 +3,9 @@
 A notification is the durable record of SurveyCake's ``svid`` + ``hash`` post: the
 intake commits it before answering, and a worker leases it (like a delivery) to
 fetch, decrypt and publish the answer. ``(platform_id, svid, answer_hash)`` is
-unique, so SurveyCake posting the same answer twice makes one event.
+unique, so SurveyCake posting the same answer twice makes one event. Two partial
+indexes hold only what each worker's look for work reads (due and leased rows), so
+that look stays cheap however many settled answers are kept.
 
 Revision ID: 0007
 Revises: 0005
@@ -23,6 +25,7 @@ branch_labels = None
 depends_on = None
 
 DUE = sa.text("state = 'pending'")
+LEASED = sa.text("state = 'in_flight'")
 
 
 def upgrade() -> None:
@@ -95,6 +98,13 @@ def upgrade() -> None:
         sqlite_where=DUE,
     )
     op.create_index(
+        "ix_surveycake_notifications_leased",
+        "surveycake_notifications",
+        ["lease_expires_at"],
+        postgresql_where=LEASED,
+        sqlite_where=LEASED,
+    )
+    op.create_index(
         "ix_surveycake_notifications_platform_id_state",
         "surveycake_notifications",
         ["platform_id", "state"],
@@ -105,6 +115,7 @@ def downgrade() -> None:
     op.drop_index(
         "ix_surveycake_notifications_platform_id_state", table_name="surveycake_notifications"
     )
+    op.drop_index("ix_surveycake_notifications_leased", table_name="surveycake_notifications")
     op.drop_index("ix_surveycake_notifications_due", table_name="surveycake_notifications")
     op.drop_table("surveycake_notifications")
     op.drop_table("surveycake_surveys")
