@@ -17,17 +17,17 @@ from pydantic import SecretStr
 from hookline import __version__, api, web
 from hookline.bodylimit import BodyLimit
 from hookline.bootstrap import (
-    build_alerts,
     build_context,
     build_sender,
     build_worker,
     wake_listener,
     with_fan_out,
+    worker_companions,
 )
 from hookline.config import Settings
-from hookline.dispatch.alerts import Alerts
-from hookline.dispatch.runner import run_supervised
+from hookline.dispatch.runner import Companion, run_supervised
 from hookline.dispatch.sender import Sender
+from hookline.dispatch.surveycake_fetch import SurveyCakeFetcher
 from hookline.dispatch.wakeup import Listen
 from hookline.dispatch.worker import Worker
 from hookline.headers import SecurityHeaders
@@ -63,16 +63,21 @@ def _revealed(secret: SecretStr | None) -> str | None:
 
 
 def _lifespan(
-    sender: Sender, worker: Worker | None, listen: Listen | None, alerts: Alerts | None = None
+    sender: Sender,
+    worker: Worker | None,
+    listen: Listen | None,
+    beside: list[Companion],
+    fetcher: SurveyCakeFetcher,
 ) -> Lifespan:
     """Run the embedded worker while the app serves; close every sender after."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = None
-        if worker is not None:
-            beside = [alerts.run] if alerts is not None else []
-            task = asyncio.create_task(run_supervised(worker, listen, beside=beside))
+        task = (
+            asyncio.create_task(run_supervised(worker, listen, beside=beside))
+            if worker is not None
+            else None
+        )
         try:
             yield
         finally:
@@ -81,6 +86,7 @@ def _lifespan(
                 await task
                 await worker.sender.close()
             await sender.close()
+            await fetcher.close()
 
     return lifespan
 
@@ -102,17 +108,20 @@ def create_app(
     ctx = context or build_context(settings)
     worker = None
     listen = None
-    alerts = None
+    beside: list[Companion] = []
     if embedded_worker:
         ctx, wakeups = with_fan_out(ctx)
         worker = build_worker(settings, ctx)
         wakeups.register(worker.wake)
         listen = wake_listener(settings)
-        alerts = build_alerts(settings, ctx, worker)
+        beside = worker_companions(settings, ctx, worker)
     # for test sends and resends of both faces; its HTTP session opens on first use
     sender = build_sender(settings, ctx)
+    fetcher = SurveyCakeFetcher(  # the dashboard's key check
+        allowed_networks=ctx.allowed_networks, total_timeout=settings.send_timeout
+    )
     app = FastAPI(
-        lifespan=_lifespan(sender, worker, listen, alerts),
+        lifespan=_lifespan(sender, worker, listen, beside, fetcher),
         title="hookline",
         version=__version__,
         description=DESCRIPTION,
@@ -128,6 +137,7 @@ def create_app(
         metrics_token=_revealed(settings.metrics_token),
         expect_workers=embedded_worker if expect_workers is None else expect_workers,
         frame_ancestors=settings.frame_origins,
+        surveycake_fetch=fetcher,
     )
     app.state.worker = worker  # tests watch it go idle
     web.install(app)

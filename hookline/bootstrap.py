@@ -7,6 +7,7 @@ case needs is decided once, here, and handed down: nothing below rewires it late
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import stat
 from collections.abc import Callable
@@ -16,8 +17,10 @@ from datetime import timedelta
 from hookline.config import Settings
 from hookline.dispatch.alerts import Alerts
 from hookline.dispatch.mailer import Mailer
+from hookline.dispatch.runner import Companion
 from hookline.dispatch.sender import Sender
 from hookline.dispatch.settings import WorkerSettings
+from hookline.dispatch.surveycake_fetch import SurveyCakeFetcher
 from hookline.dispatch.wakeup import (
     Listen,
     notify_sqlite_workers,
@@ -30,6 +33,7 @@ from hookline.domain.secrets import SecretBox, load_or_create_key_file
 from hookline.domain.smtp import parse_smtp_url
 from hookline.services import keys
 from hookline.services.context import Context
+from hookline.services.surveycake_job import JobSettings, SurveyCakeJob
 from hookline.store import Database, create_database
 
 RESEND_LEASE_MARGIN = 5.0
@@ -214,3 +218,28 @@ def build_alerts(settings: Settings, ctx: Context, worker: Worker) -> Alerts:
         mailer=mailer,
         interval=settings.alerts_interval,
     )
+
+
+def worker_companions(settings: Settings, ctx: Context, worker: Worker) -> list[Companion]:
+    """What runs beside every worker: the alerts pass (docs/alerts.md) and the SurveyCake
+    intake job (docs/surveycake.md)."""
+    alerts = build_alerts(settings, ctx, worker)
+    fetcher = SurveyCakeFetcher(
+        allowed_networks=ctx.allowed_networks,
+        connect_timeout=settings.connect_timeout,
+        total_timeout=settings.send_timeout,
+    )
+    job_settings = JobSettings(
+        lease_seconds=settings.lease_seconds,
+        poll_interval=settings.poll_interval,
+        retention=timedelta(days=settings.retention_days),
+    )
+    job = SurveyCakeJob(ctx, fetcher, name=worker.name, settings=job_settings)
+
+    async def surveycake(stop: asyncio.Event) -> None:
+        try:
+            await job.run(stop)
+        finally:
+            await fetcher.close()
+
+    return [alerts.run, surveycake]

@@ -17,10 +17,12 @@ from rich.panel import Panel
 from hookline import __version__
 from hookline.commands.admin import admin
 from hookline.commands.shared import console, err, migrated_context, quiet_gc, setup_logging
+from hookline.commands.surveycake import simulate_surveycake
 from hookline.config import Settings
 from hookline.receiver import DEFAULT_TOLERANCE as DEFAULT_LISTEN_TOLERANCE
 
 if TYPE_CHECKING:
+    from hookline.devtools.simulate import SimulationReport
     from hookline.services.context import Context
     from hookline.services.demo import DemoCredentials
 
@@ -210,7 +212,7 @@ async def _work(
     import logging
     import signal
 
-    from hookline.bootstrap import build_alerts, build_worker, wake_listener
+    from hookline.bootstrap import build_worker, wake_listener, worker_companions
     from hookline.dispatch.runner import run_worker
     from hookline.metrics import worker_page  # after use_shared_dir: it loads the client
     from hookline.supervisor import watch_parent
@@ -236,8 +238,8 @@ async def _work(
         " webhook)"
     )
     try:
-        alerts = build_alerts(settings, ctx, the_worker)
-        await run_worker(the_worker, wake_listener(settings), [alerts.run])
+        companions = worker_companions(settings, ctx, the_worker)
+        await run_worker(the_worker, wake_listener(settings), companions)
     finally:
         await the_worker.sender.close()
         if page is not None:
@@ -245,9 +247,17 @@ async def _work(
     console.print(f"worker stopped after {the_worker.sent} attempts")
 
 
-@app.command()
+simulate_app = typer.Typer(help="Rehearse producers: random events, or a SurveyCake survey.")
+app.add_typer(simulate_app, name="simulate")
+simulate_app.command("surveycake")(simulate_surveycake)
+
+
+@simulate_app.callback(invoke_without_command=True)
 def simulate(
-    platform: Annotated[str, typer.Option(help="Platform id the events belong to.")],
+    context: typer.Context,
+    platform: Annotated[
+        str | None, typer.Option(help="Platform id the events belong to.", show_default=False)
+    ] = None,
     topic: Annotated[
         str | None, typer.Option(help="Event topic; default: a random topic per event.")
     ] = None,
@@ -261,7 +271,8 @@ def simulate(
     batch_size: Annotated[int, typer.Option(help="Most events per request.")] = 100,
     seed: Annotated[int | None, typer.Option(help="Seed for reproducible data.")] = None,
 ) -> None:
-    """Publish realistic, schema-valid random events through the ingest API."""
+    """Publish realistic, schema-valid random events through the ingest API
+    (`hookline simulate surveycake`: a SurveyCake survey instead)."""
     import asyncio
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -269,10 +280,9 @@ def simulate(
     from hookline.devtools.simulate import SimulationError
     from hookline.devtools.simulate import simulate as run_simulation
 
-    ingest_token = token or os.environ.get("HOOKLINE_INGEST_TOKEN")
-    if not ingest_token:
-        err.print("[red]error[/red]: give --token or set HOOKLINE_INGEST_TOKEN")
-        raise typer.Exit(2)
+    if context.invoked_subcommand is not None:
+        return
+    platform, ingest_token = _simulation_target(platform, token)
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -298,6 +308,22 @@ def simulate(
         except (SimulationError, ValueError) as exc:
             err.print(f"[red]error[/red]: {exc}")
             raise typer.Exit(1) from None
+    _print_simulation(report)
+
+
+def _simulation_target(platform: str | None, token: str | None) -> tuple[str, str]:
+    """The platform and the ingest token, or a usage error naming what is missing."""
+    if platform is None:
+        err.print("[red]error[/red]: give --platform (the platform id the events belong to)")
+        raise typer.Exit(2)
+    ingest_token = token or os.environ.get("HOOKLINE_INGEST_TOKEN")
+    if not ingest_token:
+        err.print("[red]error[/red]: give --token or set HOOKLINE_INGEST_TOKEN")
+        raise typer.Exit(2)
+    return platform, ingest_token
+
+
+def _print_simulation(report: SimulationReport) -> None:
     console.print(
         f"sent {report.sent}, accepted {report.accepted}, rejected {report.rejected},"
         f" {report.deliveries} deliveries created, {report.seconds:.1f} s"

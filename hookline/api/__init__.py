@@ -13,6 +13,7 @@ from hookline.api.routers import (
     ingest,
     metrics,
     platform,
+    surveycake,
     webhooks,
 )
 
@@ -25,6 +26,8 @@ ROUTERS = (
     webhooks.router,
     deliveries.router,
     ingest.router,
+    surveycake.router,
+    surveycake.intake_router,
 )
 
 

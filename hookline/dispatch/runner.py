@@ -19,6 +19,8 @@ from hookline.dispatch.worker import Worker
 
 log = logging.getLogger(__name__)
 RESTART_AFTER = 1.0  # seconds
+Companion = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+"""A job that runs beside the worker until the event is set (the SurveyCake intake job)."""
 
 
 async def checkpoint_periodically(
@@ -49,12 +51,8 @@ async def _logged(listening: Coroutine[Any, Any, None], worker: Worker) -> None:
         )
 
 
-Beside = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
-"""A task that lives as long as its worker and ends when the event is set (alerts)."""
-
-
 async def run_worker(
-    worker: Worker, listen: Listen | None = None, beside: Sequence[Beside] = ()
+    worker: Worker, listen: Listen | None = None, beside: Sequence[Companion] = ()
 ) -> None:
     """The worker loop plus a listener that wakes it when another process ingests.
 
@@ -73,13 +71,13 @@ async def run_worker(
     elif wake_dir is not None:
         listener = asyncio.create_task(_logged(listen_sqlite(wake_dir, worker.wake, stop), worker))
     checkpointer = asyncio.create_task(checkpoint_periodically(worker.queue, stop))
-    others = [asyncio.create_task(task(stop)) for task in beside]
+    companions = [asyncio.create_task(job(stop)) for job in beside]
     try:
         await worker.run()
     finally:
         stop.set()
         await checkpointer
-        await asyncio.gather(*others, return_exceptions=True)
+        await asyncio.gather(*companions, return_exceptions=True)
         if listener is not None:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -90,7 +88,7 @@ async def run_supervised(
     worker: Worker,
     listen: Listen | None = None,
     restart_after: float = RESTART_AFTER,
-    beside: Sequence[Beside] = (),
+    beside: Sequence[Companion] = (),
 ) -> None:
     """``run_worker`` that never ends silently: a crash is logged at once and restarted.
 

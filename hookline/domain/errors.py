@@ -187,3 +187,23 @@ class PortalLinkExpired(PortalLinkRefused):
 
     def __init__(self) -> None:
         super().__init__("This sign-in link has expired: ask for a new one.")
+class SurveyNotFound(NotFound):
+    code = "survey_not_found"
+
+
+class SurveyExists(HooklineError):
+    """This platform already connected a survey with this svid (delete it first)."""
+
+    code = "survey_exists"
+
+
+class IntakeNotFound(NotFound):
+    """No platform has this SurveyCake intake token (never made, or replaced)."""
+
+    code = "intake_not_found"
+
+
+class TooManyUnknownSurveys(HooklineError):
+    """The intake holds too many notifications for surveys nobody connected."""
+
+    code = "too_many_unknown_surveys"

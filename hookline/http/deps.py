@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from hookline.domain.models import Actor
 from hookline.services.context import Context
 from hookline.services.deliveries import Send
+from hookline.services.surveycake_job import Fetch
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class Wiring:
     events for delivery, embedded worker or not)."""
     frame_ancestors: tuple[str, ...] = ()
     """Origins allowed to frame the dashboard (``HOOKLINE_FRAME_ANCESTORS``)."""
+    surveycake_fetch: Fetch | None = None
+    """The SSRF-guarded GET of SurveyCake's query API, for the dashboard's key check."""
 
 
 def get_wiring(request: Request) -> Wiring:
@@ -58,6 +61,14 @@ def request_actor(request: Request, kind: str, actor_id: str) -> Actor:
     )
 
 
+def get_surveycake_fetch(request: Request) -> Fetch:
+    fetch = get_wiring(request).surveycake_fetch
+    if fetch is None:
+        raise RuntimeError("this app was built without a SurveyCake fetcher")
+    return fetch
+
+
 WiringDep = Annotated[Wiring, Depends(get_wiring)]
+SurveyCakeFetchDep = Annotated[Fetch, Depends(get_surveycake_fetch)]
 Ctx = Annotated[Context, Depends(get_context)]
 SendDep = Annotated[Send, Depends(get_send)]

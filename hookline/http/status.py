@@ -21,6 +21,8 @@ STATUS_BY_ERROR: dict[type[domain.HooklineError], int] = {
     domain.LoginThrottled: 429,
     domain.StorageUnavailable: 503,
     domain.PortalLinkRefused: 410,
+    domain.SurveyExists: 409,
+    domain.TooManyUnknownSurveys: 429,
 }
 
 

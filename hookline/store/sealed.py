@@ -11,7 +11,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import Column, Connection, Table, inspect, select, text, update
 
-from hookline.store.tables import webhook_secrets, webhooks
+from hookline.store.tables import (
+    surveycake_intakes,
+    surveycake_surveys,
+    webhook_secrets,
+    webhooks,
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,18 @@ SEALED_COLUMNS = (
     ),
     # a webhook's extra headers (issue 16): NULL when it has none, skipped below
     SealedColumn(webhooks, webhooks.c.id, webhooks.c.headers_sealed, webhooks.c.created_at),
+    SealedColumn(
+        surveycake_surveys,
+        surveycake_surveys.c.id,
+        surveycake_surveys.c.keys_ciphertext,
+        surveycake_surveys.c.created_at,
+    ),
+    SealedColumn(
+        surveycake_intakes,
+        surveycake_intakes.c.platform_id,
+        surveycake_intakes.c.token_ciphertext,
+        surveycake_intakes.c.created_at,
+    ),
 )
 
 

@@ -16,6 +16,7 @@ from hookline.services.validation import clean_path_params
 from hookline.web import alerts, auth, routing
 from hookline.web.operator import router as operator_router
 from hookline.web.pages import router as pages_router
+from hookline.web.surveycake import router as surveycake_router
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -33,3 +34,4 @@ def install(app: FastAPI) -> None:
     app.include_router(operator_router, dependencies=safe_path)
     app.include_router(alerts.router, dependencies=safe_path)
     app.add_exception_handler(404, routing.not_found)
+    app.include_router(surveycake_router, dependencies=safe_path)

@@ -29,7 +29,7 @@ from schemathesis.python.asgi import shutdown_lifespans
 from hookline.app import create_app
 from hookline.catalog import TOPICS, ZONES
 from hookline.config import Settings
-from hookline.services import deliveries, ingest, platforms, webhooks
+from hookline.services import deliveries, ingest, platforms, surveycake, webhooks
 from hookline.services.context import Context
 from tests.conftest import FakeClock
 from tests.integration.conftest import INGEST_TOKEN, OPERATOR_TOKEN
@@ -46,6 +46,7 @@ _BEYOND_THE_SCHEMA = {
     # the URL policy: scheme, host syntax, public addresses only
     "POST /v1/webhooks": "url",
     "PATCH /v1/webhooks/{webhook_id}": "url",
+    "POST /v1/surveycake/surveys": "base_url",
     # a cursor is an opaque token only the server makes
     "GET /v1/webhooks": "cursor",
     # a cursor again, and a window whose end must follow its start
@@ -118,12 +119,16 @@ def _build_world(ctx: Context, clock: FakeClock) -> World:
     )
     delivery = deliveries.get_event(ctx, platform_id, event.event_id).deliveries[0]
     spare_token, _ = platforms.create_token(ctx, platform_id)  # never the one the run uses
+    survey = surveycake.connect_survey(
+        ctx, platform_id, svid="yPZQe", hash_key="0123456789abcdef", iv_key="fedcba9876543210"
+    )
     ids = {
         "platform_id": [platform_id],
         "webhook_id": hooks,
         "event_id": [event.event_id],
         "delivery_id": [delivery.id],
         "token_id": [spare_token],
+        "svid": [survey.svid],
     }
     return World(platform_token=created.api_token, ids=ids)
 

@@ -8,7 +8,7 @@ receiver that answered 429/503 with ``Retry-After`` may be called again.
 deliveries carry ``fifo`` and are indexed, while not done, in the order they go in.
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0009
 Create Date: 2026-11-30
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 from hookline.store.types import UTCDateTime
 
 revision = "0010"
-down_revision = "0005"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
