@@ -18,12 +18,14 @@ from hookline import __version__, api, web
 from hookline.bodylimit import BodyLimit
 from hookline.bootstrap import (
     build_context,
+    build_line_gateway,
     build_sender,
     build_worker,
     wake_listener,
     with_fan_out,
 )
 from hookline.config import Settings
+from hookline.dispatch.line import LineGateway
 from hookline.dispatch.runner import run_supervised
 from hookline.dispatch.sender import Sender
 from hookline.dispatch.wakeup import Listen
@@ -31,6 +33,7 @@ from hookline.dispatch.worker import Worker
 from hookline.headers import SecurityHeaders
 from hookline.http.deps import Wiring
 from hookline.services.context import Context
+from hookline.services.messaging import Messaging
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_INGEST_BYTES = 256 * 1024
@@ -60,7 +63,9 @@ def _revealed(secret: SecretStr | None) -> str | None:
     return secret.get_secret_value() if secret else None
 
 
-def _lifespan(sender: Sender, worker: Worker | None, listen: Listen | None) -> Lifespan:
+def _lifespan(
+    sender: Sender, worker: Worker | None, listen: Listen | None, line: LineGateway
+) -> Lifespan:
     """Run the embedded worker while the app serves; close every sender after."""
 
     @asynccontextmanager
@@ -74,6 +79,7 @@ def _lifespan(sender: Sender, worker: Worker | None, listen: Listen | None) -> L
                 await task
                 await worker.sender.close()
             await sender.close()
+            await line.close()
 
     return lifespan
 
@@ -102,8 +108,9 @@ def create_app(
         listen = wake_listener(settings)
     # for test sends and resends of both faces; its HTTP session opens on first use
     sender = build_sender(settings, ctx)
+    line = build_line_gateway(settings, ctx)
     app = FastAPI(
-        lifespan=_lifespan(sender, worker, listen),
+        lifespan=_lifespan(sender, worker, listen, line),
         title="hookline",
         version=__version__,
         description=DESCRIPTION,
@@ -118,6 +125,7 @@ def create_app(
         ingest_token=_revealed(settings.ingest_token),
         metrics_token=_revealed(settings.metrics_token),
         expect_workers=embedded_worker if expect_workers is None else expect_workers,
+        messaging=Messaging(line=line, public_url=settings.public_url),
     )
     app.state.worker = worker  # tests watch it go idle
     web.install(app)

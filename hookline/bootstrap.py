@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from hookline.config import Settings
+from hookline.dispatch.line import LineGateway
 from hookline.dispatch.sender import Sender
 from hookline.dispatch.settings import WorkerSettings
 from hookline.dispatch.wakeup import (
@@ -171,6 +172,15 @@ def build_sender(settings: Settings, ctx: Context) -> Sender:
         allowed_networks=ctx.allowed_networks,
         connect_timeout=settings.connect_timeout,
         total_timeout=settings.send_timeout,
+    )
+
+
+def build_line_gateway(settings: Settings, ctx: Context) -> LineGateway:
+    """LINE's API at the configured base; images through the send-time SSRF guard."""
+    return LineGateway(
+        settings.line_api_base,
+        allowed_networks=tuple(ctx.allowed_networks),
+        timeout=settings.send_timeout,
     )
 
 

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from hookline.api import apidocs, errors, openapi
-from hookline.api.routers import admin, deliveries, health, ingest, metrics, platform, webhooks
+from hookline.api import apidocs, errors, maac, openapi
+from hookline.api.routers import (
+    admin,
+    deliveries,
+    health,
+    ingest,
+    metrics,
+    platform,
+    templates,
+    tracking,
+    webhooks,
+)
 
 ROUTERS = (
     health.router,
@@ -15,6 +25,8 @@ ROUTERS = (
     webhooks.router,
     deliveries.router,
     ingest.router,
+    templates.router,
+    tracking.router,
 )
 
 
@@ -25,3 +37,4 @@ def install(app: FastAPI) -> None:
     openapi.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    maac.install(app)

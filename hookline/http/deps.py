@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from hookline.domain.models import Actor
 from hookline.services.context import Context
 from hookline.services.deliveries import Send
+from hookline.services.messaging import Messaging
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class Wiring:
     expect_workers: bool = False
     """``/readyz`` fails while no worker is alive (``serve``: this process accepts
     events for delivery, embedded worker or not)."""
+    messaging: Messaging | None = None
+    """The Open API's LINE client, public address and rate limiter (``/openapi/v1``)."""
 
 
 def get_wiring(request: Request) -> Wiring:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Column, Connection, Table, inspect, select, text, update
 
-from hookline.store.tables import webhook_secrets
+from hookline.store.tables import line_channels, webhook_secrets
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,12 @@ SEALED_COLUMNS = (
         webhook_secrets.c.id,
         webhook_secrets.c.ciphertext,
         webhook_secrets.c.created_at,
+    ),
+    SealedColumn(
+        line_channels,
+        line_channels.c.platform_id,
+        line_channels.c.ciphertext,
+        line_channels.c.updated_at,
     ),
 )
 
