@@ -26,6 +26,9 @@ MAX_URL = 2000
 MAX_ALT_TEXT = 1500
 MAX_PARAM_VALUE = 2000
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]{0,63})\s*\}\}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+"""Refused in message strings: controls and bidi overrides, but not the line breaks and
+tabs a LINE text message may hold."""
 _IMAGE_KEYS = {"image": ("originalContentUrl", "previewImageUrl"), "imagemap": ("baseUrl",)}
 
 
@@ -91,6 +94,19 @@ def _message_errors(path: str, message: Any) -> list[FieldError]:
     return [e for e in found if e is not None]
 
 
+def _control_errors(path: str, node: Any) -> list[FieldError]:
+    if isinstance(node, str):
+        if _CONTROL.search(node) is None:
+            return []
+        reason = "contains a control or bidi-override character (line breaks and tabs are fine)."
+        return [FieldError(path, "control_character", f"{path} {reason}")]
+    if isinstance(node, dict):
+        return [e for k, v in node.items() for e in _control_errors(f"{path}.{k}", v)]
+    if isinstance(node, list):
+        return [e for i, v in enumerate(node) for e in _control_errors(f"{path}[{i}]", v)]
+    return []
+
+
 def check_messages(messages: Any) -> list[FieldError]:
     """Why these messages cannot make a template (empty when they can)."""
     if not isinstance(messages, list) or not 1 <= len(messages) <= MAX_MESSAGES:
@@ -99,7 +115,8 @@ def check_messages(messages: Any) -> list[FieldError]:
                 "messages", "invalid", f"messages must be a list of 1 to {MAX_MESSAGES} objects."
             )
         ]
-    errors = [e for i, m in enumerate(messages) for e in _message_errors(f"messages[{i}]", m)]
+    errors = _control_errors("messages", messages)
+    errors += [e for i, m in enumerate(messages) for e in _message_errors(f"messages[{i}]", m)]
     if not errors and not Tracked.of(messages).images:
         errors.append(
             FieldError(
