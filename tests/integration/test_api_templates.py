@@ -97,12 +97,12 @@ def test_a_template_without_an_image_cannot_be_tracked(
         (
             [{"type": "image", "originalContentUrl": "ftp://x", "previewImageUrl": IMAGE}],
             "messages[0].originalContentUrl",
-        ),  # fmt: skip
+        ),
         ([IMAGE_MESSAGE, {"type": "flex", "altText": "x", "contents": {}}], "messages[1].contents"),
         (
             [IMAGE_MESSAGE, {"type": "imagemap", "baseUrl": IMAGE, "altText": "a"}],
             "messages[1].baseSize",
-        ),  # fmt: skip
+        ),
         ([IMAGE_MESSAGE, {"type": "text", "text": "a\x00b"}], "messages[1].text"),
         ([IMAGE_MESSAGE, {"type": "text", "text": "\ud800"}], "messages[1].text"),
         (["not an object"], "messages[0]"),
