@@ -22,7 +22,7 @@ from hookline.config import Settings
 
 ROOT = Path(__file__).parents[2]
 GUIDE = ROOT / "docs" / "deploying.md"
-GUIDES = [GUIDE, ROOT / "docs" / "metrics.md"]
+GUIDES = [GUIDE, ROOT / "docs" / "metrics.md", ROOT / "docs" / "openapi.md"]
 DEPLOY_FILES = [
     ROOT / "deploy" / "docker-compose.yml",
     ROOT / "deploy" / "nginx.conf",
