@@ -174,9 +174,27 @@ class FakeLine:
             self.image_hits += 1
         return web.Response(body=PNG, content_type="image/png")
 
+    async def _list(self, _request: web.Request) -> web.Response:
+        with self._lock:
+            found = [
+                {"index": i, "to": p.to, "messages": p.messages} for i, p in enumerate(self.pushes)
+            ]
+        return web.json_response(found)
+
+    async def _open(self, request: web.Request) -> web.Response:
+        """``POST /fake/pushes/{index}/open``: a LINE app opens that push (demo, by hand)."""
+        index = request.match_info["index"]
+        with self._lock:
+            known = index.isdigit() and int(index) < len(self.pushes)
+        if not known:
+            return web.json_response({"message": "No such push"}, status=404)
+        return web.json_response({"image_statuses": await self.open_push(int(index))})
+
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/v2/bot/message/push", self._push)
+        app.router.add_get("/fake/pushes", self._list)
+        app.router.add_post("/fake/pushes/{index}/open", self._open)
         app.router.add_get("/img/{name}", self._image)
         app.router.add_get("/img/{name}/{size}", self._image)
         return app
