@@ -262,3 +262,20 @@ def report(
     with ctx.db.read() as conn:
         figures = tracking.report(conn, platform_id, event_id, start, end)
     return EventReport(event_id, figures)
+
+
+@dataclass(frozen=True)
+class EventSummary:
+    event: EventRow
+    figures: tracking.EventFigures
+
+
+def event_summaries(ctx: Context, platform_id: str) -> list[EventSummary]:
+    """Every message event of the platform, newest first, with its opens and clicks."""
+    with ctx.db.read() as conn:
+        rows = store.list_events(
+            conn, platform_id, name=None, start=None, limit=MAX_EVENTS_PER_PLATFORM
+        )
+        figures = tracking.figures_by_event(conn, platform_id)
+    empty = tracking.EventFigures()
+    return [EventSummary(row, figures.get(row.id, empty)) for row in reversed(rows)]

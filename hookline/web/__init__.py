@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from hookline.services.validation import clean_path_params
 from hookline.web import auth
+from hookline.web.messaging import router as messaging_router
 from hookline.web.operator import router as operator_router
 from hookline.web.pages import router as pages_router
 
@@ -31,3 +32,4 @@ def install(app: FastAPI) -> None:
     safe_path = [Depends(_refuse_unsafe_path)]
     app.include_router(pages_router, dependencies=safe_path)
     app.include_router(operator_router, dependencies=safe_path)
+    app.include_router(messaging_router, dependencies=safe_path)
