@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from hookline.domain.models import Role
 from hookline.services import messaging, users
 from hookline.services.context import Context
 from hookline.store.tables import line_channels, message_templates
@@ -106,7 +107,7 @@ def test_another_platform_cannot_open_my_template(
     save_template(dashboard, "Mine", MESSAGES)
     other = make_platform(ctx, clock, name="Tea")
     users.create_user(
-        ctx, email="tom@tea.example", password=PASSWORD, role=users.Role.MEMBER, platform_id=other
+        ctx, email="tom@tea.example", password=PASSWORD, role=Role.MEMBER, platform_id=other
     )
     dashboard.client.post("/logout", data={}, follow_redirects=False)
     dashboard.client.cookies.clear()
