@@ -25,7 +25,7 @@ from hookline.config import Settings
 from hookline.devtools.fake_line import FakeLine
 from hookline.receiver import MessageFirstOpenEvent, verify_and_parse
 from hookline.services.context import Context
-from hookline.store.tables import events
+from hookline.store.tables import events, push_opens
 from tests.conftest import FakeClock
 from tests.integration.conftest import OP, OPERATOR_TOKEN
 from tests.support.live_app import serving
@@ -223,3 +223,39 @@ def test_two_friends_opening_twice_make_one_first_open_each_and_the_report_count
     day_before = (clock.now - timedelta(days=1)).date().isoformat()
     assert maac.report(event["id"], day_before, day_before)["report"]["total"]["opens"] == 0
     assert [e["id"] for e in maac.all_events()] == [event["id"]]
+
+
+def test_imagemaps_are_tracked_and_private_image_addresses_are_never_fetched(
+    live: Live, ctx: Context, clock: FakeClock
+) -> None:
+    token = make_platform(live, clock, zones=(3,))
+    auth = {"Authorization": f"Bearer {token}"}
+    channel = {"channel_access_token": live.line.channel_token}
+    assert live.http.put("/v1/platform/line", json=channel, headers=auth).status_code == 200
+    imagemap = {
+        "type": "imagemap",
+        "baseUrl": live.line.image_url("map"),
+        "altText": "Map",
+        "baseSize": {"width": 1040, "height": 1040},
+        "actions": [{"type": "uri", "linkUri": "https://shop.example.com/", "area": {}}],
+    }
+    metadata = "http://169.254.169.254/latest/meta-data/logo.png"
+    private = {"type": "image", "originalContentUrl": metadata, "previewImageUrl": metadata}
+    ids = []
+    for messages in ([imagemap], [private]):
+        r = live.http.post("/v1/templates", json={"name": "t", "messages": messages}, headers=auth)
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    maac = MaacClient(live.base, token)
+    for template_id in ids:
+        assert maac.push(template_id, {"line_uid": FRIEND_A})["result"] == "success"
+
+    pushed = live.line.pushes[0].messages[0]
+    assert pushed["baseUrl"].startswith(live.base + "/t/o/")
+    assert pushed["actions"][0]["linkUri"].startswith(live.base + "/t/c/")
+    assert live.line.open(0) == [200]  # the app asks for baseUrl/1040
+    assert live.line.image_hits == 1
+    assert live.line.open(1) == [404, 404]  # refused by the SSRF guard: nothing fetched
+    with ctx.db.read() as conn:
+        opened = conn.execute(select(func.count()).select_from(push_opens)).scalar_one()
+    assert opened == 2  # the fetches still were the friend's opens
