@@ -8,6 +8,7 @@ What the request's caller gets back is MAAC's ``result``: ``success``, ``timeout
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -175,10 +176,18 @@ def _tracked(
     )
 
 
-async def push(
+@dataclass(frozen=True)
+class _Prepared:
+    push_id: int
+    channel_token: str
+    to: str
+    messages: list[Any]
+
+
+def _prepare(
     ctx: Context, messaging: Messaging, platform_id: str, request: PushRequest
-) -> Pushed:
-    """Send the template to one LINE friend, tracked; record it whatever LINE answers."""
+) -> _Prepared:
+    """Every check, then the push recorded (``pending``) with its tracked messages."""
     platform = get_platform(ctx, platform_id)
     values = _check_push(platform, request, ctx.clock())
     with ctx.db.read() as conn:
@@ -211,10 +220,26 @@ async def push(
             links=tracked.links,
             created_at=ctx.clock(),
         )
-    outcome = await _send(messaging, channel_token, values["line_uid"], tracked.messages)
+    return _Prepared(push_id, channel_token, values["line_uid"], tracked.messages)
+
+
+def _record_result(ctx: Context, push_id: int, result: str) -> None:
     with ctx.db.write() as conn:
-        store.set_push_result(conn, push_id, outcome.result)
-    return Pushed(push_id, request.event_id, outcome)
+        store.set_push_result(conn, push_id, result)
+
+
+async def push(
+    ctx: Context, messaging: Messaging, platform_id: str, request: PushRequest
+) -> Pushed:
+    """Send the template to one LINE friend, tracked; record it whatever LINE answers.
+
+    The database work runs in worker threads, so the event loop keeps serving other
+    pushes (up to 170 a second per platform) while one waits on the database or LINE.
+    """
+    ready = await asyncio.to_thread(_prepare, ctx, messaging, platform_id, request)
+    outcome = await _send(messaging, ready.channel_token, ready.to, ready.messages)
+    await asyncio.to_thread(_record_result, ctx, ready.push_id, outcome.result)
+    return Pushed(ready.push_id, request.event_id, outcome)
 
 
 async def _send(

@@ -11,6 +11,7 @@ a repeat harmless.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -79,31 +80,41 @@ async def open_image(
     ctx: Context, messaging: Messaging, token: str, slot: int, size: str | None = None
 ) -> Served:
     """Record the open (first fetch only) and answer the image's bytes, cached."""
+    if size is not None and size not in IMAGEMAP_SIZES:
+        raise TrackingNotFound("No such tracked message.")
+    original, first, cached = await asyncio.to_thread(_open, ctx, token, slot, size)
+    if cached is not None:
+        return Served(cached, first)
+    fetched = await messaging.line.fetch_image(original)
+    if fetched is not None:
+        await asyncio.to_thread(_cache, ctx, original, fetched)
+    return Served(fetched, first)
+
+
+def _key(url: str) -> str:
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+def _open(
+    ctx: Context, token: str, slot: int, size: str | None
+) -> tuple[str, bool, FetchedImage | None]:
+    """The database half of an image fetch (run in a thread): the open, the cache."""
     push = _push(ctx, token)
     original = _slot(push.images, slot)
     if size is not None:
-        if size not in IMAGEMAP_SIZES:
-            raise TrackingNotFound("No such tracked message.")
         original = f"{original.rstrip('/')}/{size}"
     with ctx.db.write() as conn:
         first = tracking.record_open(conn, push.id, ctx.clock())
     if first and push.event_id is not None:
         _emit_first_open(ctx, push)
-    return Served(await _image(ctx, messaging, original), first)
-
-
-async def _image(ctx: Context, messaging: Messaging, url: str) -> FetchedImage | None:
-    """The bytes at ``url``: from the cache, else fetched once through the SSRF guard."""
-    key = hashlib.sha256(url.encode("utf-8")).hexdigest()
     with ctx.db.read() as conn:
-        cached = tracking.cached_image(conn, key)
-    if cached is not None:
-        return FetchedImage(*cached)
-    fetched = await messaging.line.fetch_image(url)
-    if fetched is not None:
-        with ctx.db.write() as conn:
-            tracking.cache_image(conn, key, fetched.content_type, fetched.body, ctx.clock())
-    return fetched
+        cached = tracking.cached_image(conn, _key(original))
+    return original, first, None if cached is None else FetchedImage(*cached)
+
+
+def _cache(ctx: Context, url: str, image: FetchedImage) -> None:
+    with ctx.db.write() as conn:
+        tracking.cache_image(conn, _key(url), image.content_type, image.body, ctx.clock())
 
 
 def click(ctx: Context, token: str, slot: int) -> str:
