@@ -13,7 +13,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 
 from hookline.services.validation import clean_path_params
-from hookline.web import auth
+from hookline.web import auth, routing
 from hookline.web.messaging import router as messaging_router
 from hookline.web.operator import router as operator_router
 from hookline.web.pages import router as pages_router
@@ -33,3 +33,4 @@ def install(app: FastAPI) -> None:
     app.include_router(pages_router, dependencies=safe_path)
     app.include_router(operator_router, dependencies=safe_path)
     app.include_router(messaging_router, dependencies=safe_path)
+    app.add_exception_handler(404, routing.not_found)

@@ -54,7 +54,7 @@ def login(
         result = users.login(view.ctx, email, password)
     except LoginThrottled as exc:
         seconds = max(exc.retry_after, 1)
-        error, status = view.t("login.throttled", seconds=seconds), 429
+        error, status = view.t.plural("login.throttled", seconds, seconds=seconds), 429
         headers["Retry-After"] = str(seconds)  # what the page says, for scripts and proxies
     except InvalidLogin:
         error, status = view.t("login.invalid"), 401

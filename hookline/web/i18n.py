@@ -10,6 +10,7 @@ English sentences for API clients; the dashboard translates them by their stable
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from functools import cache
 from importlib import resources
 from string import Formatter
@@ -18,6 +19,21 @@ from typing import Any
 LANGUAGES = ("en", "zh-TW")
 DEFAULT_LANGUAGE = "en"
 LANGUAGE_NAMES = {"en": "English", "zh-TW": "繁體中文"}
+
+PLURAL_RULES: dict[str, Callable[[int], str]] = {
+    "en": lambda n: "one" if n == 1 else "other",
+    "zh-TW": lambda _n: "other",
+}
+"""CLDR plural categories of each language, for the integers the dashboard counts.
+
+A counted text is a key per category (``login.throttled.one``, ``.other``): English
+says "1 second" but "2 seconds"; Chinese has one form, so it defines only ``.other``.
+"""
+PLURAL_FORMS = {"en": ("one", "other"), "zh-TW": ("other",)}
+"""The categories each language's counted texts must define (tests/web/test_i18n.py)."""
+
+LIST_SEPARATORS = {"en": ", ", "zh-TW": "、"}
+"""How a short list of names is joined: Chinese uses the enumeration comma."""
 
 
 @cache
@@ -60,6 +76,18 @@ class Translator:
 
     def has(self, key: str) -> bool:
         return key in self._texts
+
+    def plural(self, key: str, count: int, **params: Any) -> str:
+        """The form of ``key`` this language uses for ``count``: ``key.one``, ``key.other``."""
+        return self(f"{key}.{PLURAL_RULES[self.lang](count)}", **params)
+
+    @property
+    def separator(self) -> str:
+        """What goes between the items of a list in this language (templates loop)."""
+        return LIST_SEPARATORS[self.lang]
+
+    def join(self, items: Iterable[str]) -> str:
+        return self.separator.join(items)
 
 
 def _match(tag: str) -> str | None:

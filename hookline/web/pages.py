@@ -93,8 +93,9 @@ def form_errors(view: View, exc: HooklineError) -> dict[str, str]:
 
 def error_message(view: View, exc: HooklineError) -> str:
     if isinstance(exc, WebhookLimitReached):
-        return view.t(
-            "limit.reached", working=exc.extra.get("working"), limit=exc.extra.get("limit")
+        working = int(exc.extra.get("working", 0))
+        return view.t.plural(
+            "limit.reached", working, working=working, limit=exc.extra.get("limit")
         )
     if isinstance(exc, ZoneNotPurchased | ZoneExpired | InvalidInput):
         return next(iter(form_errors(view, exc).values()))

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 
 from hookline.domain.errors import HooklineError, StorageUnavailable
 from hookline.http.status import status_of
@@ -59,3 +60,60 @@ class DashboardRoute(APIRoute):
 def dashboard_router() -> APIRouter:
     """A router for dashboard pages: out of the Open API document, errors as pages."""
     return APIRouter(include_in_schema=False, route_class=DashboardRoute)
+
+
+# --- unknown paths ---------------------------------------------------------------------
+
+PAGE_TYPES = ("text/html", "application/xhtml+xml")
+DATA_TYPES = ("application/json", "application/problem+json")
+
+
+def _qualities(accept: str) -> dict[str, float]:
+    """Media type -> quality of an Accept header; a malformed quality counts as 0."""
+    out: dict[str, float] = {}
+    for part in accept.split(","):
+        media, _, params = part.partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        media = media.strip().lower()
+        if media:
+            out[media] = max(quality, out.get(media, 0.0))
+    return out
+
+
+def wants_page(request: Request) -> bool:
+    """A browser navigating (it names HTML, ahead of JSON), not an API client.
+
+    curl and HTTP libraries send ``*/*`` or ask for JSON: they keep getting problem+json.
+    """
+    if request.method not in ("GET", "HEAD"):
+        return False
+    qualities = _qualities(request.headers.get("accept", ""))
+    page = max((qualities.get(m, 0.0) for m in PAGE_TYPES), default=0.0)
+    data = max((qualities.get(m, 0.0) for m in DATA_TYPES), default=0.0)
+    return page > 0 and page >= data
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    """An unknown path: a page in the reader's language for a browser, else the app's answer.
+
+    Installed for status 404, which Starlette looks up before the handler of
+    ``HTTPException`` (the API's problem+json); that handler answers everyone else.
+    """
+    if wants_page(request):
+        view = build_view(request)
+        return view.render(
+            "error.html",
+            status_code=404,
+            heading=view.t("error.not_found_title"),
+            message=view.t("error.not_found"),
+        )
+    fallback = request.app.exception_handlers[HTTPException]
+    response: Response = await fallback(request, exc)
+    return response

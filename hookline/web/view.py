@@ -185,10 +185,14 @@ class View:
             samesite="lax",
         )
 
-    def local_time(self, moment: datetime | None, timezone: str | None = None) -> str:
+    def local_time(
+        self, moment: datetime | None, timezone: str | None = None, *, seconds: bool = False
+    ) -> str:
+        """``seconds`` where moments are seconds apart: retries come after 1, 2 and 4 s."""
         if moment is None:
             return "—"
-        return moment.astimezone(ZoneInfo(timezone or self.timezone)).strftime("%Y-%m-%d %H:%M")
+        shape = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+        return moment.astimezone(ZoneInfo(timezone or self.timezone)).strftime(shape)
 
     def local_hour(self, moment: datetime, timezone: str | None = None) -> str:
         return moment.astimezone(ZoneInfo(timezone or self.timezone)).strftime("%H:%M")
