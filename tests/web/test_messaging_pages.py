@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hookline.domain.models import Role
-from hookline.services import messaging, users
+from hookline.services import messaging, templates, users
 from hookline.services.context import Context
 from hookline.store.tables import line_channels, message_templates
 from hookline.web.messaging import EXAMPLE
@@ -41,6 +41,12 @@ def save_template(dash: Dashboard, name: str, messages: Any) -> Any:
     )
 
 
+def only_template(ctx: Context, platform_id: str) -> int:
+    """The id the platform's one template got (ids are not reset between tests)."""
+    (found,) = templates.list_templates(ctx, platform_id)
+    return found.id
+
+
 def test_channel_token_is_saved_sealed_and_never_shown(dashboard: Dashboard, ctx: Context) -> None:
     token = "channel-token-" + "z" * 100
     r = dashboard.post("/messaging/line", {"channel_access_token": token}, page="/messaging")
@@ -51,12 +57,13 @@ def test_channel_token_is_saved_sealed_and_never_shown(dashboard: Dashboard, ctx
         assert token not in conn.execute(select(line_channels.c.ciphertext)).scalar_one()
 
 
-def test_a_template_is_saved_previewed_and_listed(dashboard: Dashboard) -> None:
+def test_a_template_is_saved_previewed_and_listed(dashboard: Dashboard, ctx: Context) -> None:
     r = save_template(dashboard, "Winter", MESSAGES)
     assert r.status_code == 303, r.text
     page = dashboard.client.get("/messaging").text
     assert "Winter" in page and 'data-template="' in page and "{{name}}" in page
-    editor = dashboard.client.get("/messaging/templates/1")
+    template_id = only_template(ctx, dashboard.platform_id)
+    editor = dashboard.client.get(f"/messaging/templates/{template_id}")
     assert editor.status_code == 200
     assert 'data-kind="flex"' in editor.text and "Half price" in editor.text
 
@@ -89,10 +96,11 @@ def test_bad_event_names_are_refused_in_place(dashboard: Dashboard, name: str) -
     assert r.status_code == 422 and 'id="event-error"' in r.text
 
 
-def test_pages_in_traditional_chinese(dashboard: Dashboard) -> None:
+def test_pages_in_traditional_chinese(dashboard: Dashboard, ctx: Context) -> None:
     save_template(dashboard, "冬季", MESSAGES)
     dashboard.post("/messaging/events", {"name": "冬季活動"}, page="/messaging")
-    for path in ("/messaging", "/messaging/templates/1", "/messaging/templates/new"):
+    edit = f"/messaging/templates/{only_template(ctx, dashboard.platform_id)}"
+    for path in ("/messaging", edit, "/messaging/templates/new"):
         page = dashboard.client.get(path, headers=ZH).text
         source = (
             page.split("<textarea", 1)[-1].split("</textarea>")[0] if "<textarea" in page else ""
@@ -105,6 +113,7 @@ def test_another_platform_cannot_open_my_template(
     dashboard: Dashboard, ctx: Context, clock: FakeClock
 ) -> None:
     save_template(dashboard, "Mine", MESSAGES)
+    mine = f"/messaging/templates/{only_template(ctx, dashboard.platform_id)}"
     other = make_platform(ctx, clock, name="Tea")
     users.create_user(
         ctx, email="tom@tea.example", password=PASSWORD, role=Role.MEMBER, platform_id=other
@@ -112,5 +121,5 @@ def test_another_platform_cannot_open_my_template(
     dashboard.client.post("/logout", data={}, follow_redirects=False)
     dashboard.client.cookies.clear()
     dashboard.login("tom@tea.example")
-    assert dashboard.client.get("/messaging/templates/1").status_code == 404
+    assert dashboard.client.get(mine).status_code == 404
     assert "Mine" not in dashboard.client.get("/messaging").text
