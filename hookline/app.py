@@ -18,6 +18,7 @@ from hookline import __version__, api, web
 from hookline.bodylimit import BodyLimit
 from hookline.bootstrap import (
     build_context,
+    build_line_gateway,
     build_sender,
     build_worker,
     wake_listener,
@@ -25,6 +26,7 @@ from hookline.bootstrap import (
     worker_companions,
 )
 from hookline.config import Settings
+from hookline.dispatch.line import LineGateway
 from hookline.dispatch.runner import Companion, run_supervised
 from hookline.dispatch.sender import Sender
 from hookline.dispatch.surveycake_fetch import SurveyCakeFetcher
@@ -33,6 +35,7 @@ from hookline.dispatch.worker import Worker
 from hookline.headers import SecurityHeaders
 from hookline.http.deps import Wiring
 from hookline.services.context import Context
+from hookline.services.messaging import Messaging
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_INGEST_BYTES = 256 * 1024
@@ -68,6 +71,7 @@ def _lifespan(
     listen: Listen | None,
     beside: list[Companion],
     fetcher: SurveyCakeFetcher,
+    line: LineGateway,
 ) -> Lifespan:
     """Run the embedded worker while the app serves; close every sender after."""
 
@@ -87,6 +91,7 @@ def _lifespan(
                 await worker.sender.close()
             await sender.close()
             await fetcher.close()
+            await line.close()
 
     return lifespan
 
@@ -120,8 +125,9 @@ def create_app(
     fetcher = SurveyCakeFetcher(  # the dashboard's key check
         allowed_networks=ctx.allowed_networks, total_timeout=settings.send_timeout
     )
+    line = build_line_gateway(settings, ctx)
     app = FastAPI(
-        lifespan=_lifespan(sender, worker, listen, beside, fetcher),
+        lifespan=_lifespan(sender, worker, listen, beside, fetcher, line),
         title="hookline",
         version=__version__,
         description=DESCRIPTION,
@@ -138,6 +144,7 @@ def create_app(
         expect_workers=embedded_worker if expect_workers is None else expect_workers,
         frame_ancestors=settings.frame_origins,
         surveycake_fetch=fetcher,
+        messaging=Messaging(line=line, public_url=settings.public_url),
     )
     app.state.worker = worker  # tests watch it go idle
     web.install(app)

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from hookline.config import Settings
 from hookline.dispatch.alerts import Alerts
+from hookline.dispatch.line import LineGateway
 from hookline.dispatch.mailer import Mailer
 from hookline.dispatch.runner import Companion
 from hookline.dispatch.sender import Sender
@@ -179,6 +180,15 @@ def build_sender(settings: Settings, ctx: Context) -> Sender:
         connect_timeout=settings.connect_timeout,
         total_timeout=settings.send_timeout,
         proxy=settings.egress_proxy,
+    )
+
+
+def build_line_gateway(settings: Settings, ctx: Context) -> LineGateway:
+    """LINE's API at the configured base; images through the send-time SSRF guard."""
+    return LineGateway(
+        settings.line_api_base,
+        allowed_networks=tuple(ctx.allowed_networks),
+        timeout=settings.send_timeout,
     )
 
 

@@ -44,8 +44,11 @@ def migrate() -> None:
     )
 
 
-def _print_demo(creds: DemoCredentials, base: str, delivery: str) -> None:
+def _print_demo(
+    creds: DemoCredentials, base: str, delivery: str, extra: list[str] | None = None
+) -> None:
     """Everything a first run needs to try the demo, copyable as printed."""
+    more = "".join("\n" + line for line in extra or [])
     console.print(
         Panel.fit(
             f"[bold]hookline {__version__}[/bold] demo\n"
@@ -57,7 +60,7 @@ def _print_demo(creds: DemoCredentials, base: str, delivery: str) -> None:
             f"API token:       {creds.api_token}\n"
             f"Operator token:  {creds.operator_token}\n"
             f"Ingest token:    {creds.ingest_token}\n"
-            f"Delivery:        {delivery}",
+            f"Delivery:        {delivery}" + more,
             title="hookline is running",
         )
     )
@@ -136,7 +139,11 @@ def serve(
     delivery = start_delivery(settings, workers, no_worker)
     try:
         if creds is not None:
-            _print_demo(creds, f"http://{host}:{port}", delivery.describe())
+            from hookline.commands import demo_line
+
+            settings, line = demo_line.start_demo_line(settings, host, port)
+            extra = demo_line.describe(line)
+            _print_demo(creds, f"http://{host}:{port}", delivery.describe(), extra)
             settings = _with_demo(settings, creds)
         else:
             console.print(f"[dim]delivery: {delivery.describe()}[/dim]")

@@ -82,6 +82,15 @@ class Settings(BaseSettings):
         description="On SIGTERM, how long a worker lets attempts in flight finish before it"
         " gives the rest back to the queue.",
     )
+    line_api_base: str = Field(
+        default="https://api.line.me",
+        description="LINE Messaging API base URL pushes go to (a proxy, or a fake in tests).",
+    )
+    public_url: str = Field(
+        default="http://localhost:8000",
+        description="The address LINE clients reach this server at: tracking URLs of pushed"
+        " images and links are made under it.",
+    )
     failing_days: float = Field(
         default=5.0, gt=0, description="A webhook failing every attempt this long is stopped."
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from hookline.api import apidocs, errors, openapi
+from hookline.api import apidocs, errors, maac, openapi
 from hookline.api.routers import (
     admin,
     alerts,
@@ -14,6 +14,8 @@ from hookline.api.routers import (
     metrics,
     platform,
     surveycake,
+    templates,
+    tracking,
     webhooks,
 )
 
@@ -28,6 +30,8 @@ ROUTERS = (
     ingest.router,
     surveycake.router,
     surveycake.intake_router,
+    templates.router,
+    tracking.router,
 )
 
 
@@ -38,3 +42,4 @@ def install(app: FastAPI) -> None:
     openapi.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    maac.install(app)

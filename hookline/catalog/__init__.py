@@ -2,11 +2,11 @@
 
 from hookline.catalog.topics import (
     TOPICS,
-    ZONES,
     Topic,
     get_topic,
     topics_in_zone,
     validate_data,
 )
+from hookline.domain.zones import ZONES
 
 __all__ = ["TOPICS", "ZONES", "Topic", "get_topic", "topics_in_zone", "validate_data"]

@@ -121,7 +121,6 @@ _ALL = (
     ),
 )
 
-ZONES: tuple[int, ...] = (1, 2)
 TOPICS: Mapping[str, Topic] = MappingProxyType({t.name: t for t in _ALL})
 
 

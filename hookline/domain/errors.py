@@ -187,6 +187,8 @@ class PortalLinkExpired(PortalLinkRefused):
 
     def __init__(self) -> None:
         super().__init__("This sign-in link has expired: ask for a new one.")
+
+
 class SurveyNotFound(NotFound):
     code = "survey_not_found"
 

@@ -21,3 +21,15 @@ def zone_validity(purchase: ZonePurchase | None, now: datetime) -> ZoneValidity:
     if not purchase.is_valid(now):
         return ZoneValidity.EXPIRED
     return ZoneValidity.VALID
+
+
+ZONES: tuple[int, ...] = (1, 2, 3)
+"""Every zone a platform can purchase: 1 and 2 hold webhook topics (``catalog``), 3 is
+the Open API push with parameters (``/openapi/v1/direct_message/push/``)."""
+
+OPENAPI_PUSH_ZONE = 3
+ZONE_TITLES = {
+    1: "Webhooks: receipts, forms, PNP, points",
+    2: "Webhooks: message first open",
+    3: "Open API push with parameters",
+}

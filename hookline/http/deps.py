@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from hookline.domain.models import Actor
 from hookline.services.context import Context
 from hookline.services.deliveries import Send
+from hookline.services.messaging import Messaging
 from hookline.services.surveycake_job import Fetch
 
 
@@ -34,6 +35,8 @@ class Wiring:
     """Origins allowed to frame the dashboard (``HOOKLINE_FRAME_ANCESTORS``)."""
     surveycake_fetch: Fetch | None = None
     """The SSRF-guarded GET of SurveyCake's query API, for the dashboard's key check."""
+    messaging: Messaging | None = None
+    """The Open API's LINE client, public address and rate limiter (``/openapi/v1``)."""
 
 
 def get_wiring(request: Request) -> Wiring:

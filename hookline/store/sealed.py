@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import Column, Connection, Table, inspect, select, text, update
 
 from hookline.store.tables import (
+    alert_settings,
+    line_channels,
     surveycake_intakes,
     surveycake_surveys,
     webhook_secrets,
@@ -29,6 +31,13 @@ class SealedColumn:
 
 
 SEALED_COLUMNS = (
+    # the operator's operational-webhook secret (docs/alerts.md): NULL when none is set
+    SealedColumn(
+        alert_settings,
+        alert_settings.c.id,
+        alert_settings.c.secret_ciphertext,
+        alert_settings.c.updated_at,
+    ),
     SealedColumn(
         webhook_secrets,
         webhook_secrets.c.id,
@@ -48,6 +57,12 @@ SEALED_COLUMNS = (
         surveycake_intakes.c.platform_id,
         surveycake_intakes.c.token_ciphertext,
         surveycake_intakes.c.created_at,
+    ),
+    SealedColumn(
+        line_channels,
+        line_channels.c.platform_id,
+        line_channels.c.ciphertext,
+        line_channels.c.updated_at,
     ),
 )
 

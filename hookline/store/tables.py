@@ -1,4 +1,8 @@
-"""The schema as the code declares it; migrations must build exactly this."""
+"""The schema as the code declares it; migrations must build exactly this.
+
+The delivery engine's tables are declared here; those of the features beside it
+(alerts, SurveyCake, the Open API) one module each (``tables_*``), named here too, so
+``tables`` is still the whole schema."""
 
 from __future__ import annotations
 
@@ -10,29 +14,33 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     PrimaryKeyConstraint,
     String,
     Table,
     Text,
-    UniqueConstraint,
     false,
     text,
     true,
 )
 
+from hookline.store.schema_base import ID as ID
+from hookline.store.schema_base import metadata as metadata
+from hookline.store.tables_alerts import alert_sends as alert_sends
+from hookline.store.tables_alerts import alert_settings as alert_settings
+from hookline.store.tables_alerts import incidents as incidents
+from hookline.store.tables_alerts import portal_links as portal_links
+from hookline.store.tables_messaging import cached_images as cached_images
+from hookline.store.tables_messaging import line_channels as line_channels
+from hookline.store.tables_messaging import message_events as message_events
+from hookline.store.tables_messaging import message_templates as message_templates
+from hookline.store.tables_messaging import push_clicks as push_clicks
+from hookline.store.tables_messaging import push_opens as push_opens
+from hookline.store.tables_messaging import pushes as pushes
+from hookline.store.tables_surveycake import surveycake_intakes as surveycake_intakes
+from hookline.store.tables_surveycake import surveycake_notifications as surveycake_notifications
+from hookline.store.tables_surveycake import surveycake_surveys as surveycake_surveys
 from hookline.store.types import UTCDateTime
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
-
-ID = 40
 FIFO_OPEN = "fifo AND state IN ('pending', 'in_flight')"
 """A FIFO webhook's deliveries not yet done: their order is the order they go in."""
 
@@ -280,123 +288,4 @@ workers = Table(
     Column("name", String(64), primary_key=True),
     Column("started_at", UTCDateTime, nullable=False),
     Column("heartbeat_at", UTCDateTime, nullable=False),
-)
-
-# Alerts (store/incidents.py): one row per incident under a unique key, so workers on
-# one database record each once; one alert_sends row per (incident, channel,
-# recipient), the promise to tell that survives an SMTP or receiver outage.
-
-incidents = Table(
-    "incidents",
-    metadata,
-    Column("id", String(ID), primary_key=True),
-    Column("dedup_key", String(200), nullable=False),
-    Column("kind", String(32), nullable=False),
-    Column("platform_id", String(ID), nullable=False),
-    Column("subject_id", String(ID), nullable=False, index=True),
-    Column("data", Text, nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("resolved_at", UTCDateTime, nullable=True),
-    UniqueConstraint("dedup_key"),
-)
-
-alert_sends = Table(
-    "alert_sends",
-    metadata,
-    Column("incident_id", String(ID), ForeignKey("incidents.id"), nullable=False),
-    Column("channel", String(16), nullable=False),
-    Column("recipient", String(ID), nullable=False),
-    Column("state", String(16), nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Column("next_attempt_at", UTCDateTime, nullable=True, index=True),
-    Column("sent_at", UTCDateTime, nullable=True),
-    Column("last_error", String(300), nullable=True),
-    PrimaryKeyConstraint("incident_id", "channel", "recipient"),
-)
-
-alert_settings = Table(
-    "alert_settings",
-    metadata,
-    Column("id", String(16), primary_key=True),
-    Column("webhook_url", String(2048), nullable=True),
-    Column("secret_ciphertext", Text, nullable=True),
-    Column("updated_at", UTCDateTime, nullable=False),
-)
-
-# One-use links that sign a member into their platform's dashboard (an operator's
-# portal); only the SHA-256 of the link's token is kept, like sessions.
-
-portal_links = Table(
-    "portal_links",
-    metadata,
-    Column("token_hash", String(64), primary_key=True),
-    Column("platform_id", String(ID), nullable=False),
-    Column("user_id", String(ID), nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("expires_at", UTCDateTime, nullable=False),
-    Column("used_at", UTCDateTime, nullable=True),
-)
-
-# SurveyCake intake (docs/surveycake.md). The intake token and a survey's two keys are
-# sealed with the server's box (store/sealed.py lists them); a notification is leased
-# by a worker like a delivery, and its svid + hash is unique per platform.
-
-surveycake_intakes = Table(
-    "surveycake_intakes",
-    metadata,
-    Column("platform_id", String(ID), ForeignKey("platforms.id"), primary_key=True),
-    Column("token_hash", String(64), nullable=False, unique=True),
-    Column("token_ciphertext", Text, nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-)
-
-surveycake_surveys = Table(
-    "surveycake_surveys",
-    metadata,
-    Column("id", String(ID), primary_key=True),
-    Column("platform_id", String(ID), ForeignKey("platforms.id"), nullable=False),
-    Column("svid", String(64), nullable=False),
-    Column("name", String(200), nullable=True),
-    Column("keys_ciphertext", Text, nullable=False),
-    Column("base_url", String(2048), nullable=False),
-    Column("last_error", String(32), nullable=True),
-    Column("last_error_detail", String(500), nullable=True),
-    Column("last_error_at", UTCDateTime, nullable=True),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
-    UniqueConstraint("platform_id", "svid"),
-)
-
-surveycake_notifications = Table(
-    "surveycake_notifications",
-    metadata,
-    Column("id", String(ID), primary_key=True),
-    Column("platform_id", String(ID), ForeignKey("platforms.id"), nullable=False),
-    Column("svid", String(64), nullable=False),
-    Column("answer_hash", String(128), nullable=False),
-    Column("state", String(16), nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Column("next_attempt_at", UTCDateTime, nullable=True),
-    Column("lease_owner", String(64), nullable=True),
-    Column("lease_expires_at", UTCDateTime, nullable=True),
-    Column("error", String(32), nullable=True),
-    Column("error_detail", String(500), nullable=True),
-    Column("event_id", String(ID), nullable=True),
-    Column("answer", Text, nullable=True),
-    Column("received_at", UTCDateTime, nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
-    UniqueConstraint("platform_id", "svid", "answer_hash"),
-    Index(
-        "ix_surveycake_notifications_due",
-        "next_attempt_at",
-        postgresql_where=text("state = 'pending'"),
-        sqlite_where=text("state = 'pending'"),
-    ),
-    Index(
-        "ix_surveycake_notifications_leased",
-        "lease_expires_at",
-        postgresql_where=text("state = 'in_flight'"),
-        sqlite_where=text("state = 'in_flight'"),
-    ),
-    Index("ix_surveycake_notifications_platform_id_state", "platform_id", "state"),
 )

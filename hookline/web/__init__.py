@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from hookline.services.validation import clean_path_params
 from hookline.web import alerts, auth, routing
+from hookline.web.messaging import router as messaging_router
 from hookline.web.operator import router as operator_router
 from hookline.web.pages import router as pages_router
 from hookline.web.surveycake import router as surveycake_router
@@ -33,5 +34,6 @@ def install(app: FastAPI) -> None:
     app.include_router(pages_router, dependencies=safe_path)
     app.include_router(operator_router, dependencies=safe_path)
     app.include_router(alerts.router, dependencies=safe_path)
+    app.include_router(messaging_router, dependencies=safe_path)
     app.add_exception_handler(404, routing.not_found)
     app.include_router(surveycake_router, dependencies=safe_path)

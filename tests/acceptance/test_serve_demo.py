@@ -40,7 +40,7 @@ def test_demo_prints_credentials_and_the_curl_flow_works(
 
     me = api.get("/v1/platform").json()
     assert me["id"] == platform_id
-    assert [z["valid"] for z in me["zones"]] == [True, True]
+    assert [z["valid"] for z in me["zones"]] == [True, True, True]
 
     body = {"name": "local", "url": "http://127.0.0.1:9000/hook", "topics": ["pnp.status_updated"]}
     ids = []

@@ -34,6 +34,7 @@ def test_create_platform_with_defaults(client: TestClient, ctx: Context) -> None
     assert me.json()["zones"] == [
         {"zone": 1, "valid_until": None, "valid": False},
         {"zone": 2, "valid_until": None, "valid": False},
+        {"zone": 3, "valid_until": None, "valid": False},
     ]
     assert me.json()["working_webhooks"] == 0
 
@@ -90,13 +91,13 @@ def test_zones_and_validity(client: TestClient, platform: PlatformHandle, clock:
         headers=OP,
     )
     zones = client.get("/v1/platform", headers=platform.headers).json()["zones"]
-    assert [z["valid"] for z in zones] == [False, True]
+    assert [z["valid"] for z in zones] == [False, True, False]
 
 
 @pytest.mark.parametrize(
     ("zone", "body", "field"),
     [
-        (3, {"valid_until": "2027-01-01T00:00:00Z"}, "zone"),
+        (4, {"valid_until": "2027-01-01T00:00:00Z"}, "zone"),
         (1, {"valid_until": "2027-01-01T00:00:00"}, "valid_until"),
         (1, {"valid_until": "tomorrow"}, "valid_until"),
         (1, {}, "valid_until"),

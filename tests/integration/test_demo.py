@@ -21,12 +21,12 @@ def cheap_hasher(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
-def test_seeded_once_with_both_zones(ctx: Context, tmp_path: Path) -> None:
+def test_seeded_once_with_every_zone(ctx: Context, tmp_path: Path) -> None:
     first = ensure_demo(ctx, tmp_path, None)
     again = ensure_demo(ctx, tmp_path, None)
     assert again == first
     overview = platforms.overview(ctx, first.platform_id)
-    assert [z.valid for z in overview.zones] == [True, True]
+    assert [z.valid for z in overview.zones] == [True, True, True]
     assert platforms.authenticate(ctx, first.api_token).platform_id == first.platform_id
     assert (tmp_path / "demo-credentials.json").stat().st_mode & 0o077 == 0
 

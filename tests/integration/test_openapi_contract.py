@@ -61,6 +61,10 @@ _BEYOND_THE_SCHEMA = {
     "PUT /v1/admin/alerts/webhook": "url",
     # the platform must exist; data must match the topic's own JSON Schema
     "POST /internal/v1/events": "platform_id, data",
+    # LINE's message shapes, at least one image; a channel token's characters
+    "POST /v1/templates": "messages",
+    "PATCH /v1/templates/{template_id}": "messages",
+    "PUT /v1/platform/line": "channel_access_token",
 }
 
 

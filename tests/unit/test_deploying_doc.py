@@ -22,7 +22,10 @@ from hookline.config import Settings
 
 ROOT = Path(__file__).parents[2]
 GUIDE = ROOT / "docs" / "deploying.md"
-GUIDES = [GUIDE, *(ROOT / "docs" / f"{name}.md" for name in ("metrics", "alerts", "portal"))]
+GUIDES = [
+    GUIDE,
+    *(ROOT / "docs" / f"{name}.md" for name in ("metrics", "alerts", "portal", "openapi")),
+]
 DEPLOY_FILES = [
     ROOT / "deploy" / "docker-compose.yml",
     ROOT / "deploy" / "nginx.conf",

@@ -96,6 +96,7 @@ NAMES_AND_TERMS = {
     # brand, product and protocol names that Taiwanese pages keep in Latin letters
     *("hookline", "English", "Webhook", "Webhooks", "Standard", "LINE", "MAAC"),
     *("SurveyCake", "PNP", "SMS", "https", "HTTPS", "POST", "JSON", "Python", "IANA"),
+    "Open",  # MAAC's "Open API", a product name
 }
 
 

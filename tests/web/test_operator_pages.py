@@ -246,7 +246,7 @@ def test_a_zone_that_was_never_bought_says_so(
     other = make_platform(ctx, clock, name="Bakery", zones=())
     listed = operator.client.get("/operator", headers=ZH).text
     row = listed.split(f'data-platform="{other}"')[1].split("</tr>")[0]
-    assert row.count("未購買") == 2
+    assert row.count("未購買") == 3  # zones 1, 2 and 3
 
 
 # --- API tokens ------------------------------------------------------------------------

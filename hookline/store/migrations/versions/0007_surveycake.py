@@ -8,7 +8,7 @@ indexes hold only what each worker's look for work reads (due and leased rows), 
 that look stays cheap however many settled answers are kept.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-30
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 from hookline.store.types import UTCDateTime
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
