@@ -54,6 +54,7 @@ from hookline.domain.deliveries import AttemptResult, ErrorClass, Outgoing
 from hookline.domain.networks import IPAddress, IPNetwork, describe_address, is_blocked_address
 from hookline.domain.urls import WebhookURLError, parse_ip_literal
 from hookline.domain.wire import USER_AGENT
+from hookline.domain.response_headers import capture
 
 RESPONSE_BODY_LIMIT = 4096
 
@@ -272,6 +273,7 @@ class Sender:
                 skip_auto_headers=(hdrs.CONTENT_TYPE,),
             ) as response:
                 status = response.status
+                answered = capture(response.headers.items())
                 retry_after = parse_retry_after(response.headers.get(hdrs.RETRY_AFTER))
                 body, complete, cut = await _read_limited(response.content)
                 if not complete:
@@ -288,6 +290,7 @@ class Sender:
             error=None if ok else ErrorClass.HTTP_STATUS,
             error_detail=_status_detail(where, status, cut, self._total_timeout),
             retry_after=retry_after,
+            response_headers=answered,
         )
 
     async def close(self) -> None:

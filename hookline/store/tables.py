@@ -112,6 +112,7 @@ audit_log = Table(
     Column("ip", String(64), nullable=True),
     Column("user_agent", String(300), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_audit_log_created_at", "created_at"),
 )
 
 # Dashboard logins. Emails are stored lower-cased (unique); sessions and failed-login
@@ -175,6 +176,7 @@ events = Table(
     Column("is_test", Boolean, nullable=False, server_default=false()),
     Index("ix_events_platform_id_received_at", "platform_id", "received_at"),
     Index("ix_events_received_at", "received_at"),
+    Index("ix_events_platform_id_producer_id", "platform_id", "producer_id"),
 )
 
 ingest_keys = Table(
@@ -207,6 +209,8 @@ deliveries = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("completed_at", UTCDateTime, nullable=True),
+    # A test send's delivery: left out of "last delivery" and the health figures.
+    Column("is_test", Boolean, nullable=False, server_default=false()),
     # The queue's own indexes hold only the rows the queue reads, never the history.
     Index(
         "ix_deliveries_due",
@@ -221,6 +225,8 @@ deliveries = Table(
         sqlite_where=text("state = 'in_flight'"),
     ),
     Index("ix_deliveries_webhook_id_created_at", "webhook_id", "created_at"),
+    Index("ix_deliveries_webhook_id_updated_at", "webhook_id", "updated_at"),
+    Index("ix_deliveries_idempotency_key", "idempotency_key"),
 )
 
 attempts = Table(
@@ -236,6 +242,8 @@ attempts = Table(
     Column("error", String(32), nullable=True),
     Column("error_detail", String(500), nullable=True),
     Column("response_body", Text, nullable=False),
+    # A bounded, sanitized copy of the answer's headers (domain.response_headers).
+    Column("response_headers", Text, nullable=False, server_default=""),
 )
 
 # Workers alive: each running worker rewrites its row every heartbeat, so a dead one's

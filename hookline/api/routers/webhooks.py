@@ -18,6 +18,7 @@ from hookline.api.schemas.webhooks import (
     WebhookList,
     WebhookOut,
     WebhookPatch,
+    WebhookStatsOut,
 )
 from hookline.domain.errors import (
     IdempotencyKeyReused,
@@ -29,7 +30,7 @@ from hookline.domain.errors import (
     ZoneNotPurchased,
 )
 from hookline.http.deps import SendDep
-from hookline.services import deliveries, webhooks
+from hookline.services import deliveries, stats, webhooks
 
 answers = Answers(Unauthorized, InvalidInput, STORAGE_UNAVAILABLE)
 router = APIRouter(
@@ -76,6 +77,17 @@ def list_webhooks(
 @router.get("/{webhook_id}", responses=answers(WebhookNotFound))
 def get_webhook(webhook_id: str, ctx: Ctx, token: PlatformToken) -> WebhookOut:
     return WebhookOut.of(webhooks.get_webhook(ctx, token.platform_id, webhook_id))
+
+
+@router.get("/{webhook_id}/stats", responses=answers(WebhookNotFound))
+def webhook_stats(
+    webhook_id: str,
+    ctx: Ctx,
+    token: PlatformToken,
+    window: Annotated[str, Query(json_schema_extra={"enum": list(stats.WINDOWS)})] = "24h",
+) -> WebhookStatsOut:
+    """Delivered and failed counts, success rate and attempt latency over 24 h or 7 days."""
+    return WebhookStatsOut.of(stats.webhook_stats(ctx, token.platform_id, webhook_id, window))
 
 
 @router.patch("/{webhook_id}", responses=answers(WebhookNotFound, *ZONES, *BODY))

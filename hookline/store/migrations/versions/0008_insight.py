@@ -1,0 +1,63 @@
+"""What the health, event-log and audit pages read: test marks, response headers, indexes.
+
+- ``deliveries.is_test``: a test send's delivery says so itself, so "last delivery"
+  and the health figures leave tests out without joining every row to its event
+  (existing test deliveries are marked from their events).
+- ``attempts.response_headers``: a bounded, sanitized copy of what the receiver
+  answered with (``domain.response_headers``), shown beside status, latency and body.
+- ``ix_deliveries_webhook_id_updated_at``: the health figures read the deliveries a
+  webhook settled (or last tried) in the last 24 h or 7 days straight off this index.
+- ``ix_deliveries_idempotency_key`` and ``ix_events_platform_id_producer_id``: the
+  event log's search by idempotency key or producer id finds its rows by index.
+- ``ix_audit_log_created_at``: the audit page reads the newest entries first.
+
+Revision ID: 0008
+Revises: 0005
+Create Date: 2026-11-30
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0008"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("deliveries") as batch:
+        batch.add_column(
+            sa.Column("is_test", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+    with op.batch_alter_table("attempts") as batch:
+        batch.add_column(
+            sa.Column("response_headers", sa.Text(), nullable=False, server_default="")
+        )
+    op.execute(
+        sa.text(
+            "UPDATE deliveries SET is_test = :yes WHERE event_id IN"
+            " (SELECT id FROM events WHERE is_test = :yes)"
+        ).bindparams(yes=True)
+    )
+    op.create_index(
+        "ix_deliveries_webhook_id_updated_at", "deliveries", ["webhook_id", "updated_at"]
+    )
+    op.create_index("ix_deliveries_idempotency_key", "deliveries", ["idempotency_key"])
+    op.create_index(
+        "ix_events_platform_id_producer_id", "events", ["platform_id", "producer_id"]
+    )
+    op.create_index("ix_audit_log_created_at", "audit_log", ["created_at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_audit_log_created_at", table_name="audit_log")
+    op.drop_index("ix_events_platform_id_producer_id", table_name="events")
+    op.drop_index("ix_deliveries_idempotency_key", table_name="deliveries")
+    op.drop_index("ix_deliveries_webhook_id_updated_at", table_name="deliveries")
+    with op.batch_alter_table("attempts") as batch:
+        batch.drop_column("response_headers")
+    with op.batch_alter_table("deliveries") as batch:
+        batch.drop_column("is_test")

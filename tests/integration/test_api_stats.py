@@ -1,0 +1,109 @@
+"""A webhook's health figures: counts, success rate, nearest-rank latency, the window."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+
+from hookline.services.context import Context
+from hookline.store.tables import attempts, deliveries
+from tests.conftest import FakeClock
+from tests.integration.conftest import PlatformHandle
+from tests.integration.test_api_deliveries import TOPIC, deliver_all, hook_at, publish
+from tests.support.receiver import Receiver, answering
+
+
+def stats(client: TestClient, platform: PlatformHandle, hook: str, window: str = "24h") -> Any:
+    r = client.get(f"/v1/webhooks/{hook}/stats?window={window}", headers=platform.headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def set_latencies(ctx: Context, hook: str, values: list[float]) -> None:
+    """Known latencies, so the percentiles have one right answer."""
+    with ctx.db.write() as conn:
+        ids = conn.execute(
+            select(attempts.c.id)
+            .join(deliveries, deliveries.c.id == attempts.c.delivery_id)
+            .where(deliveries.c.webhook_id == hook, deliveries.c.is_test.is_(False))
+            .order_by(attempts.c.id)
+        ).scalars()
+        for attempt_id, value in zip(list(ids), values, strict=True):
+            conn.execute(update(attempts).where(attempts.c.id == attempt_id).values(latency_ms=value))
+
+
+def test_stats_count_delivered_and_failing_and_rank_latencies(
+    client: TestClient, platform: PlatformHandle, receiver: Receiver, ctx: Context
+) -> None:
+    hook = hook_at(client, platform, receiver.url())
+    publish(client, platform, 3)
+    deliver_all(ctx)
+    receiver.policy = answering(500)
+    publish(client, platform, 1)  # fails once, then waits for its retry: failing now
+    deliver_all(ctx)
+    set_latencies(ctx, hook, [40.0, 10.0, 30.0, 20.0])
+
+    body = stats(client, platform, hook)
+    assert body == {
+        "window": "24h",
+        "delivered": 3,
+        "failed": 1,
+        "success_rate": 0.75,
+        "p50_ms": 20.0,
+        "p95_ms": 40.0,
+        "health": "degraded",
+    }
+
+
+def test_test_sends_are_left_out(
+    client: TestClient, platform: PlatformHandle, receiver: Receiver
+) -> None:
+    hook = hook_at(client, platform, receiver.url())
+    r = client.post(f"/v1/webhooks/{hook}/test", json={"topic": TOPIC}, headers=platform.headers)
+    assert r.status_code == 200, r.text
+    body = stats(client, platform, hook)
+    assert (body["delivered"], body["failed"], body["success_rate"]) == (0, 0, None)
+    assert (body["p50_ms"], body["health"]) == (None, "idle")
+
+
+def test_the_window_is_24_hours_or_7_days(
+    client: TestClient,
+    platform: PlatformHandle,
+    receiver: Receiver,
+    ctx: Context,
+    clock: FakeClock,
+) -> None:
+    hook = hook_at(client, platform, receiver.url())
+    publish(client, platform, 2)
+    deliver_all(ctx)
+    clock.advance(days=2)
+    assert stats(client, platform, hook)["delivered"] == 0
+    week = stats(client, platform, hook, "7d")
+    assert (week["delivered"], week["success_rate"], week["health"]) == (2, 1.0, "healthy")
+    clock.advance(days=6)
+    assert stats(client, platform, hook, "7d")["delivered"] == 0
+
+
+def test_an_unknown_window_is_refused_by_name(
+    client: TestClient, platform: PlatformHandle, receiver: Receiver
+) -> None:
+    hook = hook_at(client, platform, receiver.url())
+    for window in ("30d", "", "24h\x00"):
+        r = client.get(f"/v1/webhooks/{hook}/stats", params={"window": window}, headers=platform.headers)
+        assert r.status_code == 422, (window, r.text)
+        problem = r.json()
+        assert problem["code"] == "validation_error"
+        assert problem["errors"][0]["field"] == "window"
+        assert problem["errors"][0]["code"] == "invalid_choice"
+
+
+def test_another_platforms_webhook_has_no_stats(
+    client: TestClient, platform: PlatformHandle, make_platform: Any, receiver: Receiver
+) -> None:
+    hook = hook_at(client, platform, receiver.url())
+    other = make_platform()
+    r = client.get(f"/v1/webhooks/{hook}/stats", headers=other.headers)
+    assert r.status_code == 404
+    assert r.json()["code"] == "webhook_not_found"
