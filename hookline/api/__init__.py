@@ -5,7 +5,16 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from hookline.api import apidocs, errors, openapi
-from hookline.api.routers import admin, deliveries, health, ingest, metrics, platform, webhooks
+from hookline.api.routers import (
+    admin,
+    deliveries,
+    events,
+    health,
+    ingest,
+    metrics,
+    platform,
+    webhooks,
+)
 
 ROUTERS = (
     health.router,
@@ -14,6 +23,7 @@ ROUTERS = (
     platform.router,
     webhooks.router,
     deliveries.router,
+    events.router,
     ingest.router,
 )
 

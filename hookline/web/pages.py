@@ -31,7 +31,7 @@ from hookline.domain.errors import (
 from hookline.domain.models import Webhook
 from hookline.domain.zones import ZoneValidity
 from hookline.http.deps import SendDep
-from hookline.services import deliveries, platforms, reports, webhooks
+from hookline.services import deliveries, platforms, reports, stats, webhooks
 from hookline.services.deliveries import SentNow
 from hookline.services.platforms import PlatformOverview, ZoneState
 from hookline.web import chart
@@ -117,6 +117,7 @@ def webhook_list(
         overview=overview,
         page=page,
         results=results,
+        health=stats.health_of(view.ctx, pid, [w.id for w in page.items]),
         no_zone=all(c.refusal for c in topic_choices(view, overview)),
         topics=TOPICS,
         notice=notice if notice in NOTICES else None,
@@ -216,6 +217,7 @@ def details_page(
         filters={"state": state or "", "topic": topic or ""},
         states=[s.value for s in DeliveryState],
         chart=chart.build(reports.hourly_outcomes(view.ctx, pid, webhook_id)),
+        health=[stats.webhook_stats(view.ctx, pid, webhook_id, w) for w in stats.WINDOWS],
         notice=notice if notice in NOTICES else None,
         error=error,
         secret=secret,

@@ -12,7 +12,7 @@ from hookline.store.tables import attempts, deliveries
 from tests.conftest import FakeClock
 from tests.integration.conftest import PlatformHandle
 from tests.integration.test_api_deliveries import TOPIC, deliver_all, hook_at, publish
-from tests.support.receiver import Receiver, answering
+from tests.support.receiver import Answer, Receiver, answering
 
 
 def stats(client: TestClient, platform: PlatformHandle, hook: str, window: str = "24h") -> Any:
@@ -107,3 +107,23 @@ def test_another_platforms_webhook_has_no_stats(
     r = client.get(f"/v1/webhooks/{hook}/stats", headers=other.headers)
     assert r.status_code == 404
     assert r.json()["code"] == "webhook_not_found"
+
+
+def test_attempts_carry_answer_headers_and_test_sends_say_so(
+    client: TestClient, platform: PlatformHandle, receiver: Receiver, ctx: Context
+) -> None:
+    hook = hook_at(client, platform, receiver.url())
+    receiver.policy = lambda _r: Answer(
+        status=200, headers=(("X-Request-Id", "req-7"), ("Set-Cookie", "sid=secret"))
+    )
+    publish(client, platform, 1)
+    deliver_all(ctx)
+    r = client.post(f"/v1/webhooks/{hook}/test", json={"topic": TOPIC}, headers=platform.headers)
+    test_id = r.json()["delivery_id"]
+    listed = client.get(f"/v1/webhooks/{hook}/deliveries", headers=platform.headers).json()
+    marks = {d["id"]: d["is_test"] for d in listed["data"]}
+    assert marks[test_id] is True and list(marks.values()).count(False) == 1
+    real = next(d for d, is_test in marks.items() if not is_test)
+    detail = client.get(f"/v1/deliveries/{real}", headers=platform.headers).json()
+    headers = detail["attempt_log"][0]["response_headers"]
+    assert ["X-Request-ID", "req-7"] in headers and ["Set-Cookie", "[removed]"] in headers
