@@ -52,9 +52,9 @@ from yarl import URL
 from hookline.dispatch.failures import BlockedAddressError, classify
 from hookline.domain.deliveries import AttemptResult, ErrorClass, Outgoing
 from hookline.domain.networks import IPAddress, IPNetwork, describe_address, is_blocked_address
+from hookline.domain.response_headers import capture
 from hookline.domain.urls import WebhookURLError, parse_ip_literal
 from hookline.domain.wire import USER_AGENT
-from hookline.domain.response_headers import capture
 
 RESPONSE_BODY_LIMIT = 4096
 

@@ -40,9 +40,7 @@ def window_of(window: str) -> timedelta:
     found = WINDOWS.get(window)
     if found is None:
         choices = ", ".join(WINDOWS)
-        raise InvalidInput.single(
-            "window", "invalid_choice", f"window must be one of {choices}."
-        )
+        raise InvalidInput.single("window", "invalid_choice", f"window must be one of {choices}.")
     return found
 
 

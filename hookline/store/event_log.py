@@ -122,7 +122,9 @@ def _deliveries_of(
     if event_ids:
         rows = conn.execute(
             select(deliveries)
-            .where(deliveries.c.event_id.in_(list(event_ids)), deliveries.c.platform_id == platform_id)
+            .where(
+                deliveries.c.event_id.in_(list(event_ids)), deliveries.c.platform_id == platform_id
+            )
             .order_by(deliveries.c.id)
         ).all()
         for row in rows:

@@ -31,7 +31,9 @@ def set_latencies(ctx: Context, hook: str, values: list[float]) -> None:
             .order_by(attempts.c.id)
         ).scalars()
         for attempt_id, value in zip(list(ids), values, strict=True):
-            conn.execute(update(attempts).where(attempts.c.id == attempt_id).values(latency_ms=value))
+            conn.execute(
+                update(attempts).where(attempts.c.id == attempt_id).values(latency_ms=value)
+            )
 
 
 def test_stats_count_delivered_and_failing_and_rank_latencies(
@@ -91,7 +93,9 @@ def test_an_unknown_window_is_refused_by_name(
 ) -> None:
     hook = hook_at(client, platform, receiver.url())
     for window in ("30d", "", "24h\x00"):
-        r = client.get(f"/v1/webhooks/{hook}/stats", params={"window": window}, headers=platform.headers)
+        r = client.get(
+            f"/v1/webhooks/{hook}/stats", params={"window": window}, headers=platform.headers
+        )
         assert r.status_code == 422, (window, r.text)
         problem = r.json()
         assert problem["code"] == "validation_error"

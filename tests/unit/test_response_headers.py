@@ -11,7 +11,9 @@ def test_pairs_round_trip_in_order_with_repeats() -> None:
 
 
 def test_cookies_and_credentials_are_removed_whatever_their_case() -> None:
-    kept = parse(capture([("set-cookie", "s=1"), ("Authorization", "Bearer x"), ("X-Api-Key", "k")]))
+    kept = parse(
+        capture([("set-cookie", "s=1"), ("Authorization", "Bearer x"), ("X-Api-Key", "k")])
+    )
     assert [value for _, value in kept] == [REMOVED] * 3
 
 

@@ -46,9 +46,7 @@ def upgrade() -> None:
         "ix_deliveries_webhook_id_updated_at", "deliveries", ["webhook_id", "updated_at"]
     )
     op.create_index("ix_deliveries_idempotency_key", "deliveries", ["idempotency_key"])
-    op.create_index(
-        "ix_events_platform_id_producer_id", "events", ["platform_id", "producer_id"]
-    )
+    op.create_index("ix_events_platform_id_producer_id", "events", ["platform_id", "producer_id"])
     op.create_index("ix_audit_log_created_at", "audit_log", ["created_at"])
 
 
