@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from hookline.api import apidocs, errors, openapi
 from hookline.api.routers import (
     admin,
+    audit,
     deliveries,
     events,
     health,
@@ -24,6 +25,7 @@ ROUTERS = (
     webhooks.router,
     deliveries.router,
     events.router,
+    audit.router,
     ingest.router,
 )
 

@@ -26,6 +26,7 @@ from hookline.domain.errors import (
     ZoneNotPurchased,
 )
 from hookline.domain.models import (
+    CLI_ACTOR,
     MAX_ROTATION_GRACE_SECONDS,
     Actor,
     Platform,
@@ -51,6 +52,15 @@ from hookline.store import webhooks as store
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+
+
+def _audit(
+    conn: Connection, platform_id: str, actor: Actor, action: str, webhook_id: str, now: datetime
+) -> None:
+    """Every change to a webhook is audited in its own transaction: who, what, when, where."""
+    platform_store.record_audit(
+        conn, platform_id=platform_id, actor=actor, action=action, target_id=webhook_id, now=now
+    )
 
 
 def _platform(ctx: Context, conn: Connection, platform_id: str) -> Platform:
@@ -136,6 +146,7 @@ def create_webhook(
     url: str,
     topics: Sequence[str],
     idempotency_key: str | None = None,
+    actor: Actor = CLI_ACTOR,
 ) -> Webhook:
     fields = FieldErrors()
     name = fields.check(clean_name, name)
@@ -168,6 +179,7 @@ def create_webhook(
             conn, platform_id=platform_id, name=name, url=url, topics=cleaned_topics, now=now
         )
         store.insert_secret(conn, webhook_id, ctx.box.encrypt(secrets.generate_share_secret()), now)
+        _audit(conn, platform_id, actor, "webhook.create", webhook_id, now)
         if idempotency_key is not None:
             store.save_idempotent_result(
                 conn, platform_id, idempotency_key, request_hash, webhook_id, now
@@ -203,6 +215,7 @@ def update_webhook(
     name: str | None = None,
     url: str | None = None,
     topics: Sequence[str] | None = None,
+    actor: Actor = CLI_ACTOR,
 ) -> Webhook:
     fields = FieldErrors()
     values: dict[str, str] = {}
@@ -220,20 +233,31 @@ def update_webhook(
             check_zones(platform, cleaned_topics, now)
             store.replace_topics(conn, webhook_id, cleaned_topics)
         store.update_webhook(conn, webhook_id, now, **values)
+        changed = sorted(values) + (["topics"] if cleaned_topics is not None else [])
+        _audit(conn, platform_id, actor, "webhook.update:" + ",".join(changed), webhook_id, now)
         return webhook_or_404(conn, platform_id, webhook_id)
 
 
 def stop_webhook(
-    ctx: Context, platform_id: str, webhook_id: str, reason: StopReason = StopReason.BY_USER
+    ctx: Context,
+    platform_id: str,
+    webhook_id: str,
+    reason: StopReason = StopReason.BY_USER,
+    *,
+    actor: Actor = CLI_ACTOR,
 ) -> Webhook:
     with ctx.db.write() as conn:
         _platform(ctx, conn, platform_id)
         webhook_or_404(conn, platform_id, webhook_id)
-        health.stop_webhooks(conn, [webhook_id], reason, ctx.clock())
+        now = ctx.clock()
+        health.stop_webhooks(conn, [webhook_id], reason, now)
+        _audit(conn, platform_id, actor, "webhook.stop", webhook_id, now)
         return webhook_or_404(conn, platform_id, webhook_id)
 
 
-def resume_webhook(ctx: Context, platform_id: str, webhook_id: str) -> Webhook:
+def resume_webhook(
+    ctx: Context, platform_id: str, webhook_id: str, *, actor: Actor = CLI_ACTOR
+) -> Webhook:
     now = ctx.clock()
     with ctx.db.write() as conn:
         platform = _platform(ctx, conn, platform_id)
@@ -245,16 +269,20 @@ def resume_webhook(ctx: Context, platform_id: str, webhook_id: str) -> Webhook:
         store.update_webhook(
             conn, webhook_id, now, status=WebhookStatus.WORKING.value, stop_reason=None
         )
+        _audit(conn, platform_id, actor, "webhook.resume", webhook_id, now)
         return webhook_or_404(conn, platform_id, webhook_id)
 
 
-def delete_webhook(ctx: Context, platform_id: str, webhook_id: str) -> None:
+def delete_webhook(
+    ctx: Context, platform_id: str, webhook_id: str, *, actor: Actor = CLI_ACTOR
+) -> None:
     """Hide the webhook and stop it; its rows stay so delivery history remains readable."""
     now = ctx.clock()
     with ctx.db.write() as conn:
         _platform(ctx, conn, platform_id)
         webhook_or_404(conn, platform_id, webhook_id)
         health.stop_webhooks(conn, [webhook_id], StopReason.BY_USER, now, delete=True)
+        _audit(conn, platform_id, actor, "webhook.delete", webhook_id, now)
 
 
 def reveal_secret(ctx: Context, platform_id: str, webhook_id: str, actor: Actor) -> str:

@@ -112,7 +112,6 @@ audit_log = Table(
     Column("ip", String(64), nullable=True),
     Column("user_agent", String(300), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
-    Index("ix_audit_log_created_at", "created_at"),
 )
 
 # Dashboard logins. Emails are stored lower-cased (unique); sessions and failed-login

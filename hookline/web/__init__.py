@@ -13,7 +13,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 
 from hookline.services.validation import clean_path_params
-from hookline.web import auth, events
+from hookline.web import audit, auth, events
 from hookline.web.operator import router as operator_router
 from hookline.web.pages import router as pages_router
 
@@ -32,3 +32,4 @@ def install(app: FastAPI) -> None:
     app.include_router(pages_router, dependencies=safe_path)
     app.include_router(operator_router, dependencies=safe_path)
     app.include_router(events.router, dependencies=safe_path)
+    app.include_router(audit.router, dependencies=safe_path)

@@ -160,7 +160,7 @@ def create_webhook(
     chosen = topics or []
     try:
         webhook = webhooks.create_webhook(
-            view.ctx, view.platform_id, name=name, url=url, topics=chosen
+            view.ctx, view.platform_id, name=name, url=url, topics=chosen, actor=view.actor
         )
     except StorageUnavailable:
         raise  # not the form's fault: the error page says so (DashboardRoute)
@@ -263,12 +263,12 @@ def _change(view: View, webhook_id: str, action: str) -> Response:
     pid = view.platform_id
     try:
         if action == "stop":
-            webhooks.stop_webhook(view.ctx, pid, webhook_id)
+            webhooks.stop_webhook(view.ctx, pid, webhook_id, actor=view.actor)
             return view.redirect(f"/webhooks/{webhook_id}?notice=stopped")
         if action == "resume":
-            webhooks.resume_webhook(view.ctx, pid, webhook_id)
+            webhooks.resume_webhook(view.ctx, pid, webhook_id, actor=view.actor)
             return view.redirect(f"/webhooks/{webhook_id}?notice=resumed")
-        webhooks.delete_webhook(view.ctx, pid, webhook_id)
+        webhooks.delete_webhook(view.ctx, pid, webhook_id, actor=view.actor)
         return view.redirect("/webhooks?notice=deleted")
     except (WebhookLimitReached, ZoneExpired, ZoneNotPurchased) as exc:
         return details_page(view, webhook_id, error=error_message(view, exc), status_code=409)

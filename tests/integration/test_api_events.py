@@ -27,14 +27,20 @@ def ids(page: Any) -> list[str]:
 
 
 def test_every_event_with_its_deliveries_and_outcome(
-    client: TestClient, platform: PlatformHandle, receiver: Receiver, ctx: Context
+    client: TestClient,
+    platform: PlatformHandle,
+    receiver: Receiver,
+    ctx: Context,
+    clock: FakeClock,
 ) -> None:
     hook = hook_at(client, platform, receiver.url())
     (ok,) = publish(client, platform)
     deliver_all(ctx)
     receiver.policy = answering(500)
+    clock.advance(seconds=1)
     (retrying,) = publish(client, platform)
     deliver_all(ctx)
+    clock.advance(seconds=1)
     event = {"platform_id": platform.id, "topic": OTHER_TOPIC, "data": TOPICS[OTHER_TOPIC].sample}
     r = client.post("/internal/v1/events", json=event, headers=PRODUCER)
     unrouted = r.json()["event_id"]

@@ -50,6 +50,7 @@ def create_webhook(
     body: WebhookCreate,
     ctx: Ctx,
     token: PlatformToken,
+    actor: PlatformActor,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> WebhookOut:
     webhook = webhooks.create_webhook(
@@ -59,6 +60,7 @@ def create_webhook(
         url=body.url,
         topics=body.topics,
         idempotency_key=idempotency_key,
+        actor=actor,
     )
     return WebhookOut.of(webhook)
 
@@ -92,30 +94,43 @@ def webhook_stats(
 
 @router.patch("/{webhook_id}", responses=answers(WebhookNotFound, *ZONES, *BODY))
 def update_webhook(
-    webhook_id: str, body: WebhookPatch, ctx: Ctx, token: PlatformToken
+    webhook_id: str, body: WebhookPatch, ctx: Ctx, token: PlatformToken, actor: PlatformActor
 ) -> WebhookOut:
     webhook = webhooks.update_webhook(
-        ctx, token.platform_id, webhook_id, name=body.name, url=body.url, topics=body.topics
+        ctx,
+        token.platform_id,
+        webhook_id,
+        name=body.name,
+        url=body.url,
+        topics=body.topics,
+        actor=actor,
     )
     return WebhookOut.of(webhook)
 
 
 @router.delete("/{webhook_id}", status_code=204, responses=answers(WebhookNotFound))
-def delete_webhook(webhook_id: str, ctx: Ctx, token: PlatformToken) -> Response:
-    webhooks.delete_webhook(ctx, token.platform_id, webhook_id)
+def delete_webhook(
+    webhook_id: str, ctx: Ctx, token: PlatformToken, actor: PlatformActor
+) -> Response:
+    webhooks.delete_webhook(ctx, token.platform_id, webhook_id, actor=actor)
     return Response(status_code=204)
 
 
 @router.post("/{webhook_id}/stop", responses=answers(WebhookNotFound))
-def stop_webhook(webhook_id: str, ctx: Ctx, token: PlatformToken) -> WebhookOut:
-    return WebhookOut.of(webhooks.stop_webhook(ctx, token.platform_id, webhook_id))
+def stop_webhook(
+    webhook_id: str, ctx: Ctx, token: PlatformToken, actor: PlatformActor
+) -> WebhookOut:
+    return WebhookOut.of(webhooks.stop_webhook(ctx, token.platform_id, webhook_id, actor=actor))
 
 
 @router.post(
     "/{webhook_id}/resume", responses=answers(WebhookNotFound, *ZONES, WebhookLimitReached)
 )
-def resume_webhook(webhook_id: str, ctx: Ctx, token: PlatformToken) -> WebhookOut:
-    return WebhookOut.of(webhooks.resume_webhook(ctx, token.platform_id, webhook_id))
+def resume_webhook(
+    webhook_id: str, ctx: Ctx, token: PlatformToken, actor: PlatformActor
+) -> WebhookOut:
+    webhook = webhooks.resume_webhook(ctx, token.platform_id, webhook_id, actor=actor)
+    return WebhookOut.of(webhook)
 
 
 @router.post("/{webhook_id}/test", responses=answers(WebhookNotFound, *BODY))

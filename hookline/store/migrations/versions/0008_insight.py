@@ -9,7 +9,6 @@
   webhook settled (or last tried) in the last 24 h or 7 days straight off this index.
 - ``ix_deliveries_idempotency_key`` and ``ix_events_platform_id_producer_id``: the
   event log's search by idempotency key or producer id finds its rows by index.
-- ``ix_audit_log_created_at``: the audit page reads the newest entries first.
 
 Revision ID: 0008
 Revises: 0005
@@ -47,11 +46,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_deliveries_idempotency_key", "deliveries", ["idempotency_key"])
     op.create_index("ix_events_platform_id_producer_id", "events", ["platform_id", "producer_id"])
-    op.create_index("ix_audit_log_created_at", "audit_log", ["created_at"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_audit_log_created_at", table_name="audit_log")
     op.drop_index("ix_events_platform_id_producer_id", table_name="events")
     op.drop_index("ix_deliveries_idempotency_key", table_name="deliveries")
     op.drop_index("ix_deliveries_webhook_id_updated_at", table_name="deliveries")
