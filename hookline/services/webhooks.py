@@ -341,6 +341,19 @@ def rotate_secret(
     return secret
 
 
+def secret_windows(
+    ctx: Context, platform_id: str, webhook_id: str
+) -> list[tuple[datetime, datetime | None]]:
+    """When each secret that signs now was made and until when it signs (None: no end).
+
+    The first is the current secret; any other is an old one in its grace period after a
+    rotation. Only times: the secret panel shows this without revealing anything.
+    """
+    with ctx.db.read() as conn:
+        webhook_or_404(conn, platform_id, webhook_id)
+        return store.secret_windows(conn, webhook_id, ctx.clock())
+
+
 def signing_secrets(ctx: Context, webhook_id: str) -> list[str]:
     """Secrets that sign a delivery now, current first."""
     now = ctx.clock()

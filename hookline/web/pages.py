@@ -225,6 +225,7 @@ def details_page(
         sent_topic=sent_topic or (webhook.topics[0] if webhook.topics else None),
         verdict=explain(sent.result) if sent else None,
         grace_choices=GRACE_CHOICES,
+        signing=webhooks.secret_windows(view.ctx, pid, webhook_id),
         sent_headers=_pretty_headers(sent) if sent else "",
         sent_body=_pretty_body(sent.request_body) if sent else "",
         readable_body=readable(sent.request_body) if sent else "",

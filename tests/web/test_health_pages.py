@@ -116,3 +116,19 @@ def test_another_platforms_deliveries_do_not_count(
     deliver_all(ctx)
     html = dashboard.client.get(f"/webhooks/{webhook_id}").text
     assert figure(html, "7d", "delivered") == "0"
+
+
+def test_the_secret_panel_says_which_secrets_sign_and_until_when(
+    dashboard: Dashboard, receiver: Receiver, clock: FakeClock
+) -> None:
+    webhook_id = create(dashboard, receiver.url())
+    page = f"/webhooks/{webhook_id}"
+    html = dashboard.client.get(page).text
+    assert html.count("data-signing=") == 1 and 'data-signing="current"' in html
+    dashboard.post(f"{page}/secret/change", {"grace_seconds": 86400}, page=page)
+    html = dashboard.client.get(page).text
+    assert html.count('data-signing="grace"') == 1 and 'data-signing="current"' in html
+    assert "also signs until 2026-11-29 12:00" in html  # 24 h later, in Asia/Taipei
+    clock.advance(hours=25)
+    dashboard.login()
+    assert dashboard.client.get(page).text.count("data-signing=") == 1
