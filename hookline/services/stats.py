@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from hookline.domain.errors import InvalidInput
 from hookline.domain.health import Health, grade, success_rate
 from hookline.services.context import Context
+from hookline.services.platforms import get_platform
+from hookline.services.validation import clean_moment
 from hookline.services.webhooks import get_webhook
 from hookline.store import stats as store
 
@@ -69,3 +71,15 @@ def health_of(ctx: Context, platform_id: str, webhook_ids: Sequence[str]) -> dic
     with ctx.db.read() as conn:
         counts = store.counts_of(conn, platform_id, webhook_ids, since)
     return {w: grade(*counts.get(w, (0, 0))) for w in webhook_ids}
+
+
+def failed_since(ctx: Context, platform_id: str, webhook_id: str, since: datetime | date) -> int:
+    """What ``deliveries.recover`` from ``since`` (until now) would put back in the queue.
+
+    A date is its midnight in the platform's time zone, as ``recover`` reads it.
+    """
+    get_webhook(ctx, platform_id, webhook_id)
+    start = clean_moment(since, get_platform(ctx, platform_id).timezone, "since")
+    assert start is not None
+    with ctx.db.read() as conn:
+        return store.failed_since(conn, platform_id, webhook_id, start)

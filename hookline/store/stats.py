@@ -121,3 +121,21 @@ def counts_of(
         .group_by(deliveries.c.webhook_id)
     ).all()
     return {r[0]: (int(r[1]), int(r[2])) for r in rows}
+
+
+def failed_since(conn: Connection, platform_id: str, webhook_id: str, since: datetime) -> int:
+    """How many failed deliveries created since ``since`` a recover would send again.
+
+    The same rows ``claims.requeue_failed`` takes, counted off the (webhook_id,
+    created_at) index, so the number shown before confirming is the number requeued.
+    """
+    return int(
+        conn.execute(
+            select(func.count()).where(
+                deliveries.c.webhook_id == webhook_id,
+                deliveries.c.platform_id == platform_id,
+                deliveries.c.state == DeliveryState.FAILED.value,
+                deliveries.c.created_at >= since,
+            )
+        ).scalar_one()
+    )

@@ -172,7 +172,9 @@ def secret_windows(
             or_(webhook_secrets.c.expires_at.is_(None), webhook_secrets.c.expires_at > now),
         )
     ).all()
-    ranked = sorted(rows, key=lambda r: (r.expires_at is not None, -(r.expires_at or now).timestamp()))
+    ranked = sorted(
+        rows, key=lambda r: (r.expires_at is not None, -(r.expires_at or now).timestamp())
+    )
     return [(r.created_at, r.expires_at) for r in ranked]
 
 

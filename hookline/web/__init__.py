@@ -13,7 +13,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 
 from hookline.services.validation import clean_path_params
-from hookline.web import audit, auth, events
+from hookline.web import account, audit, auth, events, manage
 from hookline.web.operator import router as operator_router
 from hookline.web.pages import router as pages_router
 
@@ -29,7 +29,10 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(auth.router)
     safe_path = [Depends(_refuse_unsafe_path)]
+    # before pages: its catch-all GET of /webhooks/{id}/{rest} would answer manage's pages
+    app.include_router(manage.router, dependencies=safe_path)
     app.include_router(pages_router, dependencies=safe_path)
     app.include_router(operator_router, dependencies=safe_path)
     app.include_router(events.router, dependencies=safe_path)
     app.include_router(audit.router, dependencies=safe_path)
+    app.include_router(account.router, dependencies=safe_path)

@@ -44,7 +44,7 @@ router = dashboard_router()
 LIST_PAGE_SIZE = 50
 LOG_PAGE_SIZE = 20
 GRACE_CHOICES = (0, 3600, 86400, 7 * 86400)
-NOTICES = frozenset({"created", "stopped", "resumed", "deleted", "secret_changed"})
+NOTICES = frozenset({"created", "stopped", "resumed", "deleted", "secret_changed", "updated"})
 
 
 @dataclass(frozen=True)
