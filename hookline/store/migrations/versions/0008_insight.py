@@ -5,8 +5,9 @@
   (existing test deliveries are marked from their events).
 - ``attempts.response_headers``: a bounded, sanitized copy of what the receiver
   answered with (``domain.response_headers``), shown beside status, latency and body.
-- ``ix_deliveries_webhook_id_updated_at``: the health figures read the deliveries a
-  webhook settled (or last tried) in the last 24 h or 7 days straight off this index.
+- ``ix_deliveries_health``: the health figures count the deliveries a webhook settled
+  (or last tried) in the last 24 h or 7 days from this index alone (it holds the state
+  and last error, and no test sends), without reading the rows.
 - ``ix_deliveries_idempotency_key`` and ``ix_events_platform_id_producer_id``: the
   event log's search by idempotency key or producer id finds its rows by index.
 
@@ -42,7 +43,11 @@ def upgrade() -> None:
         ).bindparams(yes=True)
     )
     op.create_index(
-        "ix_deliveries_webhook_id_updated_at", "deliveries", ["webhook_id", "updated_at"]
+        "ix_deliveries_health",
+        "deliveries",
+        ["webhook_id", "updated_at", "state", "last_error"],
+        postgresql_where=sa.text("NOT is_test"),
+        sqlite_where=sa.text("is_test = 0"),
     )
     op.create_index("ix_deliveries_idempotency_key", "deliveries", ["idempotency_key"])
     op.create_index("ix_events_platform_id_producer_id", "events", ["platform_id", "producer_id"])
@@ -51,7 +56,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_events_platform_id_producer_id", table_name="events")
     op.drop_index("ix_deliveries_idempotency_key", table_name="deliveries")
-    op.drop_index("ix_deliveries_webhook_id_updated_at", table_name="deliveries")
+    op.drop_index("ix_deliveries_health", table_name="deliveries")
     with op.batch_alter_table("attempts") as batch:
         batch.drop_column("response_headers")
     with op.batch_alter_table("deliveries") as batch:
