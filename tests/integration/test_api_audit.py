@@ -80,22 +80,26 @@ def test_a_platform_reads_only_its_own_entries_the_operator_all(
 
 def test_paging_and_bad_filters(client: TestClient, platform: PlatformHandle) -> None:
     total = len(audit(client, OP, platform_id=platform.id))
-    seen, cursor = [], None
+    seen: list[str] = []
+    cursor = None
     while True:
-        params = {"limit": 1, "platform_id": platform.id} | ({"cursor": cursor} if cursor else {})
+        params: dict[str, Any] = {"limit": 1, "platform_id": platform.id}
+        if cursor:
+            params["cursor"] = cursor
         r = client.get("/v1/audit", params=params, headers=OP).json()
         seen += [e["id"] for e in r["data"]]
         cursor = r["next_cursor"]
         if cursor is None:
             break
     assert len(seen) == len(set(seen)) == total
-    for params, field in (
+    bad: tuple[tuple[dict[str, Any], str], ...] = (
         ({"action": "a\x00"}, "action"),
         ({"since": "2026-01-01T00:00:00"}, "since"),
         ({"cursor": "bogus"}, "cursor"),
         ({"limit": 500}, "limit"),
         ({"platform_id": "pf\x00"}, "platform_id"),
-    ):
-        r = client.get("/v1/audit", params=params, headers=OP)
-        assert r.status_code == 422, (params, r.text)
+    )
+    for query, field in bad:
+        r = client.get("/v1/audit", params=query, headers=OP)
+        assert r.status_code == 422, (query, r.text)
         assert r.json()["errors"][0]["field"] == field

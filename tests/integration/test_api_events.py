@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from hookline.catalog import TOPICS
 from hookline.services.context import Context
 from tests.conftest import FakeClock
-from tests.integration.conftest import PRODUCER, PlatformHandle
+from tests.integration.conftest import OP, PRODUCER, PlatformHandle
 from tests.integration.test_api_deliveries import TOPIC, deliver_all, hook_at, publish
 from tests.support.receiver import Receiver, answering
 
@@ -121,3 +121,20 @@ def test_another_platforms_events_are_never_listed(
     assert cursor is not None
     assert events(client, other, cursor=cursor)["data"] == []
     assert client.get("/v1/events", headers={}).status_code == 401
+
+
+def test_hostile_text_in_every_new_query_field_is_422_naming_it(
+    client: TestClient, platform: PlatformHandle, receiver: Receiver
+) -> None:
+    """Control and bidi characters in a search, an action or a window (issue 11's rules)."""
+    hook = hook_at(client, platform, receiver.url())
+    for bad in ("a\x00b", "a\x1bb", "a\x7fb", "a\x85b", "a\u202eb"):
+        for path, field, headers in (
+            ("/v1/events", "q", platform.headers),
+            ("/v1/audit", "action", platform.headers),
+            ("/v1/audit", "platform_id", OP),
+            (f"/v1/webhooks/{hook}/stats", "window", platform.headers),
+        ):
+            r = client.get(path, params={field: bad}, headers=headers)
+            assert r.status_code == 422, (path, field, bad, r.text)
+            assert r.json()["errors"][0]["field"] == field

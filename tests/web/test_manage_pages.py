@@ -37,7 +37,7 @@ def test_edit_saves_name_url_and_topics_with_the_apis_checks(
     assert webhooks.get_webhook(ctx, dashboard.platform_id, webhook_id).name == "Shop"
 
     new_url = receiver.url("/v2")
-    data = {"name": "Shop v2", "url": new_url, "topics": ["message.first_open"]}
+    data: dict[str, object] = {"name": "Shop v2", "url": new_url, "topics": ["message.first_open"]}
     r = dashboard.post(edit, data, page=edit)
     assert r.status_code == 303 and r.headers["location"].endswith("?notice=updated")
     saved = webhooks.get_webhook(ctx, dashboard.platform_id, webhook_id)
@@ -114,7 +114,11 @@ def test_another_platforms_webhook_cannot_be_edited_or_recovered(
     )
     for path in (f"/webhooks/{theirs.id}/edit", f"/webhooks/{theirs.id}/recover"):
         assert dashboard.client.get(path).status_code == 404
-    data = {"name": "mine now", "url": receiver.url(), "topics": ["prize.points_added"]}
+    data: dict[str, object] = {
+        "name": "mine now",
+        "url": receiver.url(),
+        "topics": ["prize.points_added"],
+    }
     assert dashboard.post(f"/webhooks/{theirs.id}/edit", data).status_code == 404
     assert (
         dashboard.post(f"/webhooks/{theirs.id}/recover", {"since": "2026-01-01"}).status_code == 404
@@ -124,7 +128,11 @@ def test_another_platforms_webhook_cannot_be_edited_or_recovered(
 
 def change(dash: Dashboard, current: str, new: str, repeat: str | None = None) -> Response:
     page = "/account/password"
-    data = {"current_password": current, "new_password": new, "repeat_password": repeat or new}
+    data: dict[str, object] = {
+        "current_password": current,
+        "new_password": new,
+        "repeat_password": repeat or new,
+    }
     return dash.post(page, data, page=page)
 
 
