@@ -69,7 +69,7 @@ def test_a_platform_reads_only_its_own_entries_the_operator_all(
     assert mine and all(e["platform_id"] == platform.id for e in mine)
     assert theirs not in {e["target_id"] for e in mine}
     r = client.get("/v1/audit", params={"platform_id": other.id}, headers=platform.headers)
-    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "operator_only"
+    assert r.status_code == 404 and r.json()["code"] == "platform_not_found"
     everyone = {e["platform_id"] for e in audit(client, OP)}
     assert {platform.id, other.id} <= everyone
     narrowed = audit(client, OP, platform_id=other.id)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from hookline.api.deps import Credentials, Ctx, bearer_token
 from hookline.api.openapi import STORAGE_UNAVAILABLE, Answers
 from hookline.api.schemas.audit import AuditEntryOut, AuditLog
-from hookline.api.schemas.common import Moment
+from hookline.api.schemas.common import SAFE_PATTERN, Moment
 from hookline.domain import secrets
 from hookline.domain.errors import InvalidInput, PlatformNotFound, Unauthorized
 from hookline.http.deps import WiringDep
@@ -37,13 +37,18 @@ def read_audit(
     ctx: Ctx,
     scope: Scope,
     platform_id: Annotated[
-        str | None, Query(description="Operator token only: one platform's entries.")
+        str | None,
+        Query(
+            description="Operator token: one platform's entries. A platform token may name"
+            " only its own (another is not found, as everywhere in the API).",
+            json_schema_extra={"pattern": SAFE_PATTERN},
+        ),
     ] = None,
     action: Annotated[
         str | None,
         Query(
             description="An action, or its prefix before '.' or ':' (webhook, zone.set).",
-            json_schema_extra={"maxLength": audit.MAX_ACTION_LENGTH},
+            json_schema_extra={"maxLength": audit.MAX_ACTION_LENGTH, "pattern": SAFE_PATTERN},
         ),
     ] = None,
     since: Annotated[Moment | None, Query()] = None,
@@ -55,9 +60,8 @@ def read_audit(
     timezone = "UTC"
     if scope is not None:
         if platform_id is not None and platform_id != scope:
-            raise InvalidInput.single(
-                "platform_id", "operator_only", "platform_id is for the operator token only."
-            )
+            audit.platform_timezone(ctx, platform_id)  # a malformed id: 422 naming it
+            raise platforms.platform_not_found(platform_id)  # another's: never confirmed
         platform_id = scope
     if platform_id is not None:
         timezone = audit.platform_timezone(ctx, platform_id)

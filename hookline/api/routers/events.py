@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from hookline.api.deps import Ctx, PlatformToken
 from hookline.api.openapi import STORAGE_UNAVAILABLE, Answers
-from hookline.api.schemas.common import Moment
+from hookline.api.schemas.common import SAFE_PATTERN, Moment
 from hookline.api.schemas.events import EventLog, LoggedEventOut
 from hookline.catalog import TOPICS
 from hookline.domain.errors import InvalidInput, Unauthorized
@@ -34,7 +34,7 @@ def list_events(
         str | None,
         Query(
             description="An event id, a producer id or an idempotency key, matched exactly.",
-            json_schema_extra={"maxLength": event_log.MAX_QUERY_LENGTH},
+            json_schema_extra={"maxLength": event_log.MAX_QUERY_LENGTH, "pattern": SAFE_PATTERN},
         ),
     ] = None,
     cursor: Annotated[str | None, Query()] = None,
