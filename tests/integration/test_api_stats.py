@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -131,3 +132,24 @@ def test_attempts_carry_answer_headers_and_test_sends_say_so(
     detail = client.get(f"/v1/deliveries/{real}", headers=platform.headers).json()
     headers = detail["attempt_log"][0]["response_headers"]
     assert ["X-Request-ID", "req-7"] in headers and ["Set-Cookie", "[removed]"] in headers
+
+
+def test_signing_secrets_say_which_sign_and_until_when(
+    client: TestClient, platform: PlatformHandle, make_platform: Any, clock: FakeClock
+) -> None:
+    hook = hook_at(client, platform, "https://crm.example.com/hooks/maac")
+    path = f"/v1/webhooks/{hook}/secrets"
+    (only,) = client.get(path, headers=platform.headers).json()["data"]
+    assert only["expires_at"] is None and "secret" not in only
+    r = client.post(
+        f"/v1/webhooks/{hook}/secret/rotate",
+        json={"expire_old_after_seconds": 3600},
+        headers=platform.headers,
+    )
+    assert r.status_code == 200, r.text
+    current, old = client.get(path, headers=platform.headers).json()["data"]
+    assert current["expires_at"] is None
+    assert old["expires_at"] == (clock.now + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    clock.advance(hours=2)
+    assert len(client.get(path, headers=platform.headers).json()["data"]) == 1
+    assert client.get(path, headers=make_platform().headers).status_code == 404

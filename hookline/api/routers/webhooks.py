@@ -13,6 +13,8 @@ from hookline.api.schemas.deliveries import SendResult
 from hookline.api.schemas.webhooks import (
     SecretOut,
     SecretRotate,
+    SigningSecret,
+    SigningSecrets,
     TestIn,
     WebhookCreate,
     WebhookList,
@@ -147,6 +149,15 @@ def reveal_secret(
     webhook_id: str, ctx: Ctx, actor: PlatformActor, token: PlatformToken
 ) -> SecretOut:
     return SecretOut(secret=webhooks.reveal_secret(ctx, token.platform_id, webhook_id, actor))
+
+
+@router.get("/{webhook_id}/secrets", responses=answers(WebhookNotFound))
+def signing_secrets(webhook_id: str, ctx: Ctx, token: PlatformToken) -> SigningSecrets:
+    """Which secrets sign right now and until when (after a rotation with a grace period)."""
+    windows = webhooks.secret_windows(ctx, token.platform_id, webhook_id)
+    return SigningSecrets(
+        data=[SigningSecret(created_at=made, expires_at=until) for made, until in windows]
+    )
 
 
 @router.post("/{webhook_id}/secret/rotate", responses=answers(WebhookNotFound, *BODY))

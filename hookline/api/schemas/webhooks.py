@@ -107,3 +107,16 @@ class WebhookStatsOut(BaseModel):
             p95_ms=s.p95_ms,
             health=s.health.value,
         )
+
+
+class SigningSecret(BaseModel):
+    """One secret that signs deliveries now; never its value (``GET .../secret`` reveals)."""
+
+    created_at: datetime
+    expires_at: datetime | None = Field(
+        description="null for the current secret; the end of an old one's grace period."
+    )
+
+
+class SigningSecrets(BaseModel):
+    data: list[SigningSecret] = Field(description="The current secret first.")
