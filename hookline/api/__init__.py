@@ -8,7 +8,9 @@ from hookline.api import apidocs, errors, maac, openapi
 from hookline.api.routers import (
     admin,
     alerts,
+    audit,
     deliveries,
+    events,
     health,
     ingest,
     metrics,
@@ -27,6 +29,8 @@ ROUTERS = (
     platform.router,
     webhooks.router,
     deliveries.router,
+    events.router,
+    audit.router,
     ingest.router,
     surveycake.router,
     surveycake.intake_router,

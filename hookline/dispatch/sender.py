@@ -54,6 +54,7 @@ from hookline.dispatch.egress import Pinned, pin
 from hookline.dispatch.failures import BlockedAddressError, classify
 from hookline.domain.deliveries import AttemptResult, ErrorClass, Outgoing
 from hookline.domain.networks import IPAddress, IPNetwork, describe_address, is_blocked_address
+from hookline.domain.response_headers import capture
 from hookline.domain.urls import WebhookURLError, parse_ip_literal
 from hookline.domain.wire import USER_AGENT
 
@@ -297,6 +298,7 @@ class Sender:
                 server_hostname=pinned.server_hostname,
             ) as response:
                 status = response.status
+                answered = capture(response.headers.items())
                 retry_after = parse_retry_after(response.headers.get(hdrs.RETRY_AFTER))
                 body, complete, cut = await _read_limited(response.content)
                 if not complete:
@@ -313,6 +315,7 @@ class Sender:
             error=None if ok else ErrorClass.HTTP_STATUS,
             error_detail=_status_detail(where, status, cut, total),
             retry_after=retry_after,
+            response_headers=answered,
         )
 
     async def close(self) -> None:

@@ -59,6 +59,8 @@ class AttemptResult:
     error: ErrorClass | None
     error_detail: str | None
     retry_after: float | None
+    response_headers: str = ""
+    """The answer's headers as ``domain.response_headers.capture`` keeps them."""
 
     @property
     def ok(self) -> bool:
@@ -103,6 +105,7 @@ class Attempt:
     error: str | None
     error_detail: str | None
     response_body: str
+    response_headers: str = ""
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,8 @@ class Delivery:
     updated_at: datetime
     completed_at: datetime | None
     attempt_log: tuple[Attempt, ...] = ()
+    is_test: bool = False
+    """A test send's delivery (``CrescLab-Test: true``), never a real event's."""
 
 
 @dataclass(frozen=True)

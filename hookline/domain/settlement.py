@@ -63,6 +63,7 @@ def attempt_of(
         error=result.error.value if result.error else None,
         error_detail=result.error_detail,
         response_body=result.response_body,
+        response_headers=result.response_headers,
     )
 
 

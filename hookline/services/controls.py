@@ -11,6 +11,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import Connection
+
 from hookline.catalog import TOPICS
 from hookline.domain import controls
 from hookline.domain.controls import MASK, FilterValue, Ordering
@@ -18,6 +20,7 @@ from hookline.domain.errors import FieldError, InvalidInput
 from hookline.domain.models import Webhook
 from hookline.domain.retry import RetryPolicy
 from hookline.services.context import Context
+from hookline.store import webhooks as webhook_store
 
 FIELDS = (
     "headers",
@@ -176,3 +179,27 @@ def open_headers(ctx: Context, sealed: str | None) -> dict[str, str]:
 def masked_headers(webhook: Webhook) -> dict[str, str]:
     """What an answer or a page shows of the extra headers: names, never values."""
     return dict.fromkeys(webhook.header_names, MASK)
+
+
+def changes(
+    ctx: Context,
+    conn: Connection,
+    webhook: Webhook,
+    given: Mapping[str, Any],
+    topics: Sequence[str] | None,
+) -> dict[str, Any]:
+    """Column values for a change of controls; a kept filter is checked again when the
+    topics change, and masked header values keep what was saved."""
+    changed_topics = topics is not None and tuple(topics) != webhook.topics
+    if not given and not (changed_topics and webhook.event_filter):
+        return {}
+    kept = None
+    if "headers" in given and webhook.header_names:
+        kept = open_headers(ctx, webhook_store.sealed_headers(conn, webhook.id))
+    return clean(
+        ctx,
+        given,
+        topics if topics is not None else webhook.topics,
+        kept_headers=kept,
+        kept_filter=webhook.event_filter if changed_topics else None,
+    )

@@ -317,7 +317,7 @@ async def send_test(
         idempotency_key=key,
         now=started_at,
         state=DeliveryState.DELIVERED if result.ok else DeliveryState.FAILED,
-    )
+    ) | {"is_test": True}  # left out of "last delivery" and the health figures
     attempt = attempt_of(result, 1, AttemptTrigger.TEST, started_at)
 
     def record() -> None:

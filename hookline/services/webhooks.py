@@ -27,6 +27,7 @@ from hookline.domain.errors import (
     ZoneNotPurchased,
 )
 from hookline.domain.models import (
+    CLI_ACTOR,
     MAX_ROTATION_GRACE_SECONDS,
     Actor,
     Platform,
@@ -53,6 +54,15 @@ from hookline.store import webhooks as store
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+
+
+def _audit(
+    conn: Connection, platform_id: str, actor: Actor, action: str, webhook_id: str, now: datetime
+) -> None:
+    """Every change to a webhook is audited in its own transaction: who, what, when, where."""
+    platform_store.record_audit(
+        conn, platform_id=platform_id, actor=actor, action=action, target_id=webhook_id, now=now
+    )
 
 
 def _platform(ctx: Context, conn: Connection, platform_id: str) -> Platform:
@@ -144,6 +154,7 @@ def create_webhook(
     topics: Sequence[str],
     idempotency_key: str | None = None,
     given: Mapping[str, Any] | None = None,
+    actor: Actor = CLI_ACTOR,
 ) -> Webhook:
     """``given``: the delivery controls the caller set, by name (``services.controls``)."""
     fields = FieldErrors()
@@ -185,6 +196,7 @@ def create_webhook(
             controls=columns,
         )
         store.insert_secret(conn, webhook_id, ctx.box.encrypt(secrets.generate_share_secret()), now)
+        _audit(conn, platform_id, actor, "webhook.create", webhook_id, now)
         if idempotency_key is not None:
             store.save_idempotent_result(
                 conn, platform_id, idempotency_key, request_hash, webhook_id, now
@@ -221,6 +233,7 @@ def update_webhook(
     url: str | None = None,
     topics: Sequence[str] | None = None,
     given: Mapping[str, Any] | None = None,
+    actor: Actor = CLI_ACTOR,
 ) -> Webhook:
     """``given``: the delivery controls to change; one given as ``None`` is reset."""
     fields = FieldErrors()
@@ -238,48 +251,35 @@ def update_webhook(
         if cleaned_topics is not None and cleaned_topics != webhook.topics:
             check_zones(platform, cleaned_topics, now)
             store.replace_topics(conn, webhook_id, cleaned_topics)
-        values.update(_controls(ctx, conn, webhook, given or {}, cleaned_topics))
+        values.update(controls.changes(ctx, conn, webhook, given or {}, cleaned_topics))
         store.update_webhook(conn, webhook_id, now, **values)
         if values.get("ordering", webhook.ordering.value) != webhook.ordering.value:
             ordering.set_ordering(conn, webhook_id, values["ordering"], now)
+        changed = sorted(values) + (["topics"] if cleaned_topics is not None else [])
+        _audit(conn, platform_id, actor, "webhook.update:" + ",".join(changed), webhook_id, now)
         return webhook_or_404(conn, platform_id, webhook_id)
 
 
-def _controls(
-    ctx: Context,
-    conn: Connection,
-    webhook: Webhook,
-    given: Mapping[str, Any],
-    topics: Sequence[str] | None,
-) -> dict[str, Any]:
-    """Column values for a change of controls; a kept filter is checked again when the
-    topics change, and masked header values keep what was saved."""
-    changed_topics = topics is not None and tuple(topics) != webhook.topics
-    if not given and not (changed_topics and webhook.event_filter):
-        return {}
-    kept = None
-    if "headers" in given and webhook.header_names:
-        kept = controls.open_headers(ctx, store.sealed_headers(conn, webhook.id))
-    return controls.clean(
-        ctx,
-        given,
-        topics if topics is not None else webhook.topics,
-        kept_headers=kept,
-        kept_filter=webhook.event_filter if changed_topics else None,
-    )
-
-
 def stop_webhook(
-    ctx: Context, platform_id: str, webhook_id: str, reason: StopReason = StopReason.BY_USER
+    ctx: Context,
+    platform_id: str,
+    webhook_id: str,
+    reason: StopReason = StopReason.BY_USER,
+    *,
+    actor: Actor = CLI_ACTOR,
 ) -> Webhook:
     with ctx.db.write() as conn:
         _platform(ctx, conn, platform_id)
         webhook_or_404(conn, platform_id, webhook_id)
-        health.stop_webhooks(conn, [webhook_id], reason, ctx.clock())
+        now = ctx.clock()
+        health.stop_webhooks(conn, [webhook_id], reason, now)
+        _audit(conn, platform_id, actor, "webhook.stop", webhook_id, now)
         return webhook_or_404(conn, platform_id, webhook_id)
 
 
-def resume_webhook(ctx: Context, platform_id: str, webhook_id: str) -> Webhook:
+def resume_webhook(
+    ctx: Context, platform_id: str, webhook_id: str, *, actor: Actor = CLI_ACTOR
+) -> Webhook:
     now = ctx.clock()
     with ctx.db.write() as conn:
         platform = _platform(ctx, conn, platform_id)
@@ -291,16 +291,20 @@ def resume_webhook(ctx: Context, platform_id: str, webhook_id: str) -> Webhook:
         store.update_webhook(
             conn, webhook_id, now, status=WebhookStatus.WORKING.value, stop_reason=None
         )
+        _audit(conn, platform_id, actor, "webhook.resume", webhook_id, now)
         return webhook_or_404(conn, platform_id, webhook_id)
 
 
-def delete_webhook(ctx: Context, platform_id: str, webhook_id: str) -> None:
+def delete_webhook(
+    ctx: Context, platform_id: str, webhook_id: str, *, actor: Actor = CLI_ACTOR
+) -> None:
     """Hide the webhook and stop it; its rows stay so delivery history remains readable."""
     now = ctx.clock()
     with ctx.db.write() as conn:
         _platform(ctx, conn, platform_id)
         webhook_or_404(conn, platform_id, webhook_id)
         health.stop_webhooks(conn, [webhook_id], StopReason.BY_USER, now, delete=True)
+        _audit(conn, platform_id, actor, "webhook.delete", webhook_id, now)
 
 
 def reveal_secret(ctx: Context, platform_id: str, webhook_id: str, actor: Actor) -> str:
@@ -357,6 +361,19 @@ def rotate_secret(
             now=now,
         )
     return secret
+
+
+def secret_windows(
+    ctx: Context, platform_id: str, webhook_id: str
+) -> list[tuple[datetime, datetime | None]]:
+    """When each secret that signs now was made and until when it signs (None: no end).
+
+    The first is the current secret; any other is an old one in its grace period after a
+    rotation. Only times: the secret panel shows this without revealing anything.
+    """
+    with ctx.db.read() as conn:
+        webhook_or_404(conn, platform_id, webhook_id)
+        return store.secret_windows(conn, webhook_id, ctx.clock())
 
 
 def signing_secrets(ctx: Context, webhook_id: str) -> list[str]:

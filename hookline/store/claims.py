@@ -179,6 +179,7 @@ def insert_attempts(conn: Connection, made: Sequence[tuple[str, Attempt]]) -> No
                 "error": a.error,
                 "error_detail": a.error_detail,
                 "response_body": a.response_body,
+                "response_headers": a.response_headers,
             }
             for delivery_id, a in made
         ],

@@ -22,6 +22,7 @@ def _to_attempt(row: Any) -> Attempt:
         error=row.error,
         error_detail=row.error_detail,
         response_body=row.response_body,
+        response_headers=row.response_headers,
     )
 
 
@@ -42,6 +43,7 @@ def _to_delivery(row: Any, log: Sequence[Attempt] = ()) -> Delivery:
         updated_at=row.updated_at,
         completed_at=row.completed_at,
         attempt_log=tuple(log),
+        is_test=bool(row.is_test),
     )
 
 

@@ -6,18 +6,21 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, select
+from sqlalchemy import ColumnElement, Connection, false, func, select
 
 from hookline.store.tables import deliveries
 
 
 def last_deliveries(conn: Connection, webhook_ids: Sequence[str]) -> dict[str, Any]:
-    """The newest delivery row of each webhook (uses the (webhook_id, created_at) index)."""
+    """The newest real delivery of each webhook (the (webhook_id, created_at) index).
+
+    Test sends are left out: "last delivery" tells whether real events get through.
+    """
     out: dict[str, Any] = {}
     for webhook_id in webhook_ids:
         row = conn.execute(
             select(deliveries)
-            .where(deliveries.c.webhook_id == webhook_id)
+            .where(deliveries.c.webhook_id == webhook_id, deliveries.c.is_test == false())
             .order_by(deliveries.c.created_at.desc(), deliveries.c.id.desc())
             .limit(1)
         ).first()

@@ -206,6 +206,7 @@ events = Table(
     Column("is_test", Boolean, nullable=False, server_default=false()),
     Index("ix_events_platform_id_received_at", "platform_id", "received_at"),
     Index("ix_events_received_at", "received_at"),
+    Index("ix_events_platform_id_producer_id", "platform_id", "producer_id"),
 )
 
 ingest_keys = Table(
@@ -240,6 +241,8 @@ deliveries = Table(
     Column("completed_at", UTCDateTime, nullable=True),
     # A delivery of a FIFO webhook (issue 16): due only when it heads its webhook's queue
     Column("fifo", Boolean, nullable=False, server_default=false()),
+    # A test send's delivery: left out of "last delivery" and the health figures.
+    Column("is_test", Boolean, nullable=False, server_default=false()),
     # The queue's own indexes hold only the rows the queue reads, never the history.
     Index(
         "ix_deliveries_due",
@@ -262,6 +265,17 @@ deliveries = Table(
         postgresql_where=text(FIFO_OPEN),
         sqlite_where=text(FIFO_OPEN),
     ),
+    # Health figures (store.stats): counted from the index alone, test sends left out.
+    Index(
+        "ix_deliveries_health",
+        "webhook_id",
+        "updated_at",
+        "state",
+        "last_error",
+        postgresql_where=text("NOT is_test"),
+        sqlite_where=text("is_test = 0"),
+    ),
+    Index("ix_deliveries_idempotency_key", "idempotency_key"),
 )
 
 attempts = Table(
@@ -277,6 +291,8 @@ attempts = Table(
     Column("error", String(32), nullable=True),
     Column("error_detail", String(500), nullable=True),
     Column("response_body", Text, nullable=False),
+    # A bounded, sanitized copy of the answer's headers (domain.response_headers).
+    Column("response_headers", Text, nullable=False, server_default=""),
 )
 
 # Workers alive: each running worker rewrites its row every heartbeat, so a dead one's

@@ -196,6 +196,22 @@ def active_secret_ciphertexts_of(
     return {w: [c for *_, c in sorted(items)] for w, items in found.items()}
 
 
+def secret_windows(
+    conn: Connection, webhook_id: str, now: datetime
+) -> list[tuple[datetime, datetime | None]]:
+    """``(created_at, expires_at)`` of each secret signing now, current first; no ciphertext."""
+    rows = conn.execute(
+        select(webhook_secrets.c.created_at, webhook_secrets.c.expires_at).where(
+            webhook_secrets.c.webhook_id == webhook_id,
+            or_(webhook_secrets.c.expires_at.is_(None), webhook_secrets.c.expires_at > now),
+        )
+    ).all()
+    ranked = sorted(
+        rows, key=lambda r: (r.expires_at is not None, -(r.expires_at or now).timestamp())
+    )
+    return [(r.created_at, r.expires_at) for r in ranked]
+
+
 def find_idempotent_result(conn: Connection, platform_id: str, key: str) -> tuple[str, str] | None:
     row = conn.execute(
         select(idempotency_keys.c.request_hash, idempotency_keys.c.result_id).where(

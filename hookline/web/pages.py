@@ -17,10 +17,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from hookline.catalog import TOPICS
-from hookline.domain.deliveries import Delivery, DeliveryState
+from hookline.domain.deliveries import DeliveryState
 from hookline.domain.errors import (
-    DeliveryInFlight,
-    DeliveryNotFound,
     HooklineError,
     InvalidInput,
     StorageUnavailable,
@@ -28,10 +26,9 @@ from hookline.domain.errors import (
     ZoneExpired,
     ZoneNotPurchased,
 )
-from hookline.domain.models import Webhook
 from hookline.domain.zones import ZoneValidity
 from hookline.http.deps import SendDep
-from hookline.services import deliveries, platforms, reports, webhooks
+from hookline.services import deliveries, platforms, reports, stats, webhooks
 from hookline.services.deliveries import SentNow
 from hookline.services.platforms import PlatformOverview, ZoneState
 from hookline.web import chart
@@ -45,7 +42,7 @@ router = dashboard_router()
 LIST_PAGE_SIZE = 50
 LOG_PAGE_SIZE = 20
 GRACE_CHOICES = (0, 3600, 86400, 7 * 86400)
-NOTICES = frozenset({"created", "stopped", "resumed", "deleted", "secret_changed"})
+NOTICES = frozenset({"created", "stopped", "resumed", "deleted", "secret_changed", "updated"})
 
 
 @dataclass(frozen=True)
@@ -119,6 +116,7 @@ def webhook_list(
         overview=overview,
         page=page,
         results=results,
+        health=stats.health_of(view.ctx, pid, [w.id for w in page.items]),
         no_zone=all(c.refusal for c in topic_choices(view, overview)),
         topics=TOPICS,
         notice=notice if notice in NOTICES else None,
@@ -165,7 +163,13 @@ def create_webhook(
     try:
         given = controls.given()
         webhook = webhooks.create_webhook(
-            view.ctx, view.platform_id, name=name, url=url, topics=chosen, given=given
+            view.ctx,
+            view.platform_id,
+            name=name,
+            url=url,
+            topics=chosen,
+            given=given,
+            actor=view.actor,
         )
     except StorageUnavailable:
         raise  # not the form's fault: the error page says so (DashboardRoute)
@@ -222,6 +226,7 @@ def details_page(
         filters={"state": state or "", "topic": topic or ""},
         states=[s.value for s in DeliveryState],
         chart=chart.build(reports.hourly_outcomes(view.ctx, pid, webhook_id)),
+        health=[stats.webhook_stats(view.ctx, pid, webhook_id, w) for w in stats.WINDOWS],
         notice=notice if notice in NOTICES else None,
         error=error,
         secret=secret,
@@ -229,8 +234,9 @@ def details_page(
         sent_topic=sent_topic or (webhook.topics[0] if webhook.topics else None),
         verdict=explain(sent.result) if sent else None,
         grace_choices=GRACE_CHOICES,
+        signing=webhooks.secret_windows(view.ctx, pid, webhook_id),
         sent_headers=_pretty_headers(sent) if sent else "",
-        sent_body=_pretty_body(sent.request_body) if sent else "",
+        sent_body=pretty_body(sent.request_body) if sent else "",
         readable_body=readable(sent.request_body) if sent else "",
     )
 
@@ -239,7 +245,7 @@ def _pretty_headers(sent: SentNow) -> str:
     return "\n".join(f"{name}: {value}" for name, value in sent.request_headers.items())
 
 
-def _pretty_body(body: bytes) -> str:
+def pretty_body(body: bytes) -> str:
     return body.decode("utf-8", errors="replace")
 
 
@@ -267,12 +273,12 @@ def _change(view: View, webhook_id: str, action: str) -> Response:
     pid = view.platform_id
     try:
         if action == "stop":
-            webhooks.stop_webhook(view.ctx, pid, webhook_id)
+            webhooks.stop_webhook(view.ctx, pid, webhook_id, actor=view.actor)
             return view.redirect(f"/webhooks/{webhook_id}?notice=stopped")
         if action == "resume":
-            webhooks.resume_webhook(view.ctx, pid, webhook_id)
+            webhooks.resume_webhook(view.ctx, pid, webhook_id, actor=view.actor)
             return view.redirect(f"/webhooks/{webhook_id}?notice=resumed")
-        webhooks.delete_webhook(view.ctx, pid, webhook_id)
+        webhooks.delete_webhook(view.ctx, pid, webhook_id, actor=view.actor)
         return view.redirect("/webhooks?notice=deleted")
     except (WebhookLimitReached, ZoneExpired, ZoneNotPurchased) as exc:
         return details_page(view, webhook_id, error=error_message(view, exc), status_code=409)
@@ -327,62 +333,6 @@ async def send_test(
             details_page, view, webhook_id, error=message, status_code=422
         )
     return await run_in_threadpool(details_page, view, webhook_id, sent=sent, sent_topic=topic)
-
-
-# --- one delivery ----------------------------------------------------------------------
-
-
-def _delivery_of(view: View, webhook: Webhook, delivery_id: str) -> Delivery:
-    """Only this webhook's deliveries, from its page: another id is not found here."""
-    delivery = deliveries.get_delivery(view.ctx, view.platform_id, delivery_id)
-    if delivery.webhook_id != webhook.id:
-        raise DeliveryNotFound(f"No delivery has the id '{delivery_id}'.")
-    return delivery
-
-
-def delivery_page(
-    view: View,
-    webhook: Webhook,
-    delivery_id: str,
-    *,
-    sent: SentNow | None = None,
-    error: str | None = None,
-    status_code: int = 200,
-) -> Response:
-    delivery = _delivery_of(view, webhook, delivery_id)
-    event = deliveries.get_event(view.ctx, view.platform_id, delivery.event_id)
-    view.timezone = platforms.get_platform(view.ctx, view.platform_id).timezone
-    return view.render(
-        "webhooks/delivery.html",
-        status_code=status_code,
-        webhook=webhook,
-        delivery=delivery,
-        event_body=readable(event.body) or _pretty_body(event.body),
-        exact_body=_pretty_body(event.body),
-        sent=sent,
-        verdict=explain(sent.result) if sent else None,
-        error=error,
-    )
-
-
-@router.get("/webhooks/{webhook_id}/deliveries/{delivery_id}")
-def delivery_details(view: MemberPage, webhook_id: str, delivery_id: str) -> Response:
-    webhook = webhooks.get_webhook(view.ctx, view.platform_id, webhook_id)
-    return delivery_page(view, webhook, delivery_id)
-
-
-@router.post("/webhooks/{webhook_id}/deliveries/{delivery_id}/resend")
-async def resend(view: MemberAction, send: SendDep, webhook_id: str, delivery_id: str) -> Response:
-    webhook = await run_in_threadpool(webhooks.get_webhook, view.ctx, view.platform_id, webhook_id)
-    await run_in_threadpool(_delivery_of, view, webhook, delivery_id)
-    try:
-        sent = await deliveries.resend(view.ctx, send, view.platform_id, delivery_id)
-    except DeliveryInFlight as exc:
-        message = error_message(view, exc)
-        return await run_in_threadpool(
-            delivery_page, view, webhook, delivery_id, error=message, status_code=409
-        )
-    return await run_in_threadpool(delivery_page, view, webhook, delivery_id, sent=sent)
 
 
 @router.get("/help/engineers")

@@ -22,6 +22,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from hookline.catalog import TOPICS
+from hookline.domain import response_headers
 from hookline.domain.errors import FieldError, HooklineError
 from hookline.domain.models import DEFAULT_TIMEZONE, Actor, User, Webhook
 from hookline.http.deps import get_context, get_wiring, request_actor
@@ -87,6 +88,7 @@ def zones_of(webhook: Webhook) -> list[int]:
 
 
 templates.env.globals["zones_of"] = zones_of
+templates.env.globals["answer_headers"] = response_headers.parse
 
 
 def safe_next(path: str | None) -> str:

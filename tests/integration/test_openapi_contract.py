@@ -52,6 +52,9 @@ _BEYOND_THE_SCHEMA = {
     # a cursor again, and a window whose end must follow its start
     "GET /v1/webhooks/{webhook_id}/deliveries": "cursor, since < until",
     "POST /v1/webhooks/{webhook_id}/recover": "since < until (until: now)",
+    # the event log and the audit log: a cursor, times within years 1970 to 9998
+    "GET /v1/events": "cursor, since/until range",
+    "GET /v1/audit": "cursor, since/until range",
     # IANA time zone names
     "POST /v1/admin/platforms": "timezone",
     "PATCH /v1/admin/platforms/{platform_id}": "timezone",

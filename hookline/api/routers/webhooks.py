@@ -13,11 +13,14 @@ from hookline.api.schemas.deliveries import SendResult
 from hookline.api.schemas.webhooks import (
     SecretOut,
     SecretRotate,
+    SigningSecret,
+    SigningSecrets,
     TestIn,
     WebhookCreate,
     WebhookList,
     WebhookOut,
     WebhookPatch,
+    WebhookStatsOut,
 )
 from hookline.domain.errors import (
     IdempotencyKeyReused,
@@ -29,7 +32,7 @@ from hookline.domain.errors import (
     ZoneNotPurchased,
 )
 from hookline.http.deps import SendDep
-from hookline.services import deliveries, webhooks
+from hookline.services import deliveries, stats, webhooks
 
 answers = Answers(Unauthorized, InvalidInput, STORAGE_UNAVAILABLE)
 router = APIRouter(
@@ -49,6 +52,7 @@ def create_webhook(
     body: WebhookCreate,
     ctx: Ctx,
     token: PlatformToken,
+    actor: PlatformActor,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> WebhookOut:
     webhook = webhooks.create_webhook(
@@ -59,6 +63,7 @@ def create_webhook(
         topics=body.topics,
         idempotency_key=idempotency_key,
         given=body.given(),
+        actor=actor,
     )
     return WebhookOut.of(webhook)
 
@@ -79,9 +84,20 @@ def get_webhook(webhook_id: str, ctx: Ctx, token: PlatformToken) -> WebhookOut:
     return WebhookOut.of(webhooks.get_webhook(ctx, token.platform_id, webhook_id))
 
 
+@router.get("/{webhook_id}/stats", responses=answers(WebhookNotFound))
+def webhook_stats(
+    webhook_id: str,
+    ctx: Ctx,
+    token: PlatformToken,
+    window: Annotated[str, Query(json_schema_extra={"enum": list(stats.WINDOWS)})] = "24h",
+) -> WebhookStatsOut:
+    """Delivered and failed counts, success rate and attempt latency over 24 h or 7 days."""
+    return WebhookStatsOut.of(stats.webhook_stats(ctx, token.platform_id, webhook_id, window))
+
+
 @router.patch("/{webhook_id}", responses=answers(WebhookNotFound, *ZONES, *BODY))
 def update_webhook(
-    webhook_id: str, body: WebhookPatch, ctx: Ctx, token: PlatformToken
+    webhook_id: str, body: WebhookPatch, ctx: Ctx, token: PlatformToken, actor: PlatformActor
 ) -> WebhookOut:
     webhook = webhooks.update_webhook(
         ctx,
@@ -91,26 +107,34 @@ def update_webhook(
         url=body.url,
         topics=body.topics,
         given=body.given(),
+        actor=actor,
     )
     return WebhookOut.of(webhook)
 
 
 @router.delete("/{webhook_id}", status_code=204, responses=answers(WebhookNotFound))
-def delete_webhook(webhook_id: str, ctx: Ctx, token: PlatformToken) -> Response:
-    webhooks.delete_webhook(ctx, token.platform_id, webhook_id)
+def delete_webhook(
+    webhook_id: str, ctx: Ctx, token: PlatformToken, actor: PlatformActor
+) -> Response:
+    webhooks.delete_webhook(ctx, token.platform_id, webhook_id, actor=actor)
     return Response(status_code=204)
 
 
 @router.post("/{webhook_id}/stop", responses=answers(WebhookNotFound))
-def stop_webhook(webhook_id: str, ctx: Ctx, token: PlatformToken) -> WebhookOut:
-    return WebhookOut.of(webhooks.stop_webhook(ctx, token.platform_id, webhook_id))
+def stop_webhook(
+    webhook_id: str, ctx: Ctx, token: PlatformToken, actor: PlatformActor
+) -> WebhookOut:
+    return WebhookOut.of(webhooks.stop_webhook(ctx, token.platform_id, webhook_id, actor=actor))
 
 
 @router.post(
     "/{webhook_id}/resume", responses=answers(WebhookNotFound, *ZONES, WebhookLimitReached)
 )
-def resume_webhook(webhook_id: str, ctx: Ctx, token: PlatformToken) -> WebhookOut:
-    return WebhookOut.of(webhooks.resume_webhook(ctx, token.platform_id, webhook_id))
+def resume_webhook(
+    webhook_id: str, ctx: Ctx, token: PlatformToken, actor: PlatformActor
+) -> WebhookOut:
+    webhook = webhooks.resume_webhook(ctx, token.platform_id, webhook_id, actor=actor)
+    return WebhookOut.of(webhook)
 
 
 @router.post("/{webhook_id}/test", responses=answers(WebhookNotFound, *BODY))
@@ -127,6 +151,15 @@ def reveal_secret(
     webhook_id: str, ctx: Ctx, actor: PlatformActor, token: PlatformToken
 ) -> SecretOut:
     return SecretOut(secret=webhooks.reveal_secret(ctx, token.platform_id, webhook_id, actor))
+
+
+@router.get("/{webhook_id}/secrets", responses=answers(WebhookNotFound))
+def signing_secrets(webhook_id: str, ctx: Ctx, token: PlatformToken) -> SigningSecrets:
+    """Which secrets sign right now and until when (after a rotation with a grace period)."""
+    windows = webhooks.secret_windows(ctx, token.platform_id, webhook_id)
+    return SigningSecrets(
+        data=[SigningSecret(created_at=made, expires_at=until) for made, until in windows]
+    )
 
 
 @router.post("/{webhook_id}/secret/rotate", responses=answers(WebhookNotFound, *BODY))

@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from hookline.api.schemas.common import Moment, Strict
+from hookline.domain import response_headers
 from hookline.domain.deliveries import Attempt, Delivery, ErrorClass, Event
 from hookline.services.deliveries import SentNow
 
@@ -22,6 +23,11 @@ class AttemptOut(BaseModel):
     )
     error_detail: str | None
     response_body: str = Field(description="The first 4 KiB of the receiver's answer.")
+    response_headers: list[tuple[str, str]] = Field(
+        default_factory=list,
+        description="The answer's headers as [name, value] pairs, in order: at most 40,"
+        " values cut at 256 characters, cookies and credentials shown as [removed].",
+    )
 
     @classmethod
     def of(cls, a: Attempt) -> AttemptOut:
@@ -34,6 +40,7 @@ class AttemptOut(BaseModel):
             error=a.error,
             error_detail=a.error_detail,
             response_body=a.response_body,
+            response_headers=response_headers.parse(a.response_headers),
         )
 
 
@@ -51,6 +58,7 @@ class DeliveryOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     completed_at: datetime | None
+    is_test: bool = Field(default=False, description="A test send, not a real event's.")
 
     @classmethod
     def of(cls, d: Delivery) -> DeliveryOut:
@@ -68,6 +76,7 @@ class DeliveryOut(BaseModel):
             created_at=d.created_at,
             updated_at=d.updated_at,
             completed_at=d.completed_at,
+            is_test=d.is_test,
         )
 
 

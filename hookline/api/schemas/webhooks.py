@@ -25,6 +25,7 @@ from hookline.domain.controls import (
 )
 from hookline.domain.models import MAX_ROTATION_GRACE_SECONDS, StopReason, Webhook, WebhookStatus
 from hookline.domain.retry import RetryPolicy
+from hookline.services.stats import WebhookStats
 
 HeaderMap = Annotated[
     dict[str, str],
@@ -167,3 +168,44 @@ class SecretRotate(Strict):
 
 class TestIn(Strict):
     topic: TopicName = Field(examples=["receipt.receipt_validated"])
+
+
+class WebhookStatsOut(BaseModel):
+    """A webhook's health over the window; test sends are left out."""
+
+    window: str = Field(description="24h or 7d: the figures cover the time up to now.")
+    delivered: int = Field(description="Deliveries delivered in the window.")
+    failed: int = Field(
+        description="Deliveries that failed for good, or are retrying after a failed attempt."
+    )
+    success_rate: float | None = Field(
+        description="delivered / (delivered + failed), 0 to 1; null when both are 0."
+    )
+    p50_ms: float | None = Field(description="Median latency of their attempts in the window.")
+    p95_ms: float | None = Field(description="95th percentile latency (nearest rank).")
+    health: str = Field(description="healthy, degraded, failing or idle (nothing settled).")
+
+    @classmethod
+    def of(cls, s: WebhookStats) -> WebhookStatsOut:
+        return cls(
+            window=s.window,
+            delivered=s.delivered,
+            failed=s.failed,
+            success_rate=s.success_rate,
+            p50_ms=s.p50_ms,
+            p95_ms=s.p95_ms,
+            health=s.health.value,
+        )
+
+
+class SigningSecret(BaseModel):
+    """One secret that signs deliveries now; never its value (``GET .../secret`` reveals)."""
+
+    created_at: datetime
+    expires_at: datetime | None = Field(
+        description="null for the current secret; the end of an old one's grace period."
+    )
+
+
+class SigningSecrets(BaseModel):
+    data: list[SigningSecret] = Field(description="The current secret first.")

@@ -9,7 +9,7 @@ operational-webhook URL and its sealed secret. ``users`` gains the member's own
 choices: email alerts on or off, and the language of those emails.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-11-30
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 from hookline.store.types import UTCDateTime
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
