@@ -107,6 +107,23 @@ webhooks = Table(
         postgresql_where=text("ordering = 'fifo'"),
         sqlite_where=text("ordering = 'fifo'"),
     ),
+    Index(
+        "ix_webhooks_rate_limited",
+        "id",
+        "rate_limit_per_second",
+        postgresql_where=text("rate_limit_per_second IS NOT NULL"),
+        sqlite_where=text("rate_limit_per_second IS NOT NULL"),
+    ),
+)
+
+rate_windows = Table(
+    "rate_windows",
+    metadata,
+    # A rate-limited webhook's current one-second window and the leases it gave out
+    # (store.ratelimit); the row every claim locks to count them.
+    Column("webhook_id", String(ID), ForeignKey("webhooks.id"), primary_key=True),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("used", Integer, nullable=False),
 )
 
 webhook_topics = Table(
