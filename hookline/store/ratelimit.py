@@ -1,28 +1,34 @@
-"""Rate-limited webhooks: never more than N leases a second, every worker counted (issue 16 §2).
+"""Rate-limited webhooks: at most N leases in any window, every worker counted (issue 16 §2).
 
 A claim leases due deliveries as usual, then ``admit`` counts those of rate-limited
-webhooks against the webhook's window in ``rate_windows``: one row per webhook, the
-second it is for (the claiming worker's clock, whole seconds) and how many leases
-that second gave out. The row is locked (PostgreSQL ``FOR UPDATE``; SQLite has one
-writer) and updated in the claim's own transaction, so claims on any number of
-processes and machines count together, exactly. Leases over the limit are given
-back untouched before the transaction commits: no attempt is made or counted, the
-delivery is pending again and due at the next window.
+webhooks against the webhook's row in ``rate_windows``: a log of its leases in the
+last ``WINDOW`` (claim time, count; the claiming worker's clock). A lease is granted
+only while fewer than N were granted in the ``WINDOW`` before it: a sliding window,
+not per calendar second, so no two bursts meet at a second's edge. ``WINDOW`` is a
+second and a tenth: the tenth absorbs the spread between a lease and its request
+reaching the receiver (send order, connection set-up), so the receiver never counts
+more than N in any one second of its own clock; the price is a steady rate up to a
+tenth below N. The row is locked (PostgreSQL ``FOR UPDATE``; SQLite has one writer)
+and written in the claim's own transaction, so claims on any number of processes and
+machines count together, exactly (machines' clocks must agree, as NTP keeps them).
+Leases over the limit are given back before the transaction commits: no attempt is
+made or counted, the delivery is pending again and due when the window has room.
 
 Why after the claim and not inside it: the ordinary claim walks the due index and
 stays as it was for webhooks without a limit; what they pay is one read of the
 partial index ``ix_webhooks_rate_limited`` per claim that leased anything (empty
 when no webhook is limited: ``bench/controls_cost.py``). A webhook whose window is
-full has its backlog spread over the next seconds, ``limit`` rows a second (up to
+full has its backlog spread over the next windows, ``limit`` rows each (up to
 ``HORIZON_ROWS`` rows, the rest after them), so later claims do not keep leasing
 and giving back the same rows, and the worker's "next due" wait stays exact.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, bindparam, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -32,8 +38,10 @@ from hookline.domain.deliveries import DeliveryState, DueDelivery
 from hookline.store.db import chunks
 from hookline.store.tables import deliveries, rate_windows, webhooks
 
-SECOND = timedelta(seconds=1)
-HORIZON_SECONDS = 10
+WINDOW = timedelta(milliseconds=1100)
+WINDOW_MS = 1100
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+HORIZON_WINDOWS = 10
 HORIZON_ROWS = 2000
 PENDING = DeliveryState.PENDING.value
 IN_FLIGHT = DeliveryState.IN_FLIGHT.value
@@ -43,60 +51,58 @@ IS_PENDING = deliveries.c.state == literal_column(f"'{PENDING}'")
 _LIMITED = select(webhooks.c.id, webhooks.c.rate_limit_per_second).where(
     webhooks.c.rate_limit_per_second.is_not(None)  # ix_webhooks_rate_limited
 )
-_WINDOW = select(rate_windows.c.window_start, rate_windows.c.used).where(
-    rate_windows.c.webhook_id == bindparam("webhook_id")
-)
+_WINDOW = select(rate_windows.c.leases).where(rate_windows.c.webhook_id == bindparam("webhook_id"))
 _WINDOW_LOCKED = _WINDOW.with_for_update()
 
 
 def admit(conn: Connection, leased: list[DueDelivery], now: datetime) -> list[DueDelivery]:
-    """The leases the webhooks' limits allow this second; the others go back pending."""
+    """The leases the webhooks' limits allow now; the others go back pending, unattempted."""
     if not leased:
         return leased
     limits = {str(w): int(n) for w, n in conn.execute(_LIMITED).all()}
     if not limits:
         return leased
     wanted = Counter(d.webhook_id for d in leased if d.webhook_id in limits)
-    window = now.replace(microsecond=0)
     refused: set[str] = set()
     for webhook_id in sorted(wanted):  # one lock order: two claims never deadlock
         limit = limits[webhook_id]
-        start, granted = _take(conn, webhook_id, limit, wanted[webhook_id], window)
+        granted, room_at = _take(conn, webhook_id, limit, wanted[webhook_id], now)
         if granted < wanted[webhook_id]:
             over = [d.id for d in leased if d.webhook_id == webhook_id][granted:]
             _give_back(conn, over, now)
-            _spread(conn, webhook_id, limit, start + SECOND)
+            _spread(conn, webhook_id, limit, room_at)
             refused.update(over)
     return [d for d in leased if d.id not in refused] if refused else leased
 
 
 def _take(
-    conn: Connection, webhook_id: str, limit: int, wanted: int, window: datetime
-) -> tuple[datetime, int]:
-    """Count up to ``wanted`` leases in the webhook's window: (window start, granted).
+    conn: Connection, webhook_id: str, limit: int, wanted: int, now: datetime
+) -> tuple[int, datetime]:
+    """Grant up to ``wanted`` leases at ``now``: (granted, when the window next has room).
 
-    A window another worker opened later than ours (its clock is ahead) is the one
-    counted in, so a lagging clock never reopens a second already used up.
+    Leases logged at a later time than ``now`` (another machine's clock is ahead)
+    still count: a lagging clock never frees room early.
     """
     query = _WINDOW_LOCKED if conn.dialect.name == "postgresql" else _WINDOW
-    row = conn.execute(query, {"webhook_id": webhook_id}).first()
-    if row is None:
+    saved = conn.execute(query, {"webhook_id": webhook_id}).scalar()
+    if saved is None:
         insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
         conn.execute(
-            insert(rate_windows)
-            .values(webhook_id=webhook_id, window_start=window, used=0)
-            .on_conflict_do_nothing()
+            insert(rate_windows).values(webhook_id=webhook_id, leases="[]").on_conflict_do_nothing()
         )
-        row = conn.execute(query, {"webhook_id": webhook_id}).one()
-    start = max(window, row.window_start)
-    used = int(row.used) if row.window_start == start else 0
-    granted = max(0, min(wanted, limit - used))
+        saved = conn.execute(query, {"webhook_id": webhook_id}).scalar_one()
+    at = int((now - EPOCH) / timedelta(milliseconds=1))
+    log = [(t, n) for t, n in json.loads(saved) if t > at - WINDOW_MS]
+    granted = max(0, min(wanted, limit - sum(n for _, n in log)))
+    if granted:
+        log.append((at, granted))
     conn.execute(
         update(rate_windows)
         .where(rate_windows.c.webhook_id == webhook_id)
-        .values(window_start=start, used=used + granted)
+        .values(leases=json.dumps(log, separators=(",", ":")))
     )
-    return start, granted
+    oldest = min((t for t, _ in log), default=at)
+    return granted, EPOCH + timedelta(milliseconds=oldest + WINDOW_MS)
 
 
 def _give_back(conn: Connection, ids: Sequence[str], now: datetime) -> None:
@@ -117,8 +123,8 @@ def _give_back(conn: Connection, ids: Sequence[str], now: datetime) -> None:
 
 
 def _spread(conn: Connection, webhook_id: str, limit: int, resume: datetime) -> None:
-    """The webhook's due backlog, oldest first, ``limit`` a second from ``resume`` on."""
-    seconds = max(1, min(HORIZON_SECONDS, HORIZON_ROWS // limit))
+    """The webhook's due backlog, oldest first, ``limit`` a window from ``resume`` on."""
+    seconds = max(1, min(HORIZON_WINDOWS, HORIZON_ROWS // limit))
     backlog = [
         deliveries.c.webhook_id == webhook_id,
         IS_PENDING,
@@ -137,9 +143,9 @@ def _spread(conn: Connection, webhook_id: str, limit: int, resume: datetime) -> 
             conn.execute(
                 update(deliveries)
                 .where(deliveries.c.id.in_(chunk))
-                .values(next_attempt_at=resume + (k // limit) * SECOND)
+                .values(next_attempt_at=resume + (k // limit) * WINDOW)
             )
     # what is left goes after them, to be spread in its turn
     conn.execute(
-        update(deliveries).where(*backlog).values(next_attempt_at=resume + seconds * SECOND)
+        update(deliveries).where(*backlog).values(next_attempt_at=resume + seconds * WINDOW)
     )

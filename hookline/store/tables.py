@@ -119,11 +119,10 @@ webhooks = Table(
 rate_windows = Table(
     "rate_windows",
     metadata,
-    # A rate-limited webhook's current one-second window and the leases it gave out
+    # A rate-limited webhook's leases of the last window, as JSON [[epoch ms, count]]
     # (store.ratelimit); the row every claim locks to count them.
     Column("webhook_id", String(ID), ForeignKey("webhooks.id"), primary_key=True),
-    Column("window_start", UTCDateTime, nullable=False),
-    Column("used", Integer, nullable=False),
+    Column("leases", Text, nullable=False),
 )
 
 webhook_topics = Table(

@@ -1,8 +1,9 @@
 """Rate-limited webhooks in the claim and the engine, both backends (issue 16 §2).
 
-The claim leases at most N deliveries of a limited webhook per second, whichever
-worker asks; the rest stay pending, unattempted, due at the next second; webhooks
-without a limit are not held; a FIFO webhook with a limit keeps its order.
+The claim leases at most N deliveries of a limited webhook in any window
+(``store.ratelimit.WINDOW``, 1.1 s), whichever worker asks; the rest stay pending,
+unattempted, due when the window has room; webhooks without a limit are not held; a
+FIFO webhook with a limit keeps its order.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from hookline.catalog import TOPICS
 from hookline.services import platforms, webhooks
 from hookline.services.context import Context
 from hookline.services.ingest import IncomingEvent, ingest
+from hookline.store.ratelimit import WINDOW
 from hookline.store.tables import attempts, deliveries
 from tests.conftest import FakeClock
 from tests.support.engine import TOPIC, make_worker
@@ -75,26 +77,40 @@ def number_of(r: Received) -> int:
     return int(json.loads(r.body)["data"]["number"][2:])
 
 
-def test_a_claim_leases_at_most_n_a_second_whoever_claims(
+def test_a_claim_leases_at_most_n_a_window_whoever_claims(
     ctx: Context, clock: FakeClock, receiver: Receiver
 ) -> None:
-    clock.advance(seconds=0.25)  # inside a second, not on its edge
+    clock.advance(seconds=0.25)
     pid, limited, plain = platform_with(ctx, receiver.url(""), rate_limit_per_second=5)
     publish(ctx, pid, range(50))
     now = clock.now
     assert claim(ctx, "w1", now) == {limited: 5, plain: 50}
-    assert claim(ctx, "w2", now + timedelta(seconds=0.7)) == {}  # same second, other worker
+    almost = now + WINDOW - timedelta(milliseconds=1)
+    assert claim(ctx, "w2", almost) == {}  # same window, other worker
     waiting = pending_of(ctx, limited)
     assert len(waiting) == 45
     assert {a for a, _ in waiting} == {0}  # nothing spent on the limit
-    next_second = now.replace(microsecond=0) + timedelta(seconds=1)
-    assert min(n for _, n in waiting if n is not None) == next_second
+    assert min(n for _, n in waiting if n is not None) == now + WINDOW
     assert attempt_count(ctx) == 0
-    for second in range(1, 10):
-        at = next_second + timedelta(seconds=second - 1, milliseconds=10)
-        assert claim(ctx, "w2" if second % 2 else "w1", at) == {limited: 5}
-        assert claim(ctx, "w1", at + timedelta(milliseconds=500)) == {}
+    for k in range(1, 10):
+        at = now + k * WINDOW
+        assert claim(ctx, "w2" if k % 2 else "w1", at) == {limited: 5}
+        assert claim(ctx, "w1", at + WINDOW - timedelta(milliseconds=1)) == {}
     assert pending_of(ctx, limited) == []
+
+
+def test_the_window_slides_rather_than_restarting_each_second(
+    ctx: Context, clock: FakeClock, receiver: Receiver
+) -> None:
+    clock.advance(seconds=0.9)  # late in a calendar second
+    pid, limited, _plain = platform_with(ctx, receiver.url(""), rate_limit_per_second=4)
+    publish(ctx, pid, range(2))
+    now = clock.now
+    assert claim(ctx, "w1", now)[limited] == 2
+    publish(ctx, pid, range(2, 10))
+    # the next calendar second has begun, but 2 of the last 1.1 s's 4 are taken
+    assert claim(ctx, "w2", now + timedelta(seconds=0.2))[limited] == 2
+    assert claim(ctx, "w1", now + WINDOW)[limited] == 2  # the first two left the window
 
 
 def test_no_limit_and_a_lifted_limit_hold_nothing(ctx: Context, receiver: Receiver) -> None:
@@ -104,8 +120,8 @@ def test_no_limit_and_a_lifted_limit_hold_nothing(ctx: Context, receiver: Receiv
     webhooks.update_webhook(ctx, pid, limited, given={"rate_limit_per_second": None})
     assert webhooks.get_webhook(ctx, pid, limited).rate_limit_per_second is None
     publish(ctx, pid, range(3, 20))
-    # the two held back were spread over the next two seconds; they keep those times
-    later = ctx.clock() + timedelta(seconds=2)
+    # the two held back were spread over the next two windows; they keep those times
+    later = ctx.clock() + 2 * WINDOW
     assert claim(ctx, "w1", later) == {limited: 19, plain: 17}
 
 
@@ -123,7 +139,7 @@ async def test_the_worker_waits_its_turn_and_spends_no_attempt(
             per_second.append(
                 len([r for r in receiver.received() if r.path == "/limited"]) - before
             )
-            clock.advance(seconds=1)
+            clock.advance(seconds=WINDOW.total_seconds())
     finally:
         await worker.sender.close()
     assert per_second == [3, 3, 3, 1, 0, 0]
@@ -145,7 +161,7 @@ async def test_fifo_with_a_limit_keeps_its_order(
             await worker.run_until_idle()
             got = [number_of(r) for r in receiver.received() if r.path == "/limited"]
             seen.append(got)
-            clock.advance(seconds=1)
+            clock.advance(seconds=WINDOW.total_seconds())
     finally:
         await worker.sender.close()
     assert seen == [[0, 1], [0, 1, 2, 3], [0, 1, 2, 3, 4, 5], list(range(7)), list(range(7))]

@@ -1,8 +1,8 @@
-"""Per-webhook rate limits (issue 16 §2): a one-second window counter per webhook.
+"""Per-webhook rate limits (issue 16 §2): a sliding log of leases per webhook.
 
-``rate_windows`` holds, for each rate-limited webhook, the second its counter is for
-and how many deliveries were leased in it; every claim that leases one of its
-deliveries locks that row, so workers on several machines count together.
+``rate_windows`` holds, for each rate-limited webhook, its leases of the last window
+(JSON: [[epoch ms, count], ...]); every claim that leases one of its deliveries locks
+that row, so workers on several machines count together.
 ``ix_webhooks_rate_limited`` (partial: only limited webhooks) lets the claim learn
 which webhooks are limited without reading the others: empty, it costs nothing.
 
@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
-from hookline.store.types import UTCDateTime
 
 revision = "0012"
 down_revision = "0010"
@@ -37,8 +35,7 @@ def upgrade() -> None:
     op.create_table(
         "rate_windows",
         sa.Column("webhook_id", sa.String(40), nullable=False),
-        sa.Column("window_start", UTCDateTime(), nullable=False),
-        sa.Column("used", sa.Integer(), nullable=False),
+        sa.Column("leases", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["webhook_id"], ["webhooks.id"], name="fk_rate_windows_webhook_id_webhooks"
         ),
