@@ -8,6 +8,7 @@ back; the manager opens and commits each transaction, so the worker never holds 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -70,6 +71,7 @@ class DeliveryQueue:
         per_webhook_cap: int,
     ) -> list[DueDelivery]:
         """Write results and lease up to ``limit`` due deliveries: one lock, one commit."""
+        asked = time.monotonic()  # a rate limit counts a lease when it is taken, not asked for
         with self.db.write() as conn:
             self._settle_in(conn, settlements, now, owner=owner)
             if limit <= 0:
@@ -86,7 +88,7 @@ class DeliveryQueue:
                 conn, owner=owner, now=now, lease_until=lease_until, limit=limit - len(due)
             )
             leased = due + claims.load_due(conn, heads, now) if heads else due
-            return ratelimit.admit(conn, leased, now)  # per-webhook limits (store.ratelimit)
+            return ratelimit.admit(conn, leased, now, asked=asked)  # (store.ratelimit)
 
     def settle(self, settlements: Sequence[Settlement], now: datetime, *, owner: str | None) -> int:
         """Record attempts and states; answers how many delivery rows changed."""

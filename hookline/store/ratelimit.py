@@ -26,6 +26,7 @@ and giving back the same rows, and the worker's "next due" wait stays exact.
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -55,18 +56,26 @@ _WINDOW = select(rate_windows.c.leases).where(rate_windows.c.webhook_id == bindp
 _WINDOW_LOCKED = _WINDOW.with_for_update()
 
 
-def admit(conn: Connection, leased: list[DueDelivery], now: datetime) -> list[DueDelivery]:
-    """The leases the webhooks' limits allow now; the others go back pending, unattempted."""
+def admit(
+    conn: Connection, leased: list[DueDelivery], now: datetime, *, asked: float | None = None
+) -> list[DueDelivery]:
+    """The leases the webhooks' limits allow now; the others go back pending, unattempted.
+
+    ``asked``: the monotonic time at which ``now`` was read. A lease is logged at
+    ``now`` plus what passed since, once the webhook's row is locked: a claim that
+    waited for the write lock or the row (another worker settling a burst) sends
+    later than it asked, and its window must start when it really leases.
+    """
     if not leased:
         return leased
-    limits = {str(w): int(n) for w, n in conn.execute(_LIMITED).all()}
+    limits = limited_webhooks(conn)
     if not limits:
         return leased
     wanted = Counter(d.webhook_id for d in leased if d.webhook_id in limits)
     refused: set[str] = set()
     for webhook_id in sorted(wanted):  # one lock order: two claims never deadlock
         limit = limits[webhook_id]
-        granted, room_at = _take(conn, webhook_id, limit, wanted[webhook_id], now)
+        granted, room_at = _take(conn, webhook_id, limit, wanted[webhook_id], now, asked)
         if granted < wanted[webhook_id]:
             over = [d.id for d in leased if d.webhook_id == webhook_id][granted:]
             _give_back(conn, over, now)
@@ -75,8 +84,13 @@ def admit(conn: Connection, leased: list[DueDelivery], now: datetime) -> list[Du
     return [d for d in leased if d.id not in refused] if refused else leased
 
 
+def limited_webhooks(conn: Connection) -> dict[str, int]:
+    """Every rate-limited webhook and its limit: what a webhook without one pays."""
+    return {str(w): int(n) for w, n in conn.execute(_LIMITED).all()}
+
+
 def _take(
-    conn: Connection, webhook_id: str, limit: int, wanted: int, now: datetime
+    conn: Connection, webhook_id: str, limit: int, wanted: int, now: datetime, asked: float | None
 ) -> tuple[int, datetime]:
     """Grant up to ``wanted`` leases at ``now``: (granted, when the window next has room).
 
@@ -91,6 +105,8 @@ def _take(
             insert(rate_windows).values(webhook_id=webhook_id, leases="[]").on_conflict_do_nothing()
         )
         saved = conn.execute(query, {"webhook_id": webhook_id}).scalar_one()
+    if asked is not None:
+        now += timedelta(seconds=max(0.0, time.monotonic() - asked))
     at = int((now - EPOCH) / timedelta(milliseconds=1))
     log = [(t, n) for t, n in json.loads(saved) if t > at - WINDOW_MS]
     granted = max(0, min(wanted, limit - sum(n for _, n in log)))
