@@ -81,6 +81,24 @@ def insert_rows(
     conn.execute(statement, params)
 
 
+def insert_rows_returning(
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], key: Column[Any]
+) -> set[Any]:
+    """Insert ``rows``, leaving out those whose key is taken; answers ``key`` of those inserted.
+
+    One statement on PostgreSQL (``INSERT ... SELECT unnest ... ON CONFLICT DO NOTHING
+    RETURNING``); SQLite's ``executemany`` answers the same through ``RETURNING``.
+    """
+    if not rows:
+        return set()
+    if conn.dialect.name != "postgresql":
+        statement = sqlite.insert(table).on_conflict_do_nothing().returning(key)
+        return set(conn.execute(statement, list(rows)).scalars())
+    columns, params = columns_of(conn, table, rows)
+    pg = postgresql.insert(table).from_select(columns, select(*unnest_of(columns).c))
+    return set(conn.execute(pg.on_conflict_do_nothing().returning(key), params).scalars())
+
+
 def id_rows(values: Sequence[str], name: str = "wanted") -> TableValuedAlias:
     """``unnest(:ids) AS wanted(id)``: a list of ids to join with, one parameter on PostgreSQL.
 
