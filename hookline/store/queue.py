@@ -8,6 +8,7 @@ back; the manager opens and commits each transaction, so the worker never holds 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -46,6 +47,7 @@ class DeliveryQueue:
         self.db = db
         self.failing_period = failing_period
         """A webhook whose every attempt failed this long is stopped as ``failing``."""
+        self._purge_steps = retention.PurgeSteps()
 
     @property
     def dialect(self) -> str:
@@ -176,20 +178,26 @@ class DeliveryQueue:
     def purge(self, now: datetime, *, retention_period: timedelta) -> int:
         """One purge batch; answers how many events went (0 when nothing is left).
 
-        Up to ``PURGE_STEPS`` x ``PURGE_STEP`` events, one short transaction per step,
-        so ingests and claims of other processes get the write lock in between.
+        Up to ``PURGE_STEPS`` short transactions (``retention.PurgeSteps`` sizes them by
+        how long the last one held the write lock), so ingests and claims of other
+        processes get the lock in between: on SQLite the purge also pauses after each
+        step, or it would take the lock straight back before any waiting writer woke.
         """
         with self.db.write() as conn:
             retention.purge_others(conn, now)
         purged = 0
+        steps = self._purge_steps
         for _ in range(retention.PURGE_STEPS):
+            started = time.monotonic()
             with self.db.write() as conn:
-                step = retention.purge_before(
-                    conn, now - retention_period, batch=retention.PURGE_STEP
-                )
+                step = retention.purge_before(conn, now - retention_period, batch=steps.size)
+            asked = steps.size
+            steps.took(time.monotonic() - started)
             purged += step
-            if step < retention.PURGE_STEP:
+            if step < asked:
                 break
+            if self.db.dialect == "sqlite":
+                time.sleep(retention.PURGE_PAUSE)
         return purged
 
     def requeue_failed(
