@@ -178,25 +178,27 @@ class DeliveryQueue:
     def purge(self, now: datetime, *, retention_period: timedelta) -> int:
         """One purge batch; answers how many events went (0 when nothing is left).
 
-        Up to ``PURGE_STEPS`` short transactions (``retention.PurgeSteps`` sizes them by
-        how long the last one held the write lock), so ingests and claims of other
-        processes get the lock in between: on SQLite the purge also pauses after each
-        step, or it would take the lock straight back before any waiting writer woke.
+        Up to ``PURGE_STEPS`` short transactions. On SQLite, where a step holds the one
+        write lock, ``retention.PurgeSteps`` sizes them by how long the last one held it
+        and the purge pauses after each, or it would take the lock straight back before
+        any waiting writer woke. PostgreSQL locks only the purged rows, which nobody
+        else touches: its steps stay ``PURGE_STEP`` events.
         """
         with self.db.write() as conn:
             retention.purge_others(conn, now)
         purged = 0
+        sqlite = self.db.dialect == "sqlite"
         steps = self._purge_steps
         for _ in range(retention.PURGE_STEPS):
+            asked = steps.size if sqlite else retention.PURGE_STEP
             started = time.monotonic()
             with self.db.write() as conn:
-                step = retention.purge_before(conn, now - retention_period, batch=steps.size)
-            asked = steps.size
-            steps.took(time.monotonic() - started)
+                step = retention.purge_before(conn, now - retention_period, batch=asked)
             purged += step
             if step < asked:
                 break
-            if self.db.dialect == "sqlite":
+            if sqlite:
+                steps.took(time.monotonic() - started)
                 time.sleep(retention.PURGE_PAUSE)
         return purged
 
