@@ -136,7 +136,7 @@ audit_log = Table(
     Column("platform_id", String(ID), nullable=True, index=True),
     Column("actor_kind", String(32), nullable=False),
     Column("actor_id", String(ID), nullable=False),
-    Column("action", String(64), nullable=False),
+    Column("action", String(200), nullable=False),
     Column("target_id", String(ID), nullable=True),
     Column("ip", String(64), nullable=True),
     Column("user_agent", String(300), nullable=True),
