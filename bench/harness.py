@@ -290,6 +290,8 @@ class Hookline:
         self.logdir = logdir
         self.topology = topology
         self.workers = workers if topology == "split" else 0
+        self.serve_workers = workers if topology == "serve" and workers else None
+        """``serve --workers N``; None: serve's default, one per core."""
         self.profile_dir = profile_dir
         self.serve_args = list(serve_args)
         self.serve: Process | None = None
@@ -311,6 +313,8 @@ class Hookline:
             args.append("--no-worker")
         elif self.topology == "embedded":
             args += ["--workers", "0"]
+        elif self.serve_workers is not None:
+            args += ["--workers", str(self.serve_workers)]
         self.serve = Process(
             "serve", self._python(args, "serve"), self.env, self.logdir / "serve.log"
         )
@@ -337,7 +341,7 @@ class Hookline:
     def _wait_serve_workers(self, deadline: float) -> None:
         """Until each of serve's worker processes (one per core) is ready to claim."""
         assert self.serve is not None
-        expected = os.cpu_count() or 1
+        expected = self.serve_workers or os.cpu_count() or 1
         while len(WORKER_READY.findall(self.serve.log.read_text(errors="replace"))) < expected:
             if not self.serve.alive():
                 raise RuntimeError(f"hookline serve exited:\n{self.serve.tail()}")

@@ -40,8 +40,12 @@ def _resolve_topology(p: argparse.ArgumentParser, args: argparse.Namespace) -> N
         args.workers = 2 if args.workers is None else args.workers
         if args.workers < 1:
             p.error("--topology split needs --workers 1 or more")
+    elif args.topology == "serve" and args.workers is not None:
+        if args.workers < 1:
+            p.error("--topology serve --workers needs 1 or more (0 is --topology embedded)")
+        # serve's own worker processes (`serve --workers N`): the scaling table
     elif args.workers:
-        p.error(f"--workers is for --topology split, not {args.topology}")
+        p.error(f"--workers is for --topology split or serve, not {args.topology}")
     else:
         args.workers = 0
 
@@ -79,7 +83,8 @@ def _add_hookline_options(p: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="`hookline worker` processes beside `serve --no-worker` (implies --topology"
-        " split, 2 by default there); 0: --topology embedded, as before.",
+        " split, 2 by default there); 0: --topology embedded, as before. With --topology"
+        " serve: serve's own worker processes (`serve --workers N`; default one per core).",
     )
     p.add_argument(
         "--worker-concurrency", type=int, default=150, help="HOOKLINE_WORKER_CONCURRENCY."

@@ -11,10 +11,7 @@ import os
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import SecretStr
-from rich.panel import Panel
 
-from hookline import __version__
 from hookline.commands.admin import admin
 from hookline.commands.shared import console, err, migrated_context, quiet_gc, setup_logging
 from hookline.commands.surveycake import simulate_surveycake
@@ -24,7 +21,6 @@ from hookline.receiver import DEFAULT_TOLERANCE as DEFAULT_LISTEN_TOLERANCE
 if TYPE_CHECKING:
     from hookline.devtools.simulate import SimulationReport
     from hookline.services.context import Context
-    from hookline.services.demo import DemoCredentials
 
 app = typer.Typer(
     help="hookline: MAAC-compatible webhooks for LINE marketing.", no_args_is_help=True
@@ -42,57 +38,6 @@ def migrate() -> None:
     console.print(
         f"[green]database at revision[/green] {current_revision(ctx.db)} ({ctx.db.dialect})"
     )
-
-
-def _print_demo(
-    creds: DemoCredentials, base: str, delivery: str, extra: list[str] | None = None
-) -> None:
-    """Everything a first run needs to try the demo, copyable as printed."""
-    more = "".join("\n" + line for line in extra or [])
-    console.print(
-        Panel.fit(
-            f"[bold]hookline {__version__}[/bold] demo\n"
-            f"API docs:        {base}/docs\n"
-            f"Dashboard:       {base}/\n"
-            f"Member login:    {creds.member_email}  password: {creds.member_password}\n"
-            f"Operator login:  {creds.operator_email}  password: {creds.operator_password}\n"
-            f"Platform id:     {creds.platform_id}\n"
-            f"API token:       {creds.api_token}\n"
-            f"Operator token:  {creds.operator_token}\n"
-            f"Ingest token:    {creds.ingest_token}\n"
-            f"Delivery:        {delivery}" + more,
-            title="hookline is running",
-        )
-    )
-    # outside the panel, so the line copies whole whatever the terminal width
-    console.print(
-        f"Try: curl -H 'Authorization: Bearer {creds.api_token}' {base}/v1/platform",
-        soft_wrap=True,
-    )
-    console.print(
-        f"Events: hookline simulate --url {base} --token {creds.ingest_token}"
-        f" --platform {creds.platform_id} --rate 5 --count 50",
-        soft_wrap=True,
-    )
-
-
-def _with_demo(settings: Settings, creds: DemoCredentials) -> Settings:
-    """The demo platform's tokens become the server's."""
-    return settings.model_copy(
-        update={
-            "operator_token": SecretStr(creds.operator_token),
-            "ingest_token": SecretStr(creds.ingest_token),
-        }
-    )
-
-
-def _demo_credentials(settings: Settings, ctx: Context) -> DemoCredentials:
-    """Seed (or read back) the demo platform."""
-    from hookline.services.demo import ensure_demo
-
-    op_token = settings.operator_token.get_secret_value() if settings.operator_token else None
-    in_token = settings.ingest_token.get_secret_value() if settings.ingest_token else None
-    return ensure_demo(ctx, settings.data_dir, op_token, in_token)
 
 
 @app.command()
@@ -135,7 +80,7 @@ def serve(
     )  # before the app loads the client; children inherit it
     from hookline.app import create_app
 
-    creds = _demo_credentials(settings, ctx) if demo else None
+    creds = demo.credentials(settings, ctx) if demo else None
     delivery = start_delivery(settings, workers, no_worker)
     try:
         if creds is not None:
@@ -143,8 +88,8 @@ def serve(
 
             settings, line = demo_line.start_demo_line(settings, host, port)
             extra = demo_line.describe(line)
-            _print_demo(creds, f"http://{host}:{port}", delivery.describe(), extra)
-            settings = _with_demo(settings, creds)
+            demo.print_panel(creds, f"http://{host}:{port}", delivery.describe(), extra)
+            settings = demo.with_tokens(settings, creds)
         else:
             console.print(f"[dim]delivery: {delivery.describe()}[/dim]")
         app_ = create_app(settings, ctx, embedded_worker=delivery.embedded, expect_workers=True)

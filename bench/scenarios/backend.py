@@ -69,6 +69,11 @@ class BackendRun:
                 "`hookline serve --workers 0`, one worker inside serve"
                 f" ({conc} in flight, {cap} per webhook)"
             )
+        if self.args.workers:
+            return (
+                f"`hookline serve --workers {self.args.workers}`: {self.args.workers} worker"
+                f" process(es) ({conc} in flight each, {cap} per webhook)"
+            )
         return (
             f"`hookline serve` as users run it: {os.cpu_count() or 1} worker processes, one"
             f" per core ({conc} in flight each, {cap} per webhook)"

@@ -17,6 +17,7 @@ Per backend, on a fresh database, in this process (no HTTP: the queue's own cost
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import threading
 import time
@@ -119,10 +120,27 @@ class Traffic:
             stop.wait(0.02)
 
     def start(self, into: list[float]) -> tuple[threading.Event, threading.Thread]:
+        """The traffic, and beside it the SQLite checkpointer every hookline process runs
+        (``dispatch.runner.checkpoint_periodically``): without it a commit of the traffic
+        or of the purge copied the whole WAL back itself once it passed 16 MiB."""
         stop = threading.Event()
-        thread = threading.Thread(target=self.run, args=(stop, into), name="backlog-traffic")
+        thread = threading.Thread(target=self._run_both, args=(stop, into), name="backlog-traffic")
         thread.start()
         return stop, thread
+
+    def _run_both(self, stop: threading.Event, into: list[float]) -> None:
+        checkpointer = threading.Thread(target=self._checkpoint, args=(stop,), name="checkpoint")
+        checkpointer.start()
+        try:
+            self.run(stop, into)
+        finally:
+            stop.set()
+            checkpointer.join()
+
+    def _checkpoint(self, stop: threading.Event) -> None:
+        while not stop.wait(1.0):
+            with contextlib.suppress(Exception):  # busy: the next second's will do
+                self.db.checkpoint()
 
 
 def purge_under_load(db: Database, result: BacklogResult) -> None:

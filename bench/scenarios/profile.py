@@ -47,7 +47,8 @@ async def profile_pass(
         scenario.append(f"{args.rate:,.0f} events/s for {args.profile_steady_seconds:.0f} s")
     flags = {"split": " --no-worker", "embedded": " --workers 0", "serve": ""}
     processes = [("serve", "hookline serve" + flags[args.topology])]
-    processes += [(f"worker-{n}", "hookline worker") for n in range(1, args.workers + 1)]
+    split = args.workers if args.topology == "split" else 0
+    processes += [(f"worker-{n}", "hookline worker") for n in range(1, split + 1)]
     if args.topology == "serve":
         result.profile_note += (
             " Only the serve process was profiled: its worker processes are started by"
@@ -58,7 +59,7 @@ async def profile_pass(
             result.profiles.append(
                 profile_summary(
                     pdir / folder,
-                    f"{process} ({folder})" if args.workers else process,
+                    f"{process} ({folder})" if split else process,
                     " then ".join(scenario),
                 )
             )

@@ -256,6 +256,14 @@ class Sender:
             error, detail = classify(exc, _where_of(request.url), self._total_timeout)
             return _failure(start, error, detail)
 
+    def _timeouts(self, request: Outgoing) -> tuple[float, aiohttp.ClientTimeout]:
+        """The request's total limit and timeouts: the webhook's own, else the sender's."""
+        if request.timeout_seconds is None:
+            return self._total_timeout, self._timeout
+        total = float(request.timeout_seconds)
+        connect = min(self._timeout.sock_connect or total, total)
+        return total, aiohttp.ClientTimeout(total=total, sock_connect=connect)
+
     async def _send(self, request: Outgoing, start: float) -> AttemptResult:
         target = self._targets.get(request.url)
         if target is None:  # a URL's verdict never changes: parse and check it once
@@ -273,13 +281,7 @@ class Sender:
         headers: CIMultiDict[str] = CIMultiDict(request.headers)
         if hdrs.USER_AGENT not in headers:
             headers[hdrs.USER_AGENT] = USER_AGENT
-        total = self._total_timeout
-        timeout = self._timeout
-        if request.timeout_seconds is not None:  # the webhook's own limit
-            total = float(request.timeout_seconds)
-            timeout = aiohttp.ClientTimeout(
-                total=total, sock_connect=min(self._timeout.sock_connect or total, total)
-            )
+        total, timeout = self._timeouts(request)
         try:
             session = self._get_session()
             pinned = Pinned(url, None, None)

@@ -37,8 +37,8 @@ from hookline.domain.deliveries import Attempt, DeliveryState, DueDelivery, Sett
 from hookline.domain.models import WebhookStatus
 from hookline.domain.retry import RetryPolicy
 from hookline.domain.settlement import unknown_outcome
-from hookline.store import health
-from hookline.store.bulk import columns_of, insert_rows, unnest_of
+from hookline.store import health, pg_batches
+from hookline.store.bulk import insert_rows
 from hookline.store.db import chunks
 from hookline.store.tables import attempts, deliveries, events, platforms, webhooks, workers
 from hookline.store.webhooks import RETRY_POLICY, active_secret_ciphertexts_of
@@ -105,6 +105,11 @@ def claim_due(
         chosen.append(row.id)
         if len(chosen) >= limit:
             break
+    if conn.dialect.name == "postgresql":
+        rows = pg_batches.lease_and_read(
+            conn, chosen, owner=owner, now=now, lease_until=lease_until
+        )
+        return _due_deliveries(conn, rows, now)
     for ids in chunks(chosen):
         conn.execute(
             update(deliveries)
@@ -125,17 +130,7 @@ def load_due(conn: Connection, ids: Sequence[str], now: datetime) -> list[DueDel
     for chunk in chunks(ids):
         rows.extend(
             conn.execute(
-                select(
-                    deliveries.c.id,
-                    deliveries.c.webhook_id,
-                    deliveries.c.idempotency_key,
-                    deliveries.c.attempts,
-                    events.c.body,
-                    webhooks.c.url,
-                    RETRY_POLICY,
-                    webhooks.c.headers_sealed,
-                    webhooks.c.timeout_seconds,
-                )
+                select(*pg_batches.DUE_COLUMNS)
                 .join(events, events.c.id == deliveries.c.event_id)
                 .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)
                 .join(platforms, platforms.c.id == deliveries.c.platform_id)
@@ -143,6 +138,10 @@ def load_due(conn: Connection, ids: Sequence[str], now: datetime) -> list[DueDel
                 .order_by(deliveries.c.next_attempt_at)
             ).all()
         )
+    return _due_deliveries(conn, rows, now)
+
+
+def _due_deliveries(conn: Connection, rows: Sequence[Any], now: datetime) -> list[DueDelivery]:
     secrets = active_secret_ciphertexts_of(conn, sorted({r.webhook_id for r in rows}), now)
     return [
         DueDelivery(
@@ -163,27 +162,8 @@ def load_due(conn: Connection, ids: Sequence[str], now: datetime) -> list[DueDel
 
 def insert_attempts(conn: Connection, made: Sequence[tuple[str, Attempt]]) -> None:
     """Attempt rows, one per (delivery id, attempt): every HTTP request made is kept."""
-    if not made:
-        return
-    insert_rows(
-        conn,
-        attempts,
-        [
-            {
-                "delivery_id": delivery_id,
-                "number": a.number,
-                "trigger": a.trigger.value,
-                "started_at": a.started_at,
-                "latency_ms": a.latency_ms,
-                "status_code": a.status_code,
-                "error": a.error,
-                "error_detail": a.error_detail,
-                "response_body": a.response_body,
-                "response_headers": a.response_headers,
-            }
-            for delivery_id, a in made
-        ],
-    )
+    if made:
+        insert_rows(conn, attempts, pg_batches.attempt_rows(made))
 
 
 def write_settlements(
@@ -196,7 +176,9 @@ def write_settlements(
     """
     if not settlements:
         return 0
-    insert_attempts(conn, [(s.delivery_id, s.attempt) for s in settlements])
+    made = [(s.delivery_id, s.attempt) for s in settlements]
+    if conn.dialect.name != "postgresql":
+        insert_attempts(conn, made)
     rows = [
         {
             "id": s.delivery_id,
@@ -210,7 +192,7 @@ def write_settlements(
         for s in settlements
     ]
     if conn.dialect.name == "postgresql":
-        return _settle_rows_unnest(conn, rows, now, owner=owner)
+        return pg_batches.settle_rows(conn, made, rows, now, owner=owner)
     statement = (
         update(deliveries)
         .where(deliveries.c.id == bindparam("b_id"))
@@ -232,37 +214,6 @@ def write_settlements(
         )
     result = conn.execute(statement, [{f"b_{k}": v for k, v in row.items()} for row in rows])
     return int(result.rowcount)
-
-
-def _settle_rows_unnest(
-    conn: Connection, rows: Sequence[dict[str, Any]], now: datetime, *, owner: str | None
-) -> int:
-    """``write_settlements``' rows in one ``UPDATE ... FROM unnest(...)`` on PostgreSQL.
-
-    psycopg's executemany sent one UPDATE per row; this is one statement per batch.
-    """
-    columns, params = columns_of(conn, deliveries, rows)
-    settled = unnest_of(columns, "settled")
-    statement = (
-        update(deliveries)
-        .where(deliveries.c.id == settled.c.id)
-        .values(
-            state=settled.c.state,
-            attempts=settled.c.attempts,
-            next_attempt_at=settled.c.next_attempt_at,
-            lease_owner=None,
-            lease_expires_at=None,
-            last_status_code=settled.c.last_status_code,
-            last_error=settled.c.last_error,
-            updated_at=now,
-            completed_at=settled.c.completed_at,
-        )
-    )
-    if owner is not None:
-        statement = statement.where(
-            deliveries.c.lease_owner == owner, deliveries.c.state == IN_FLIGHT
-        )
-    return int(conn.execute(statement, params).rowcount)
 
 
 def release(conn: Connection, ids: Sequence[str], owner: str, now: datetime) -> int:

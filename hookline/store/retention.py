@@ -48,10 +48,34 @@ def purge_ingest_keys(conn: Connection, cutoff: datetime) -> int:
 
 
 PURGE_STEP = 100
-"""Events purged per transaction: on SQLite every other writer waits for the one that
-purges, so a step holds the write lock for tens of milliseconds, not hundreds."""
+"""Events purged by the first step of a purge; later steps are sized by ``PurgeSteps``."""
 PURGE_STEPS = 5
 """Steps per purge call: the worker's maintenance round still purges as much as before."""
+PURGE_STEP_TARGET = 0.025
+"""Seconds one step may hold the write lock: on SQLite every other writer waits for it."""
+PURGE_PAUSE = 0.003
+"""Seconds a SQLite purge waits between steps: a writer waiting for the lock retries
+about every millisecond, so without a pause the purge took it straight back."""
+
+
+class PurgeSteps:
+    """The size of the next purge step: halved after a step that held the lock longer
+    than ``PURGE_STEP_TARGET``, doubled (up to ``MAX``) after a quick one.
+
+    Old history is cold (read from disk) and its rows may have many attempts, so a
+    fixed number of events took anything from 10 to several hundred milliseconds.
+    """
+
+    MIN, MAX = 10, 500
+
+    def __init__(self, size: int = PURGE_STEP) -> None:
+        self.size = size
+
+    def took(self, seconds: float) -> None:
+        if seconds > PURGE_STEP_TARGET:
+            self.size = max(self.MIN, self.size // 2)
+        elif seconds < PURGE_STEP_TARGET / 2:
+            self.size = min(self.MAX, self.size * 2)
 
 
 def purge_others(conn: Connection, now: datetime) -> None:

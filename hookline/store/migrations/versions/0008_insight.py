@@ -51,9 +51,14 @@ def upgrade() -> None:
     )
     op.create_index("ix_deliveries_idempotency_key", "deliveries", ["idempotency_key"])
     op.create_index("ix_events_platform_id_producer_id", "events", ["platform_id", "producer_id"])
+    # an edit names every field it changed: a webhook's delivery controls made 64 short
+    with op.batch_alter_table("audit_log") as batch:
+        batch.alter_column("action", type_=sa.String(200), existing_type=sa.String(64))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("audit_log") as batch:
+        batch.alter_column("action", type_=sa.String(64), existing_type=sa.String(200))
     op.drop_index("ix_events_platform_id_producer_id", table_name="events")
     op.drop_index("ix_deliveries_idempotency_key", table_name="deliveries")
     op.drop_index("ix_deliveries_health", table_name="deliveries")
