@@ -3,9 +3,10 @@
 ``--rate-limit`` x ``--seconds`` events go at once to one webhook with
 ``rate_limit_per_second`` set; ``--workers`` workers in this process (each its own
 claims and transactions, counted together by the store) deliver them to a loopback
-receiver that notes each arrival. Printed: the largest count in any sliding one
-second (any [t, t + 1 s) starting at an arrival) and in any calendar second of the
-receiver's clock (both must be <= the limit), the mean rate and the time taken.
+receiver in a process of its own that notes each arrival. Printed: the largest
+count in any sliding one second (any [t, t + 1 s) starting at an arrival) and in any
+calendar second of the receiver's clock (both must be <= the limit), and the time
+from the first arrival to the last.
 ``python -m bench.ratelimit --rate-limit 100 --seconds 120 [--database-url ...]``;
 without a URL, a temporary SQLite file.
 """
@@ -15,8 +16,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import contextlib
+import json
+import socket
+import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,24 +54,35 @@ def most_in_one_second(times: list[float]) -> tuple[int, int]:
     return sliding, calendar
 
 
-async def _serve(arrivals: list[float]) -> tuple[web.AppRunner, int]:
+async def _receive(port: int) -> None:
+    """The receiver, in a process of its own so the workers' load does not skew its
+    clock: notes each arrival (wall clock), ``GET /__times`` answers them as JSON."""
+    arrivals: list[float] = []
+
     async def handle(request: web.Request) -> web.Response:
-        arrivals.append(time.time())  # wall clock: calendar seconds mean something
+        arrivals.append(time.time())
         await request.read()
         return web.Response(text="OK")
 
+    async def times(_request: web.Request) -> web.Response:
+        return web.json_response(arrivals)
+
     app = web.Application()
+    app.router.add_get("/__times", times)
     app.router.add_post("/{tail:.*}", handle)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await asyncio.Event().wait()
 
 
-async def _run(ctx: Context, limit: int, events: int, workers: int) -> list[float]:
-    arrivals: list[float] = []
-    runner, port = await _serve(arrivals)
+def _arrivals(port: int) -> list[float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/__times", timeout=30) as r:
+        got: list[float] = json.loads(r.read())
+    return got
+
+
+async def _run(ctx: Context, limit: int, events: int, workers: int, port: int) -> list[float]:
     pid = platforms.create_platform(ctx, "Bench rate limit").platform.id
     platforms.set_zone(ctx, pid, 1, datetime.now(UTC) + timedelta(days=30))
     url = f"http://127.0.0.1:{port}/limited"
@@ -81,17 +99,34 @@ async def _run(ctx: Context, limit: int, events: int, workers: int) -> list[floa
         for _ in range(workers)
     ]
     running = [asyncio.create_task(w.run()) for w in pool]
+    arrivals: list[float] = []
     try:
         deadline = time.monotonic() + events / limit * 2 + 60
         while len(arrivals) < events and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)  # a benchmark's progress poll, not a test's wait
+            await asyncio.sleep(1.0)  # a benchmark's progress poll, not a test's wait
+            arrivals = await asyncio.to_thread(_arrivals, port)
     finally:
         for w in pool:
             w.stop()
         await asyncio.gather(*running)
         await sender.close()
-        await runner.cleanup()
     return arrivals
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_listening(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            _arrivals(port)
+            return
+        time.sleep(0.1)  # a benchmark's start-up poll
+    raise RuntimeError("the receiver did not start")
 
 
 def measure(url: str, limit: int, seconds: int, workers: int) -> None:
@@ -99,7 +134,15 @@ def measure(url: str, limit: int, seconds: int, workers: int) -> None:
     upgrade(db)
     ctx = Context(db=db, box=SecretBox("bench-key"), allow_http=True, allowed_networks=LOOPBACK)
     events = limit * seconds
-    arrivals = asyncio.run(_run(ctx, limit, events, workers))
+    port = _free_port()
+    command = [sys.executable, "-m", "bench.ratelimit", "--receive", str(port)]
+    receiver = subprocess.Popen(command)  # noqa: S603 (this very module, a fixed command)
+    try:
+        _wait_listening(port)
+        arrivals = asyncio.run(_run(ctx, limit, events, workers, port))
+    finally:
+        receiver.terminate()
+        receiver.wait(10)
     sliding, calendar = most_in_one_second(arrivals)
     took = max(arrivals) - min(arrivals) if arrivals else 0.0
     print(
@@ -116,7 +159,11 @@ def main() -> None:
     parser.add_argument("--rate-limit", type=int, default=100)
     parser.add_argument("--seconds", type=int, default=120, help="burst size, in seconds' worth")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--receive", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.receive:
+        asyncio.run(_receive(args.receive))
+        return
     if args.database_url:
         measure(args.database_url, args.rate_limit, args.seconds, args.workers)
         return

@@ -139,29 +139,31 @@ def _give_back(conn: Connection, ids: Sequence[str], now: datetime) -> None:
 
 
 def _spread(conn: Connection, webhook_id: str, limit: int, resume: datetime) -> None:
-    """The webhook's due backlog, oldest first, ``limit`` a window from ``resume`` on."""
-    seconds = max(1, min(HORIZON_WINDOWS, HORIZON_ROWS // limit))
-    backlog = [
-        deliveries.c.webhook_id == webhook_id,
-        IS_PENDING,
-        deliveries.c.next_attempt_at < resume,
-    ]
-    ids = list(
-        conn.execute(
-            select(deliveries.c.id)
-            .where(*backlog)
-            .order_by(deliveries.c.next_attempt_at, deliveries.c.created_at, deliveries.c.id)
-            .limit(limit * seconds)
-        ).scalars()
+    """The webhook's due backlog, oldest first, ``limit`` a window from ``resume`` on.
+
+    On PostgreSQL rows another claim holds are skipped, not waited for: that claim
+    holds them while it waits for this webhook's row, which this claim holds (a
+    deadlock); it gives back what the limit refuses it, and spreads that, after us.
+    """
+    windows = max(1, min(HORIZON_WINDOWS, HORIZON_ROWS // limit))
+    query = (
+        select(deliveries.c.id)
+        .where(
+            deliveries.c.webhook_id == webhook_id,
+            IS_PENDING,
+            deliveries.c.next_attempt_at < resume,
+        )
+        .order_by(deliveries.c.next_attempt_at, deliveries.c.created_at, deliveries.c.id)
     )
-    for k in range(0, len(ids), limit):
-        for chunk in chunks(ids[k : k + limit]):
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list(conn.execute(query).scalars())
+    groups = [ids[j * limit : (j + 1) * limit] for j in range(windows)]
+    groups.append(ids[windows * limit :])  # the rest after them, spread in their turn
+    for j, group in enumerate(groups):
+        for chunk in chunks(group):
             conn.execute(
                 update(deliveries)
                 .where(deliveries.c.id.in_(chunk))
-                .values(next_attempt_at=resume + (k // limit) * WINDOW)
+                .values(next_attempt_at=resume + j * WINDOW)
             )
-    # what is left goes after them, to be spread in its turn
-    conn.execute(
-        update(deliveries).where(*backlog).values(next_attempt_at=resume + seconds * WINDOW)
-    )
