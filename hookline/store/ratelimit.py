@@ -61,10 +61,10 @@ def admit(
 ) -> list[DueDelivery]:
     """The leases the webhooks' limits allow now; the others go back pending, unattempted.
 
-    ``asked``: the monotonic time at which ``now`` was read. A lease is logged at
-    ``now`` plus what passed since, once the webhook's row is locked: a claim that
-    waited for the write lock or the row (another worker settling a burst) sends
-    later than it asked, and its window must start when it really leases.
+    ``asked``: the monotonic time at which ``now`` was read. Leases are logged at
+    ``now`` plus what passed since, taken last, after giving back and spreading:
+    a claim that waited for the write lock or a row, or spread a long backlog, sends
+    later than it asked, and its window must start when its requests really leave.
     """
     if not leased:
         return leased
@@ -73,14 +73,27 @@ def admit(
         return leased
     wanted = Counter(d.webhook_id for d in leased if d.webhook_id in limits)
     refused: set[str] = set()
+    logs: dict[str, list[tuple[int, int]]] = {}
     for webhook_id in sorted(wanted):  # one lock order: two claims never deadlock
         limit = limits[webhook_id]
-        granted, room_at = _take(conn, webhook_id, limit, wanted[webhook_id], now, asked)
+        at = _ms(now, asked)
+        log = _window(conn, webhook_id, at)
+        granted = max(0, min(wanted[webhook_id], limit - sum(n for _, n in log)))
+        logs[webhook_id] = [*log, (-1, granted)] if granted else log  # -1: stamped below
         if granted < wanted[webhook_id]:
             over = [d.id for d in leased if d.webhook_id == webhook_id][granted:]
             _give_back(conn, over, now)
-            _spread(conn, webhook_id, limit, room_at)
+            oldest = min([t for t, _ in log] + [at])
+            _spread(conn, webhook_id, limit, EPOCH + timedelta(milliseconds=oldest + WINDOW_MS))
             refused.update(over)
+    stamp = _ms(now, asked)
+    for webhook_id, log in logs.items():
+        entries = [(stamp if t == -1 else t, n) for t, n in log]
+        conn.execute(
+            update(rate_windows)
+            .where(rate_windows.c.webhook_id == webhook_id)
+            .values(leases=json.dumps(entries, separators=(",", ":")))
+        )
     return [d for d in leased if d.id not in refused] if refused else leased
 
 
@@ -89,13 +102,18 @@ def limited_webhooks(conn: Connection) -> dict[str, int]:
     return {str(w): int(n) for w, n in conn.execute(_LIMITED).all()}
 
 
-def _take(
-    conn: Connection, webhook_id: str, limit: int, wanted: int, now: datetime, asked: float | None
-) -> tuple[int, datetime]:
-    """Grant up to ``wanted`` leases at ``now``: (granted, when the window next has room).
+def _ms(now: datetime, asked: float | None) -> int:
+    """``now`` plus the time passed since it was read, in epoch milliseconds."""
+    if asked is not None:
+        now += timedelta(seconds=max(0.0, time.monotonic() - asked))
+    return int((now - EPOCH) / timedelta(milliseconds=1))
 
-    Leases logged at a later time than ``now`` (another machine's clock is ahead)
-    still count: a lagging clock never frees room early.
+
+def _window(conn: Connection, webhook_id: str, at: int) -> list[tuple[int, int]]:
+    """The webhook's leases in the window before ``at``, its row locked till commit.
+
+    Leases logged later than ``at`` (another machine's clock is ahead) still count:
+    a lagging clock never frees room early.
     """
     query = _WINDOW_LOCKED if conn.dialect.name == "postgresql" else _WINDOW
     saved = conn.execute(query, {"webhook_id": webhook_id}).scalar()
@@ -105,20 +123,7 @@ def _take(
             insert(rate_windows).values(webhook_id=webhook_id, leases="[]").on_conflict_do_nothing()
         )
         saved = conn.execute(query, {"webhook_id": webhook_id}).scalar_one()
-    if asked is not None:
-        now += timedelta(seconds=max(0.0, time.monotonic() - asked))
-    at = int((now - EPOCH) / timedelta(milliseconds=1))
-    log = [(t, n) for t, n in json.loads(saved) if t > at - WINDOW_MS]
-    granted = max(0, min(wanted, limit - sum(n for _, n in log)))
-    if granted:
-        log.append((at, granted))
-    conn.execute(
-        update(rate_windows)
-        .where(rate_windows.c.webhook_id == webhook_id)
-        .values(leases=json.dumps(log, separators=(",", ":")))
-    )
-    oldest = min((t for t, _ in log), default=at)
-    return granted, EPOCH + timedelta(milliseconds=oldest + WINDOW_MS)
+    return [(int(t), int(n)) for t, n in json.loads(saved) if t > at - WINDOW_MS]
 
 
 def _give_back(conn: Connection, ids: Sequence[str], now: datetime) -> None:
