@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from hookline.commands import demo as demo_setup
 from hookline.commands.admin import admin
 from hookline.commands.shared import console, err, migrated_context, quiet_gc, setup_logging
 from hookline.commands.surveycake import simulate_surveycake
@@ -80,7 +81,7 @@ def serve(
     )  # before the app loads the client; children inherit it
     from hookline.app import create_app
 
-    creds = demo.credentials(settings, ctx) if demo else None
+    creds = demo_setup.credentials(settings, ctx) if demo else None
     delivery = start_delivery(settings, workers, no_worker)
     try:
         if creds is not None:
@@ -88,8 +89,8 @@ def serve(
 
             settings, line = demo_line.start_demo_line(settings, host, port)
             extra = demo_line.describe(line)
-            demo.print_panel(creds, f"http://{host}:{port}", delivery.describe(), extra)
-            settings = demo.with_tokens(settings, creds)
+            demo_setup.print_panel(creds, f"http://{host}:{port}", delivery.describe(), extra)
+            settings = demo_setup.with_tokens(settings, creds)
         else:
             console.print(f"[dim]delivery: {delivery.describe()}[/dim]")
         app_ = create_app(settings, ctx, embedded_worker=delivery.embedded, expect_workers=True)
