@@ -29,6 +29,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, bindparam, func, literal_column, select, update
@@ -41,6 +42,7 @@ from hookline.store.tables import deliveries, rate_windows, webhooks
 
 WINDOW = timedelta(milliseconds=1100)
 WINDOW_MS = 1100
+SECOND = timedelta(seconds=1)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 HORIZON_WINDOWS = 10
 HORIZON_ROWS = 2000
@@ -94,7 +96,12 @@ def admit(
             .where(rate_windows.c.webhook_id == webhook_id)
             .values(leases=json.dumps(entries, separators=(",", ":")))
         )
-    return [d for d in leased if d.id not in refused] if refused else leased
+    send_by = EPOCH + timedelta(milliseconds=stamp) + (WINDOW - SECOND)
+    return [
+        replace(d, send_by=send_by) if d.webhook_id in logs else d
+        for d in leased
+        if d.id not in refused
+    ]
 
 
 def limited_webhooks(conn: Connection) -> dict[str, int]:

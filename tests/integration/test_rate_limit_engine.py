@@ -168,3 +168,35 @@ async def test_fifo_with_a_limit_keeps_its_order(
     finally:
         await worker.sender.close()
     assert seen == [[0, 1], [0, 1, 2, 3], [0, 1, 2, 3, 4, 5], list(range(7)), list(range(7))]
+
+
+async def test_a_lease_not_sent_in_time_is_given_back_unsent(
+    ctx: Context, clock: FakeClock, receiver: Receiver
+) -> None:
+    """A worker that reaches a rate-limited send after its window (a stalled process)
+    gives the lease back rather than crowd the next window; no attempt is made."""
+    pid, limited, _plain = platform_with(ctx, receiver.url(""), rate_limit_per_second=2)
+    publish(ctx, pid, range(1))
+    worker = make_worker(ctx)
+    leased = [
+        d
+        for d in ctx.queue.settle_and_claim(
+            [],
+            owner=worker.name,
+            now=clock.now,
+            lease_until=clock.now + timedelta(minutes=5),
+            limit=10,
+            per_webhook_cap=10,
+        )
+        if d.webhook_id == limited
+    ]
+    assert len(leased) == 1 and leased[0].send_by is not None
+    assert clock.now < leased[0].send_by <= clock.now + timedelta(seconds=1)
+    clock.advance(seconds=1)  # the process stalled past its window
+    try:
+        await worker._deliver(leased[0])
+    finally:
+        await worker.sender.close()
+    assert [r for r in receiver.received() if r.path == "/limited"] == []
+    assert pending_of(ctx, limited) == [(0, clock.now - timedelta(seconds=1))]
+    assert attempt_count(ctx) == 0
