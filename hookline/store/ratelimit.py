@@ -13,6 +13,9 @@ and written in the claim's own transaction, so claims on any number of processes
 machines count together, exactly (machines' clocks must agree, as NTP keeps them).
 Leases over the limit are given back before the transaction commits: no attempt is
 made or counted, the delivery is pending again and due when the window has room.
+Leases are stamped last (after the backlog is spread), and each carries ``send_by``,
+a tenth of a second after its stamp: a worker that gets to it later (a stalled
+process) gives it back unsent (``dispatch.worker``) rather than crowd the next window.
 
 Why after the claim and not inside it: the ordinary claim walks the due index and
 stays as it was for webhooks without a limit; what they pay is one read of the
