@@ -144,11 +144,14 @@ def measure(url: str, limit: int, seconds: int, workers: int) -> None:
         receiver.terminate()
         receiver.wait(10)
     sliding, calendar = most_in_one_second(arrivals)
+    per_second = Counter(int(t) for t in arrivals)
+    over = sum(1 for n in per_second.values() if n > limit)
     took = max(arrivals) - min(arrivals) if arrivals else 0.0
     print(
         f"{db.dialect}: rate_limit_per_second={limit}, burst of {events} events, {workers} workers:"
         f" {len(arrivals)} arrived, {took:.1f} s from the first to the last;"
-        f" largest one-second count: {sliding} (sliding), {calendar} (calendar second)"
+        f" largest one-second count: {sliding} (sliding), {calendar} (calendar second);"
+        f" calendar seconds over the limit: {over} of {len(per_second)}"
     )
     db.engine.dispose()
 
