@@ -282,6 +282,9 @@ class Worker:
             per_webhook_cap=self.settings.per_webhook_cap,
         )
 
+    def _give_back(self, due: DueDelivery) -> int:
+        return self.queue.release([due.id], owner=self.name, now=self.clock())
+
     async def _flush(self) -> None:
         if self._results:
             await self._cycle(0)
@@ -354,6 +357,10 @@ class Worker:
     async def _deliver(self, due: DueDelivery) -> None:
         try:
             started_at = self.clock()
+            if due.send_by is not None and started_at > due.send_by:  # store.ratelimit
+                await self._queue_call("give back a late lease", self._give_back, due)
+                self._sending.pop(due.id, None)
+                return
             result = await self._signed.attempt(due, started_at)
             self._results.append(
                 settlement_for(

@@ -93,6 +93,9 @@ class DueDelivery:
     """The webhook's extra headers, sealed like its secrets (JSON once opened)."""
     timeout_seconds: int | None = None
     """The webhook's own attempt timeout; None: the sender's."""
+    send_by: datetime | None = None
+    """A rate-limited webhook's: not sent after this, but given back (its lease was
+    counted in a window that has passed; sent late it could crowd the next one)."""
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,6 @@ def _ordering(value: Any) -> str | None:
 def _rate(value: Any) -> int | None:
     if value is None:
         return None
-    _raise([("rate_limit_per_second", "not_supported", "rate_limit_per_second" + NOT_ENFORCED)])
     if isinstance(value, bool) or not isinstance(value, int):
         _raise(
             [

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, text
 from hookline.domain.deliveries import DeliveryState, DueDelivery, Settlement
 from hookline.domain.models import StopReason
 from hookline.domain.settlement import failing_too_long, health_of
-from hookline.store import claims, health, ordering, pauses, retention, workers
+from hookline.store import claims, health, ordering, pauses, ratelimit, retention, workers
 from hookline.store.db import Database
 
 NOTIFY_CHANNEL = "hookline_deliveries"
@@ -77,6 +77,7 @@ class DeliveryQueue:
         right after it, and on PostgreSQL waiting for the WAL flush was most of the
         time between an ingest's commit and the request.
         """
+        asked = time.monotonic()  # a rate limit counts a lease when it is taken, not asked for
         with self.db.write(wait_for_disk=False) as conn:
             self._settle_in(conn, settlements, now, owner=owner)
             if limit <= 0:
@@ -92,7 +93,8 @@ class DeliveryQueue:
             heads = ordering.claim_heads(  # FIFO webhooks' next deliveries (store.ordering)
                 conn, owner=owner, now=now, lease_until=lease_until, limit=limit - len(due)
             )
-            return due + claims.load_due(conn, heads, now) if heads else due
+            leased = due + claims.load_due(conn, heads, now) if heads else due
+            return ratelimit.admit(conn, leased, now, asked=asked)  # (store.ratelimit)
 
     def settle(self, settlements: Sequence[Settlement], now: datetime, *, owner: str | None) -> int:
         """Record attempts and states; answers how many delivery rows changed."""

@@ -107,6 +107,22 @@ webhooks = Table(
         postgresql_where=text("ordering = 'fifo'"),
         sqlite_where=text("ordering = 'fifo'"),
     ),
+    Index(
+        "ix_webhooks_rate_limited",
+        "id",
+        "rate_limit_per_second",
+        postgresql_where=text("rate_limit_per_second IS NOT NULL"),
+        sqlite_where=text("rate_limit_per_second IS NOT NULL"),
+    ),
+)
+
+rate_windows = Table(
+    "rate_windows",
+    metadata,
+    # A rate-limited webhook's leases of the last window, as JSON [[epoch ms, count]]
+    # (store.ratelimit); the row every claim locks to count them.
+    Column("webhook_id", String(ID), ForeignKey("webhooks.id"), primary_key=True),
+    Column("leases", Text, nullable=False),
 )
 
 webhook_topics = Table(

@@ -19,18 +19,25 @@ from hookline.domain.controls import MASK
 from hookline.domain.errors import FieldError, InvalidInput
 from hookline.domain.models import Webhook
 
-CONTROL_FORM_FIELDS = ("headers", "timeout_seconds", "retry_policy", "filter")
+CONTROL_FORM_FIELDS = (
+    "headers",
+    "timeout_seconds",
+    "retry_policy",
+    "filter",
+    "rate_limit_per_second",
+)
 MAX_FORM_TEXT = 20_000
 
 
 @dataclass
 class ControlsForm:
-    """The four fields as typed, and what reading them found wrong (field -> code)."""
+    """The fields as typed, and what reading them found wrong (field -> code)."""
 
     headers: str = ""
     timeout_seconds: str = ""
     retry_policy: str = ""
     filter: str = ""
+    rate_limit_per_second: str = ""
     problems: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -44,6 +51,7 @@ class ControlsForm:
             filter=json.dumps({k: list(v) for k, v in flt.items()}, ensure_ascii=False)
             if flt
             else "",
+            rate_limit_per_second=str(webhook.rate_limit_per_second or ""),
         )
 
     def given(self) -> dict[str, Any]:
@@ -51,13 +59,10 @@ class ControlsForm:
         (a header line without a colon, a filter that is not JSON) raises InvalidInput."""
         out: dict[str, Any] = {}
         out["headers"] = self._headers()
-        timeout = self.timeout_seconds.strip()
-        if not timeout:
-            out["timeout_seconds"] = None
-        elif timeout.isascii() and timeout.isdigit() and len(timeout) < 4:
-            out["timeout_seconds"] = int(timeout)
-        else:
-            self.problems["timeout_seconds"] = "not_an_integer"
+        out["timeout_seconds"] = self._whole("timeout_seconds", self.timeout_seconds, 4)
+        out["rate_limit_per_second"] = self._whole(
+            "rate_limit_per_second", self.rate_limit_per_second, 6
+        )
         out["retry_policy"] = self.retry_policy.strip() or None
         out["filter"] = self._filter()
         if self.problems:
@@ -65,6 +70,16 @@ class ControlsForm:
                 [FieldError(f, code, f"{f}: {code}") for f, code in self.problems.items()]
             )
         return out
+
+    def _whole(self, name: str, typed: str, longest: int) -> int | None:
+        """A whole number typed in a field, ``None`` when blank (the range is the service's)."""
+        text = typed.strip()
+        if not text:
+            return None
+        if text.isascii() and text.isdigit() and len(text) < longest:
+            return int(text)
+        self.problems[name] = "not_an_integer"
+        return None
 
     def _headers(self) -> dict[str, str] | None:
         lines = [line.strip() for line in self.headers.splitlines() if line.strip()]
@@ -99,8 +114,9 @@ def read_controls(
     timeout_seconds: Annotated[str, Form()] = "",
     retry_policy: Annotated[str, Form()] = "",
     filter: Annotated[str, Form()] = "",
+    rate_limit_per_second: Annotated[str, Form()] = "",
 ) -> ControlsForm:
-    return ControlsForm(headers, timeout_seconds, retry_policy, filter)
+    return ControlsForm(headers, timeout_seconds, retry_policy, filter, rate_limit_per_second)
 
 
 ControlsDep = Annotated[ControlsForm, Depends(read_controls)]

@@ -301,9 +301,18 @@ def test_hostile_controls_get_a_422_and_change_nothing(
 
 
 @pytest.mark.parametrize(
-    "controls", [{"rate_limit_per_second": 100}, {"ordering": "lifo"}, {"ordering": 1}]
+    "controls",
+    [
+        {"rate_limit_per_second": 0},
+        {"rate_limit_per_second": 1001},
+        {"rate_limit_per_second": "5"},
+        {"rate_limit_per_second": True},
+        {"rate_limit_per_second": 2.5},
+        {"ordering": "lifo"},
+        {"ordering": 1},
+    ],
 )
-def test_rate_limits_and_unknown_orderings_are_refused_not_stored(
+def test_bad_rate_limits_and_unknown_orderings_are_refused_not_stored(
     client: TestClient, platform: PlatformHandle, ctx: Context, controls: dict[str, Any]
 ) -> None:
     r = create(client, platform, **controls)
@@ -312,3 +321,19 @@ def test_rate_limits_and_unknown_orderings_are_refused_not_stored(
     assert count(ctx) == 0
     ok = create(client, platform, ordering="fifo", rate_limit_per_second=None)
     assert ok.status_code == 201 and ok.json()["ordering"] == "fifo"
+
+
+def test_a_rate_limit_is_saved_shown_and_lifted(
+    client: TestClient, platform: PlatformHandle
+) -> None:
+    r = create(client, platform, rate_limit_per_second=100)
+    assert r.status_code == 201, r.text
+    hook = r.json()
+    assert hook["rate_limit_per_second"] == 100
+    url = f"/v1/webhooks/{hook['id']}"
+    changed = client.patch(url, json={"rate_limit_per_second": 1000}, headers=platform.headers)
+    assert changed.json()["rate_limit_per_second"] == 1000
+    lifted = client.patch(url, json={"rate_limit_per_second": None}, headers=platform.headers)
+    assert lifted.json()["rate_limit_per_second"] is None
+    got = client.get(url, headers=platform.headers).json()
+    assert got["rate_limit_per_second"] is None

@@ -68,6 +68,9 @@ def test_bad_controls_are_shown_beside_their_field_in_the_page_language(
         ({"headers": "Host: evil.example"}, "headers-error", "此標頭由系統設定"),
         ({"timeout_seconds": "31"}, "timeout-error", "此數值超出範圍"),
         ({"timeout_seconds": "ten"}, "timeout-error", "請輸入整數"),
+        ({"rate_limit_per_second": "0"}, "rate-error", "此數值超出範圍"),
+        ({"rate_limit_per_second": "1001"}, "rate-error", "此數值超出範圍"),
+        ({"rate_limit_per_second": "5.5"}, "rate-error", "請輸入整數"),
         ({"retry_policy": "fast"}, "retry-error", "請從選項中選擇"),
         ({"filter": "{not json"}, "filter-error", "不是有效的 JSON"),
         ({"filter": '{"data.nope": 1}'}, "filter-error", "沒有這個欄位"),
@@ -107,3 +110,26 @@ def test_the_edit_fields_show_a_saved_webhook_and_keep_its_masked_values(
     with ctx.db.read() as conn:
         sealed = webhook_store.sealed_headers(conn, hook_id)
     assert open_headers(ctx, sealed) == {"X-Api-Key": "k_keep", "X-Tenant": "t2"}
+
+
+def test_a_rate_limit_is_saved_from_the_form_and_shown_in_both_languages(
+    dashboard: Dashboard, ctx: Context, receiver: Receiver
+) -> None:
+    from hookline.web.controls_form import ControlsForm
+
+    page = dashboard.client.get("/webhooks/new").text
+    assert 'name="rate_limit_per_second"' in page
+    r = dashboard.post("/webhooks/new", form(receiver, rate_limit_per_second="25"))
+    assert r.status_code == 303, r.text
+    hook_id = r.headers["location"].split("?")[0].rsplit("/", 1)[1]
+    saved = webhooks.get_webhook(ctx, dashboard.platform_id, hook_id)
+    assert saved.rate_limit_per_second == 25
+    assert ControlsForm.of(saved).rate_limit_per_second == "25"
+    details = dashboard.client.get(f"/webhooks/{hook_id}").text
+    assert 'id="fact-rate-limit">At most 25 requests a second' in details
+    zh = dashboard.client.get(f"/webhooks/{hook_id}", headers=ZH).text
+    assert "每秒最多 25 個請求" in zh and "速率上限" in zh
+    blank = ControlsForm.of(saved)
+    blank.rate_limit_per_second = " "
+    webhooks.update_webhook(ctx, dashboard.platform_id, hook_id, given=blank.given())
+    assert webhooks.get_webhook(ctx, dashboard.platform_id, hook_id).rate_limit_per_second is None
