@@ -6,18 +6,25 @@ once in ``os.environ``, is inherited by every child process they start.
 
 - Set by the operator: used as it is, never cleaned (a systemd ``RuntimeDirectory=``
   is new at every start, which is what the client's documentation asks for).
-- Absent: ``$HOOKLINE_DATA_DIR/metrics``, shared by the processes of one data
-  directory. ``serve`` owns it and at start removes the files of processes that no
-  longer run, so a restart begins from the live processes' counts and the directory
-  does not grow with every restart; a ``worker`` only creates it.
+- Absent: ``default_dir(data_dir)``, shared by the processes of one data directory
+  and kept on a RAM disk (``/dev/shm``, else the temporary directory), never in the
+  data directory itself: the client memory-maps its files and grows them sparsely, so
+  on a full data disk the first count that touched a new page killed the worker with
+  SIGBUS (tests/faults/test_full_disk.py). ``serve`` owns it and at start removes the
+  files of processes that no longer run, so a restart begins from the live processes'
+  counts and the directory does not grow with every restart; a ``worker`` only
+  creates it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
+import stat
 import sys
+import tempfile
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -51,6 +58,25 @@ def remove_dead_files(directory: Path) -> int:
     return removed
 
 
+def default_dir(data_dir: Path) -> Path:
+    """The directory of one data directory's processes when none is configured."""
+    key = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
+    shm = Path("/dev/shm")  # noqa: S108 (a private, owner-checked directory in it)
+    base = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+    return base / f"hookline-metrics-{os.getuid()}-{key}"
+
+
+def _own_private_dir(directory: Path) -> None:
+    """Make it 0700, or check that the one found is ours: a shared temporary directory
+    must not let another user plant (or read) this machine's counts."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    found = os.lstat(directory)
+    if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.getuid():
+        raise RuntimeError(f"{directory} is not a directory of this user's; set {ENV}")
+    if stat.S_IMODE(found.st_mode) & 0o077:
+        os.chmod(directory, 0o700)
+
+
 def use_shared_dir(data_dir: Path, *, owner: bool) -> Path:
     """Point this process (and its children) at the shared directory; answers it.
 
@@ -59,8 +85,8 @@ def use_shared_dir(data_dir: Path, *, owner: bool) -> Path:
     configured = os.environ.get(ENV)
     if configured:
         return Path(configured)
-    directory = data_dir / "metrics"
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    directory = default_dir(data_dir)
+    _own_private_dir(directory)
     if owner:
         removed = remove_dead_files(directory)
         if removed:

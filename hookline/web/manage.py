@@ -76,7 +76,13 @@ def edit(
     webhook = webhooks.get_webhook(view.ctx, view.platform_id, webhook_id)
     values: dict[str, Any] = {"name": name, "url": url, "topics": topics or []}
     try:
-        given = controls.given()
+        # only the controls the form changed: the audit entry names what was edited
+        before = ControlsForm.of(webhook)
+        given = {
+            k: v
+            for k, v in controls.given().items()
+            if getattr(controls, k).strip() != getattr(before, k).strip()
+        }
         webhooks.update_webhook(
             view.ctx, view.platform_id, webhook_id, **values, given=given, actor=view.actor
         )

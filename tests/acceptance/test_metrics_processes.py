@@ -2,10 +2,11 @@
 
 Real processes on one SQLite data directory, with no ``PROMETHEUS_MULTIPROC_DIR`` in
 their environment: ``serve --no-worker`` (which sends nothing itself) and one
-``hookline worker``. Both derive ``$HOOKLINE_DATA_DIR/metrics``; the page ``serve``
-answers must sum the worker's counts, keep them once the worker has stopped, and a
-restarted ``serve`` must drop the files of processes that are gone. The worker's own
-``--metrics-port`` page (for machines without ``serve``) shows the same counts.
+``hookline worker``. Both derive the same directory from ``$HOOKLINE_DATA_DIR``
+(``multiproc.default_dir``); the page ``serve`` answers must sum the worker's counts,
+keep them once the worker has stopped, and a restarted ``serve`` must drop the files
+of processes that are gone. The worker's own ``--metrics-port`` page (for machines
+without ``serve``) shows the same counts.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import httpx
 import pytest
 
 from hookline.devtools.fake import fake_data
+from hookline.metrics import multiproc
 from tests.support.counting_receiver import CountingReceiver as Receiver
 from tests.support.process import free_port, wait_until
 from tests.support.prom import value
@@ -66,7 +68,7 @@ def test_a_worker_process_counts_on_serves_page(
     receiver: Receiver, procs: Processes, tmp_path: Path
 ) -> None:
     try:
-        _scenario(receiver, procs, tmp_path / "var" / "metrics")
+        _scenario(receiver, procs, multiproc.default_dir(tmp_path / "var"))
     except BaseException:
         print("\n" + procs.report())
         raise

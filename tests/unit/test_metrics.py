@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import stat
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -88,13 +90,14 @@ def dead_pid() -> int:
 
 
 def test_serve_owns_the_default_directory_and_drops_dead_processes_files(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     monkeypatch.setenv(multiproc.ENV, "")  # empty is unset; undone after the test
     # as in a fresh ``serve``: the client is not loaded yet (this test process has it)
     monkeypatch.delitem(sys.modules, "prometheus_client.values")
-    directory = tmp_path / "data" / "metrics"
+    directory = multiproc.default_dir(tmp_path / "data")
     directory.mkdir(parents=True)
+    request.addfinalizer(lambda: shutil.rmtree(directory, ignore_errors=True))
     dead, alive = dead_pid(), os.getpid()
     names = [
         f"counter_{dead}.db",
@@ -127,3 +130,17 @@ def test_a_client_loaded_too_early_is_an_error_not_lost_counts(
     with pytest.raises(RuntimeError, match="imported before use_shared_dir"):
         multiproc.use_shared_dir(tmp_path / "data", owner=False)
     assert os.environ[multiproc.ENV] == ""
+
+
+def test_the_default_directory_is_private_and_off_the_data_disk(tmp_path: Path) -> None:
+    """Memory-mapped counts on the data disk died of SIGBUS when that disk filled."""
+    data = tmp_path / "data"
+    directory = multiproc.default_dir(data)
+    assert data.resolve() not in directory.parents
+    assert directory == multiproc.default_dir(data)  # every process of it finds the same
+    assert directory != multiproc.default_dir(tmp_path / "other")
+    try:
+        multiproc._own_private_dir(directory)
+        assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
