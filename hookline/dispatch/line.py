@@ -17,11 +17,10 @@ import logging
 from typing import Any
 
 import aiohttp
-from aiohttp.resolver import ThreadedResolver
 from yarl import URL
 
 from hookline.dispatch.failures import BlockedAddressError
-from hookline.dispatch.sender import _check_address, _GuardedResolver
+from hookline.dispatch.sender import _check_address, guarded_session
 from hookline.domain.messaging import FetchedImage, LinePushOutcome, PushResult
 from hookline.domain.networks import IPNetwork
 from hookline.domain.urls import WebhookURLError, parse_ip_literal
@@ -82,15 +81,7 @@ class LineGateway:
 
     def _image_session(self) -> aiohttp.ClientSession:
         if self._images is None:
-            connector = aiohttp.TCPConnector(
-                use_dns_cache=False, resolver=_GuardedResolver(ThreadedResolver(), self._allowed)
-            )
-            self._images = aiohttp.ClientSession(
-                connector=connector,
-                timeout=self._timeout,
-                trust_env=False,
-                cookie_jar=aiohttp.DummyCookieJar(),
-            )
+            self._images = guarded_session(self._allowed, self._timeout)
         return self._images
 
     async def push(

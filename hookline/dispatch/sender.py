@@ -177,6 +177,21 @@ def _status_detail(
 MAX_CACHED_URLS = 10_000
 
 
+def guarded_session(
+    allowed_networks: Sequence[IPNetwork], timeout: aiohttp.ClientTimeout
+) -> aiohttp.ClientSession:
+    """A session for hookline's other outbound requests (LINE images, SurveyCake answers):
+    every name it resolves judged by the delivery SSRF guard, no proxy from the
+    environment, no cookies kept. Make it inside the running loop that will use it."""
+    resolver = _GuardedResolver(ThreadedResolver(), tuple(allowed_networks))
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(use_dns_cache=False, resolver=resolver),
+        timeout=timeout,
+        trust_env=False,
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
+
+
 class Sender:
     """Sends delivery attempts over one shared, keep-alive connection pool."""
 

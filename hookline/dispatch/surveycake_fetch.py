@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import aiohttp
-from aiohttp.resolver import ThreadedResolver
 from yarl import URL
 
 from hookline.dispatch.failures import BlockedAddressError, classify
-from hookline.dispatch.sender import _check_address, _GuardedResolver
+from hookline.dispatch.sender import _check_address, guarded_session
 from hookline.domain.deliveries import ErrorClass
 from hookline.domain.networks import IPNetwork
 from hookline.domain.surveycake import Fetched
@@ -43,15 +42,7 @@ class SurveyCakeFetcher:
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            connector = aiohttp.TCPConnector(
-                use_dns_cache=False, resolver=_GuardedResolver(ThreadedResolver(), self._allowed)
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=self._timeout,
-                trust_env=False,
-                cookie_jar=aiohttp.DummyCookieJar(),
-            )
+            self._session = guarded_session(self._allowed, self._timeout)
         return self._session
 
     def _check(self, raw_url: str) -> URL:
