@@ -20,10 +20,9 @@ import aiohttp
 from yarl import URL
 
 from hookline.dispatch.failures import BlockedAddressError
-from hookline.dispatch.sender import _check_address, guarded_session
+from hookline.dispatch.sender import guarded_session, guarded_url
 from hookline.domain.messaging import FetchedImage, LinePushOutcome, PushResult
 from hookline.domain.networks import IPNetwork
-from hookline.domain.urls import WebhookURLError, parse_ip_literal
 from hookline.domain.wire import USER_AGENT
 
 log = logging.getLogger(__name__)
@@ -111,16 +110,7 @@ class LineGateway:
         return LinePushOutcome(PushResult.ERROR)
 
     def _target(self, raw: str) -> URL:
-        url = URL(raw)
-        if url.scheme not in ("http", "https") or not url.raw_host:
-            raise BlockedAddressError("only http and https images are fetched")
-        try:
-            ip = parse_ip_literal(url.raw_host)
-        except WebhookURLError as exc:
-            raise BlockedAddressError(exc.message) from exc
-        if ip is not None:
-            _check_address(ip, self._allowed)
-        return url
+        return guarded_url(raw, self._allowed, refusal="only http and https images are fetched")
 
     async def fetch_image(self, url: str) -> FetchedImage | None:
         """The image's bytes, or None when it is refused, missing, too big or not an image."""

@@ -72,6 +72,29 @@ def _check_address(ip: IPAddress, allowed: Sequence[IPNetwork]) -> None:
         raise BlockedAddressError(f"{ip} is {article} {kind} address")
 
 
+def _check_literal(host: str, allowed: Sequence[IPNetwork]) -> None:
+    """A host written as an address is judged now; a name, when it is resolved."""
+    try:
+        ip = parse_ip_literal(host)
+    except WebhookURLError as exc:
+        raise BlockedAddressError(exc.message) from exc
+    if ip is not None:
+        _check_address(ip, allowed)
+
+
+def guarded_url(raw_url: str, allowed: Sequence[IPNetwork], *, refusal: str) -> URL:
+    """An http(s) URL for hookline's other outbound GETs (LINE images, SurveyCake
+    answers), judged as a delivery's is; ``refusal`` says why another URL is not."""
+    try:
+        url = URL(raw_url)
+    except ValueError as exc:
+        raise BlockedAddressError("the URL is malformed") from exc
+    if url.scheme not in ("http", "https") or not url.raw_host:
+        raise BlockedAddressError(refusal)
+    _check_literal(url.raw_host, allowed)
+    return url
+
+
 def _is_loopback_name(host: str) -> bool:
     name = host.lower().rstrip(".")
     return name == "localhost" or name.endswith(".localhost")
@@ -249,12 +272,7 @@ class Sender:
         host = url.raw_host
         if not host:
             raise BlockedAddressError("the URL has no host")
-        try:
-            ip = parse_ip_literal(host)
-        except WebhookURLError as exc:
-            raise BlockedAddressError(exc.message) from exc
-        if ip is not None:
-            _check_address(ip, self._allowed)
+        _check_literal(host, self._allowed)
         return url
 
     async def send(self, request: Outgoing) -> AttemptResult:

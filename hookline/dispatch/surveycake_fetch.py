@@ -13,12 +13,11 @@ from collections.abc import Sequence
 import aiohttp
 from yarl import URL
 
-from hookline.dispatch.failures import BlockedAddressError, classify
-from hookline.dispatch.sender import _check_address, guarded_session
+from hookline.dispatch.failures import classify
+from hookline.dispatch.sender import guarded_session, guarded_url
 from hookline.domain.deliveries import ErrorClass
 from hookline.domain.networks import IPNetwork
 from hookline.domain.surveycake import Fetched
-from hookline.domain.urls import WebhookURLError, parse_ip_literal
 from hookline.domain.wire import USER_AGENT
 
 MAX_ANSWER_BYTES = 1024 * 1024
@@ -46,16 +45,9 @@ class SurveyCakeFetcher:
         return self._session
 
     def _check(self, raw_url: str) -> URL:
-        url = URL(raw_url)
-        if url.scheme not in ("http", "https") or not url.raw_host:
-            raise BlockedAddressError("only http and https URLs with a host are fetched")
-        try:
-            ip = parse_ip_literal(url.raw_host)
-        except WebhookURLError as exc:
-            raise BlockedAddressError(exc.message) from exc
-        if ip is not None:
-            _check_address(ip, self._allowed)
-        return url
+        return guarded_url(
+            raw_url, self._allowed, refusal="only http and https URLs with a host are fetched"
+        )
 
     async def __call__(self, raw_url: str) -> Fetched:
         try:
