@@ -124,9 +124,11 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         database = create_database(f"sqlite:///{path}")
     else:
         database = create_database(request.getfixturevalue("postgres_url"))
-        names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+        # DELETE, children first: on the small tables a test leaves it took 10 ms where
+        # one TRUNCATE of every table took 86 (new files for each), ~1,400 times a run.
         with database.engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {names} CASCADE"))
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(table.delete())
     yield database
     database.dispose()
 
