@@ -184,7 +184,11 @@ def contract(ctx: Context, clock: FakeClock) -> Iterator[tuple[FastAPI, World]]:
 
 def _authenticated(app: FastAPI, world: World) -> Any:
     schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=_config(world))
-    schema.config.checks.update(included_check_names=["all"])
+    # Every check but the response time: speed is the benchmarks' business, and a 10 s
+    # limit here failed a full CI run once (one GET stalled 11.8 s on a loaded machine).
+    schema.config.checks.update(
+        included_check_names=["all"], excluded_check_names=["max_response_time"]
+    )
 
     @schema.auth()
     class Bearer:
