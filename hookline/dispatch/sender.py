@@ -52,6 +52,7 @@ from yarl import URL
 
 from hookline.dispatch.egress import Pinned, pin
 from hookline.dispatch.failures import BlockedAddressError, classify
+from hookline.dispatch.send_by import DeadlineConnector, SendTooLate, deadline
 from hookline.domain.deliveries import AttemptResult, ErrorClass, Outgoing
 from hookline.domain.networks import IPAddress, IPNetwork, describe_address, is_blocked_address
 from hookline.domain.response_headers import capture
@@ -245,7 +246,7 @@ class Sender:
         # Created on first use, inside the running loop that will use it.
         if self._session is None:
             self._guard = _GuardedResolver(ThreadedResolver(), self._allowed)
-            connector = aiohttp.TCPConnector(
+            connector = DeadlineConnector(
                 limit=self._max_connections,
                 use_dns_cache=False,
                 ssl=self._tls,
@@ -280,11 +281,15 @@ class Sender:
 
         Anything raised during the attempt, expected or not, becomes a recorded failure:
         an exception escaping here would leave the delivery in flight with no attempt,
-        to be reclaimed and fail the same way for ever. Only cancellation goes through.
+        to be reclaimed and fail the same way for ever. Only cancellation goes through,
+        and ``SendTooLate``: nothing was sent, past ``request.send_by``.
         """
         start = time.perf_counter()
         try:
-            return await self._send(request, start)
+            with deadline(request.send_by):
+                return await self._send(request, start)
+        except SendTooLate:
+            raise  # not sent: the caller gives the lease back (dispatch.send_by)
         except Exception as exc:
             error, detail = classify(exc, _where_of(request.url), self._total_timeout)
             return _failure(start, error, detail)
@@ -338,6 +343,8 @@ class Sender:
                 body, complete, cut = await _read_limited(response.content)
                 if not complete:
                     response.close()  # do not drain a huge or stalled body; drop the connection
+        except SendTooLate:
+            raise
         except Exception as exc:
             tls = url.scheme == "https"
             error, detail = classify(exc, where, total, tls=tls)

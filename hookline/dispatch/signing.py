@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
@@ -75,8 +76,15 @@ class SignedAttempts:
             sent_at=started_at,
         )
         headers = {**extra, **signed} if extra else signed  # ours win (names are checked too)
+        send_by = None  # the worker's clock may be a test's: carried over as time left
+        if due.send_by is not None:
+            send_by = time.monotonic() + (due.send_by - started_at).total_seconds()
         return await self._sender.send(
             Outgoing(
-                url=due.url, body=due.body, headers=headers, timeout_seconds=due.timeout_seconds
+                url=due.url,
+                body=due.body,
+                headers=headers,
+                timeout_seconds=due.timeout_seconds,
+                send_by=send_by,
             )
         )

@@ -34,6 +34,7 @@ from hookline.dispatch.backoff import FAILED, Failed, FaultStreak, retry_until
 from hookline.dispatch.due import DueTimes
 from hookline.dispatch.heartbeat import Heartbeat
 from hookline.dispatch.ports import Transport, WorkQueue
+from hookline.dispatch.send_by import SendTooLate
 from hookline.dispatch.settings import WorkerSettings, utcnow, worker_name
 from hookline.dispatch.signing import SignedAttempts
 from hookline.domain.deliveries import (
@@ -357,11 +358,15 @@ class Worker:
     async def _deliver(self, due: DueDelivery) -> None:
         try:
             started_at = self.clock()
-            if due.send_by is not None and started_at > due.send_by:  # store.ratelimit
+            late = due.send_by is not None and started_at > due.send_by  # store.ratelimit
+            try:
+                result = None if late else await self._signed.attempt(due, started_at)
+            except SendTooLate:  # its connection came too late (dispatch.send_by)
+                result = None
+            if result is None:
                 await self._queue_call("give back a late lease", self._give_back, due)
                 self._sending.pop(due.id, None)
                 return
-            result = await self._signed.attempt(due, started_at)
             self._results.append(
                 settlement_for(
                     delivery_id=due.id,

@@ -47,6 +47,8 @@ class Outgoing:
     headers: Mapping[str, str]
     timeout_seconds: float | None = None
     """This request's total timeout, when its webhook sets one; else the sender's."""
+    send_by: float | None = None
+    """A rate-limited request's last moment to leave (``time.monotonic()``), else ``None``."""
 
 
 @dataclass(frozen=True)

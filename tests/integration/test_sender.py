@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -19,6 +20,7 @@ from aiohttp import web
 from aiohttp.resolver import ThreadedResolver
 
 from hookline import __version__
+from hookline.dispatch.send_by import SendTooLate
 from hookline.dispatch.sender import RESPONSE_BODY_LIMIT, Sender, parse_retry_after
 from hookline.domain.deliveries import AttemptResult, ErrorClass, Outgoing
 from hookline.domain.networks import parse_networks
@@ -413,3 +415,16 @@ async def test_session_is_created_lazily_and_close_is_idempotent() -> None:
     async with Sender() as other:
         assert other._session is None
     await sender.close()
+
+
+async def test_a_request_past_its_send_by_is_not_written(
+    sender: Sender, receiver: Receiver
+) -> None:
+    """``SendTooLate`` when the connection is in hand after ``send_by``: nothing reaches
+    the receiver; with time left the same request goes as usual."""
+    late = Outgoing(url=receiver.url(), body=b"{}", headers={}, send_by=time.monotonic() - 0.001)
+    with pytest.raises(SendTooLate):
+        await sender.send(late)
+    assert receiver.seen == []
+    result = await sender.send(replace(late, send_by=time.monotonic() + 30))
+    assert result.status_code == 200 and len(receiver.seen) == 1
