@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from hookline.catalog import TOPICS
+from hookline.domain.deliveries import DueDelivery
 from hookline.services import platforms, webhooks
 from hookline.services.context import Context
 from hookline.services.ingest import IncomingEvent, ingest
@@ -81,6 +82,19 @@ def attempt_count(ctx: Context) -> int:
 
 def number_of(r: Received) -> int:
     return int(json.loads(r.body)["data"]["number"][2:])
+
+
+def leases_of(ctx: Context, owner: str, clock: FakeClock, webhook_id: str) -> list[DueDelivery]:
+    """What one claim by ``owner`` leases of ``webhook_id`` now."""
+    leased = ctx.queue.settle_and_claim(
+        [],
+        owner=owner,
+        now=clock.now,
+        lease_until=clock.now + timedelta(minutes=5),
+        limit=10,
+        per_webhook_cap=10,
+    )
+    return [d for d in leased if d.webhook_id == webhook_id]
 
 
 def test_a_claim_leases_at_most_n_a_window_whoever_claims(
@@ -182,18 +196,7 @@ async def test_a_lease_not_sent_in_time_is_given_back_unsent(
     pid, limited, _plain = platform_with(ctx, receiver.url(""), rate_limit_per_second=2)
     publish(ctx, pid, range(1))
     worker = make_worker(ctx)
-    leased = [
-        d
-        for d in ctx.queue.settle_and_claim(
-            [],
-            owner=worker.name,
-            now=clock.now,
-            lease_until=clock.now + timedelta(minutes=5),
-            limit=10,
-            per_webhook_cap=10,
-        )
-        if d.webhook_id == limited
-    ]
+    leased = leases_of(ctx, worker.name, clock, limited)
     assert len(leased) == 1 and leased[0].send_by is not None
     assert clock.now < leased[0].send_by <= clock.now + timedelta(seconds=1)
     clock.advance(seconds=1)  # the process stalled past its window
@@ -215,18 +218,7 @@ async def test_a_lease_whose_connection_comes_after_its_send_by_is_given_back_un
     pid, limited, _plain = platform_with(ctx, receiver.url(""), rate_limit_per_second=2)
     publish(ctx, pid, range(1))
     worker = make_worker(ctx)
-    (due,) = [
-        d
-        for d in ctx.queue.settle_and_claim(
-            [],
-            owner=worker.name,
-            now=clock.now,
-            lease_until=clock.now + timedelta(minutes=5),
-            limit=10,
-            per_webhook_cap=10,
-        )
-        if d.webhook_id == limited
-    ]
+    (due,) = leases_of(ctx, worker.name, clock, limited)
     try:
         await worker._deliver(replace(due, send_by=clock.now))  # no time left at all
     finally:
