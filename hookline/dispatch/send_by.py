@@ -4,8 +4,9 @@ A lease of a rate-limited webhook is counted in the window of the moment it was 
 so its request must reach the receiver soon after, or it lands in the receiver's next
 second beside the next window's requests. The worker checks ``send_by`` before it
 starts, but on a busy event loop most of the delay came after that check: in 2,500
-rate-limited sends the request arrived 62 ms after it at the median and 248 ms at
-worst, while waiting for a connection and its turn on the loop. So the sender checks
+rate-limited sends to a receiver in its own process, the request arrived 22 ms after
+it at the median and 211 ms at worst, waiting for a connection and its turn on the
+loop. So the sender checks
 again when the connection is in hand, the last step before the request is written:
 ``DeadlineConnector`` answers ``SendTooLate`` instead of a connection then, and the
 worker gives the lease back unsent (no attempt is made or counted).

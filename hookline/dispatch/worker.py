@@ -358,12 +358,11 @@ class Worker:
     async def _deliver(self, due: DueDelivery) -> None:
         try:
             started_at = self.clock()
-            late = due.send_by is not None and started_at > due.send_by  # store.ratelimit
-            try:
-                result = None if late else await self._signed.attempt(due, started_at)
-            except SendTooLate:  # its connection came too late (dispatch.send_by)
-                result = None
-            if result is None:
+            try:  # a rate-limited lease past its send_by (store.ratelimit) goes back unsent
+                if due.send_by is not None and started_at > due.send_by:
+                    raise SendTooLate("the worker reached it late")
+                result = await self._signed.attempt(due, started_at)  # or its connection was
+            except SendTooLate:
                 await self._queue_call("give back a late lease", self._give_back, due)
                 self._sending.pop(due.id, None)
                 return
