@@ -239,7 +239,7 @@ class FakeLine:
             target=lambda: asyncio.run(self.serve(ready)), name="fake-line", daemon=True
         )
         self._thread.start()
-        if not ready.wait(10):
+        if not ready.wait(60):
             raise RuntimeError("the fake LINE server did not start")
         return self
 

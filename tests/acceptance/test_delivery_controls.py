@@ -87,7 +87,7 @@ def order_receiver() -> Iterator[OrderReceiver]:
     loop: list[asyncio.AbstractEventLoop] = []
     thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
     thread.start()
-    assert ready.wait(10)
+    assert ready.wait(60)
     try:
         yield receiver
     finally:

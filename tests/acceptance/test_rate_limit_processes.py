@@ -79,7 +79,7 @@ def clocked_receiver() -> Iterator[ClockedReceiver]:
 
     thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
     thread.start()
-    assert ready.wait(10)
+    assert ready.wait(60)
     try:
         yield receiver
     finally:

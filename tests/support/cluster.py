@@ -129,7 +129,7 @@ class GatedReceiver:
         ready = threading.Event()
         thread = threading.Thread(target=asyncio.run, args=(self._serve(ready),), daemon=True)
         thread.start()
-        if not ready.wait(10):
+        if not ready.wait(60):
             raise RuntimeError("the receiver did not start")
         try:
             yield self

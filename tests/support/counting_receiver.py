@@ -105,7 +105,7 @@ class CountingReceiver:
             target=asyncio.run, args=(self._serve(ready),), name="receiver", daemon=True
         )
         self._thread.start()
-        if not ready.wait(10):
+        if not ready.wait(60):
             raise RuntimeError("the receiver did not start")
 
     @contextmanager

@@ -21,7 +21,7 @@ def serving(app: FastAPI, port: int) -> Iterator[str]:
     thread = threading.Thread(target=server.run, name="live-app", daemon=True)
     thread.start()
     try:
-        wait_until("the app to serve", lambda: server.started or not thread.is_alive(), 20)
+        wait_until("the app to serve", lambda: server.started or not thread.is_alive(), 60)
         assert server.started, "uvicorn did not start"
         yield f"http://127.0.0.1:{port}"
     finally:

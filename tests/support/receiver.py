@@ -104,7 +104,8 @@ class Receiver:
 
         thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
         thread.start()
-        ready.wait(10)
+        if not ready.wait(60):
+            raise RuntimeError("the receiver did not start")
         try:
             yield self
         finally:
