@@ -6,6 +6,7 @@ at a glance what kind of object an id names (``wh_`` webhook, ``pf_`` platform).
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import time
@@ -41,5 +42,16 @@ def new_ids(prefix: str, count: int) -> list[str]:
         return []
     head = f"{prefix}_{_encode(time.time_ns() // 1_000_000, 10)}"
     pool = os.urandom(10 * count)
-    randoms = sorted(int.from_bytes(pool[i * 10 : i * 10 + 10]) for i in range(count))
-    return [head + _encode(r, 16) for r in randoms]
+    randoms = sorted(pool[i : i + 10] for i in range(0, 10 * count, 10))  # big-endian order
+    return [head + tail for tail in _encode_80_bits(randoms)]
+
+
+def _encode_80_bits(values: list[bytes]) -> list[str]:
+    """Each 10-byte value as ``_encode`` writes it: 16 base-32 digits, most significant
+    first. base64's encoder does it in C; ``_encode`` per id was a third of new_ids' time."""
+    text = base64.b32encode(b"".join(values)).translate(_FROM_RFC4648).decode()
+    return [text[i : i + 16] for i in range(0, 16 * len(values), 16)]
+
+
+_FROM_RFC4648 = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _ALPHABET.encode())
+"""RFC 4648's base-32 digits (``b32encode``'s) to ours: the same values, other characters."""

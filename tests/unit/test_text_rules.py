@@ -6,8 +6,11 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hookline.api.errors import problem
+from hookline.domain import text
 from hookline.domain.text import (
     MAX_DATA_DEPTH,
     data_refusal,
@@ -46,6 +49,50 @@ def test_data_refusals_name_the_path_without_recursing() -> None:
     found = data_refusal({"x": deep})
     assert found is not None and found[1].code == "too_deep"
     assert found[0].count("[0]") == MAX_DATA_DEPTH - 1
+
+
+def nested(depth: int, leaf: object) -> object:
+    for _ in range(depth):
+        leaf = {"k": [leaf]}
+    return leaf
+
+
+JSON_LIKE = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()  # NaN and the infinities included
+    | st.text(st.characters(codec=None)),  # lone surrogates included
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(st.characters(codec=None), max_size=3), inner, max_size=4)
+    ),
+    max_leaves=30,
+)
+
+
+@given(JSON_LIKE)
+def test_the_quick_walk_passes_exactly_what_the_thorough_one_passes(data: object) -> None:
+    """The quick walk lets through no document the thorough walk finds fault with."""
+    assert text._carriable(data) == (text._first_refusal(data) is None)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        nested(MAX_DATA_DEPTH // 2, 1),  # 64 containers deep: the deepest allowed
+        nested(MAX_DATA_DEPTH // 2 + 1, 1),  # one level more: refused
+        nested(40, "x"),
+        {"ok": "中文", "bad": ["é", "\udc00"]},
+        {"é\ud800": 1},
+        [1, True, None, 2.5, -0.0, float("-inf")],
+        float("nan"),
+        "top \ud800",
+        True,
+    ],
+)
+def test_the_quick_walk_agrees_at_the_edges(data: object) -> None:
+    assert text._carriable(data) == (text._first_refusal(data) is None)
 
 
 def test_instants_are_aware_and_within_1970_to_9998_in_utc() -> None:
