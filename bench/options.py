@@ -90,6 +90,12 @@ def _add_hookline_options(p: argparse.ArgumentParser) -> None:
         "--worker-concurrency", type=int, default=150, help="HOOKLINE_WORKER_CONCURRENCY."
     )
     p.add_argument(
+        "--worker-nice",
+        type=int,
+        default=None,
+        help="HOOKLINE_WORKER_NICE (default: hookline's own).",
+    )
+    p.add_argument(
         "--webhook-concurrency",
         type=int,
         default=200,

@@ -151,6 +151,8 @@ def worker(
     if concurrency is not None:
         settings = settings.model_copy(update={"worker_concurrency": concurrency})
     token = _metrics_page_token(settings, metrics_port)
+    if settings.worker_nice:
+        os.nice(settings.worker_nice)
     ctx = migrated_context(settings)
     use_shared_dir(settings.data_dir, owner=False)  # serve's /metrics sums this worker's counts
 

@@ -76,6 +76,14 @@ class Settings(BaseSettings):
         description="Seconds without a heartbeat (one a second) after which a worker is dead"
         " and its leased deliveries go to the others.",
     )
+    worker_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="How much a worker process lowers its own CPU priority (nice): on a"
+        " machine it shares with the API, producers' requests are answered first and"
+        " deliveries take every cycle the API leaves; 0 keeps the priority it started with.",
+    )
     drain_seconds: float = Field(
         default=10.0,
         ge=0,

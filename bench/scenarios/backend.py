@@ -52,6 +52,8 @@ class BackendRun:
         }
         if self.args.worker_concurrency:
             env["HOOKLINE_WORKER_CONCURRENCY"] = str(self.args.worker_concurrency)
+        if self.args.worker_nice is not None:
+            env["HOOKLINE_WORKER_NICE"] = str(self.args.worker_nice)
         if self.args.webhook_concurrency:
             env["HOOKLINE_WEBHOOK_CONCURRENCY"] = str(self.args.webhook_concurrency)
         return harness.hookline_env(env)

@@ -157,11 +157,17 @@ def test_sigterm_finishes_what_is_in_flight_and_gives_back_the_rest(
 
 
 def test_the_workers_exit_when_serve_is_killed(tmp_path: Path, started: list[Process]) -> None:
-    """SIGKILL gives serve no chance to stop them: they notice on their own."""
-    serve = start(started, base_env(tmp_path / "var"), "--workers", "2")
+    """SIGKILL gives serve no chance to stop them: they notice on their own.
+
+    On the way, the workers run HOOKLINE_WORKER_NICE below serve's CPU priority."""
+    env = {**base_env(tmp_path / "var"), "HOOKLINE_WORKER_NICE": "3"}
+    serve = start(started, env, "--workers", "2")
     serve.wait_ready(2)
     pids = serve.current_pids()
     assert len(pids) == 2 and all(running(pid) for pid in pids)
+    niceness = os.getpriority(os.PRIO_PROCESS, serve.process.proc.pid)
+    assert niceness == os.getpriority(os.PRIO_PROCESS, 0)  # serve keeps the one it was given
+    assert [os.getpriority(os.PRIO_PROCESS, p) for p in pids] == [min(19, niceness + 3)] * 2
     serve.process.kill()
     try:
         wait_until("the orphaned workers to exit", lambda: not any(running(p) for p in pids), 30)
