@@ -139,6 +139,10 @@ def test_the_same_producer_id_within_24h_creates_nothing(
     clock.advance(hours=2)
     later = client.post("/internal/v1/events", json=event(platform, id="rcpt-1"), headers=PRODUCER)
     assert later.json()["event_id"] != first.json()["event_id"]
+    assert later.json()["duplicate"] is False
+    clock.advance(hours=23)  # the id's window now runs from the later event
+    last = client.post("/internal/v1/events", json=event(platform, id="rcpt-1"), headers=PRODUCER)
+    assert last.json()["event_id"] == later.json()["event_id"] and last.json()["duplicate"]
 
 
 def test_a_batch_answers_per_item_and_keeps_the_good_ones(
@@ -199,3 +203,24 @@ def test_concurrent_ingests_of_one_producer_id_make_one_event(
         f"/v1/webhooks/{hook}/deliveries", params={"limit": 200}, headers=platform.headers
     ).json()
     assert len(listed["data"]) == 20
+
+
+def test_concurrent_ingests_of_a_stale_producer_id_make_one_new_event(
+    client: TestClient, platform: PlatformHandle, ctx: Context, clock: FakeClock
+) -> None:
+    """Ids past their window: eight racing threads renew each exactly once, together."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hookline.services.ingest import IncomingEvent, Ingested, ingest
+
+    add_webhooks(client, platform, 1)
+    batch = [IncomingEvent(platform.id, TOPIC, SAMPLE, producer_id=f"s-{i}") for i in range(20)]
+    old = [r for r in ingest(ctx, batch) if isinstance(r, Ingested)]
+    clock.advance(hours=25)
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: ingest(ctx, batch), range(8)))
+    results = [[r for r in a if isinstance(r, Ingested)] for a in answers]
+    for i in range(20):
+        assert len({a[i].event_id for a in results}) == 1
+        assert results[0][i].event_id != old[i].event_id
+    assert sum(1 for a in results for r in a if not r.duplicate) == 20
