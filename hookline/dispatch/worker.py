@@ -76,6 +76,7 @@ class Worker:
         self._db = self._new_executor()
         self._sending: dict[str, asyncio.Task[None]] = {}
         self._results: list[Settlement] = []
+        self._unreturned: list[str] = []  # late leases a failed call could not give back
         self._event: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
@@ -242,6 +243,8 @@ class Worker:
 
     async def _cycle(self, limit: int) -> int:
         """Write the results gathered so far and claim up to ``limit`` more."""
+        if self._unreturned:
+            await self._give_back([])
         batch, self._results = self._results, []
         if not batch and limit <= 0:
             return 0
@@ -283,8 +286,19 @@ class Worker:
             per_webhook_cap=self.settings.per_webhook_cap,
         )
 
-    def _give_back(self, due: DueDelivery) -> int:
-        return self.queue.release([due.id], owner=self.name, now=self.clock())
+    async def _give_back(self, ids: list[str]) -> bool:
+        """Leases that sent nothing (late for a rate limit, or unsent at a stop) go back
+        to pending. A failed call's are tried each round, not left to expire into an
+        attempt never made; answers whether none is left."""
+        self._unreturned += [i for i in ids if i not in self._unreturned]
+        batch = list(self._unreturned)
+        release = self.queue.release
+        given = await self._queue_call(
+            "giving back leases", release, batch, owner=self.name, now=self.clock()
+        )
+        if not isinstance(given, Failed):
+            self._unreturned = [i for i in self._unreturned if i not in batch]
+        return not self._unreturned
 
     async def _flush(self) -> None:
         if self._results:
@@ -336,22 +350,16 @@ class Worker:
         if not await retry_until(self._written_all, self._faults, deadline):
             log.error("worker %s stopped with %d results unwritten", self.name, len(self._results))
         unsent = list(self._sending)
-        if unsent and not await retry_until(lambda: self._released(unsent), self._faults, deadline):
-            log.error("worker %s could not release %d unsent deliveries", self.name, len(unsent))
+        if (unsent or self._unreturned) and not await retry_until(
+            lambda: self._give_back(unsent), self._faults, deadline
+        ):
+            log.error(
+                "worker %s could not release %d unsent deliveries", self.name, len(self._unreturned)
+            )
 
     async def _written_all(self) -> bool:
         await self._flush()
         return not self._results
-
-    async def _released(self, unsent: list[str]) -> bool:
-        released = await self._queue_call(
-            "releasing unsent deliveries",
-            self.queue.release,
-            unsent,
-            owner=self.name,
-            now=self.clock(),
-        )
-        return not isinstance(released, Failed)
 
     # -- one delivery -----------------------------------------------------------
 
@@ -363,8 +371,8 @@ class Worker:
                     raise SendTooLate("the worker reached it late")
                 result = await self._signed.attempt(due, started_at)  # or its connection was
             except SendTooLate:
-                await self._queue_call("give back a late lease", self._give_back, due)
                 self._sending.pop(due.id, None)
+                await self._give_back([due.id])
                 return
             self._results.append(
                 settlement_for(

@@ -10,6 +10,7 @@ time, and maintenance keeps its schedule.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 import time
@@ -22,9 +23,15 @@ import pytest
 from hookline.dispatch.backoff import FaultStreak
 from hookline.dispatch.runner import run_supervised
 from hookline.dispatch.worker import Worker
-from hookline.domain.deliveries import AttemptResult, DeliveryState, ErrorClass, Outgoing
+from hookline.domain.deliveries import (
+    AttemptResult,
+    DeliveryState,
+    DueDelivery,
+    ErrorClass,
+    Outgoing,
+)
 from hookline.domain.errors import StorageUnavailable
-from tests.support.fake_queue import OK, FakeQueue, FakeSender
+from tests.support.fake_queue import OK, T0, FakeQueue, FakeSender
 from tests.unit.test_worker_loop import make_worker
 
 FAILED = AttemptResult(500, 1.0, "oops", ErrorClass.HTTP_STATUS, None, None)
@@ -148,6 +155,43 @@ async def test_release_at_stop_is_retried_after_a_failure() -> None:
     await asyncio.wait_for(running, 5)
     assert queue.released == ["dlv_slow"]
     assert queue.state_of("dlv_slow") is DeliveryState.PENDING
+
+
+class LateOnceQueue(FaultyQueue):
+    """Its first claim of each delivery comes with a ``send_by`` already past (a rate
+    limit's lease the worker reached too late); later claims carry none."""
+
+    def __init__(self, **failures: int) -> None:
+        super().__init__(**failures)
+        self.late: set[str] = set()
+
+    def settle_and_claim(self, settlements: Sequence[Any], **kwargs: Any) -> Any:
+        claimed: list[DueDelivery] = super().settle_and_claim(settlements, **kwargs)
+        out = [
+            d if d.id in self.late else dataclasses.replace(d, send_by=T0 - timedelta(seconds=1))
+            for d in claimed
+        ]
+        self.late.update(d.id for d in claimed)
+        return out
+
+
+async def test_a_late_lease_a_failed_call_could_not_give_back_goes_back_next_round(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Not left leased until it expires (and then counted as an attempt never made)."""
+    queue = LateOnceQueue(release=2)
+    queue.add("dlv_1")
+    sender = FakeSender()
+    worker = make_worker(queue, sender, backoff_base=0.001)
+    with caplog.at_level(logging.ERROR, logger="hookline.dispatch.worker"):
+        await asyncio.wait_for(worker.run_until_idle(), 10)
+    assert queue.failures["release"] == 0  # both failures happened
+    assert queue.released == ["dlv_1"]  # then it went back, once
+    assert queue.state_of("dlv_1") is DeliveryState.DELIVERED
+    assert [r.url for r in sender.sent] == ["https://receiver.example/wh_1"]  # sent once
+    assert [s.delivery_id for s in queue.settled] == ["dlv_1"]  # one attempt, the real one
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "giving back leases" in errors[0]
 
 
 async def test_a_retry_is_claimed_on_time_while_another_send_hangs() -> None:
