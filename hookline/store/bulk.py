@@ -116,7 +116,7 @@ def bound_rows(
     values: list[list[Any]] = []
     for col in columns:
         column = [row.get(col.name) for row in rows]
-        process = col.type.bind_processor(conn.dialect)
+        process = col.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
         if process is not None:
             column = _processed(column, process)
         values.append(column)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import String, cast, func, insert, select
 
 from hookline.store import Database
 from hookline.store.bulk import COPY_FROM, insert_rows, insert_rows_returning
@@ -43,6 +43,26 @@ def test_bulk_inserts_keep_every_value(db: Database, count: int) -> None:
     with db.read() as conn:
         stored = [dict(r._mapping) for r in conn.execute(select(events).order_by(events.c.id))]
     assert stored == rows
+
+
+@pytest.mark.parametrize("count", [1, COPY_FROM + 1])
+def test_bulk_inserted_times_compare_as_a_plain_insert_s_do(db: Database, count: int) -> None:
+    """SQLite keeps times as text: a bulk row's must read exactly as SQLAlchemy's own
+    insert writes it (a whole second too, where Python's sqlite3 adapter drops the
+    ``.000000`` SQLAlchemy writes), or comparisons and paging on it go wrong."""
+    at = datetime(2026, 11, 30, 3, 4, 5, tzinfo=UTC)  # microsecond 0
+    bulk = [{**_event(i, at), "occurred_at": at} for i in range(count)]
+    plain = {**_event(count, at), "id": "evt_plain", "occurred_at": at}
+    with db.write() as conn:
+        insert_rows(conn, events, bulk)
+        conn.execute(insert(events), plain)
+    with db.read() as conn:
+        found = conn.execute(
+            select(events.c.id).where(events.c.received_at == at, events.c.occurred_at <= at)
+        ).scalars()
+        raw = conn.execute(select(func.count(func.distinct(cast(events.c.received_at, String)))))
+        assert sorted(found) == sorted([r["id"] for r in bulk] + ["evt_plain"])
+        assert raw.scalar_one() == 1
 
 
 def test_hostile_text_survives_a_copy(db: Database) -> None:
