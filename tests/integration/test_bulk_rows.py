@@ -61,7 +61,7 @@ def test_bulk_inserted_times_compare_as_a_plain_insert_s_do(db: Database, count:
             select(events.c.id).where(events.c.received_at == at, events.c.occurred_at <= at)
         ).scalars()
         raw = conn.execute(select(func.count(func.distinct(cast(events.c.received_at, String)))))
-        assert sorted(found) == sorted([r["id"] for r in bulk] + ["evt_plain"])
+        assert sorted(found) == sorted([str(r["id"]) for r in bulk] + ["evt_plain"])
         assert raw.scalar_one() == 1
 
 
