@@ -97,6 +97,21 @@ def test_an_operator_reads_zone_topics_joined_the_same_way(operator: Dashboard) 
         assert zone_1_topics(t) in page.text, lang
 
 
+def test_a_member_reads_what_the_zone_without_webhook_types_holds(dashboard: Dashboard) -> None:
+    """Zone 3 (the Open API push) lists no webhook types: its cell says so, in words."""
+    for lang, t, headers in (("en", EN, {}), ("zh-TW", ZH, IN_ZH)):
+        member = dashboard.client.get("/webhooks", headers=headers).text
+        row = member.split('data-zone="3"', 1)[1].split("</tr>", 1)[0]
+        assert t("zone_holds.3") in row, lang
+
+
+def test_an_operator_reads_what_the_zone_without_webhook_types_holds(operator: Dashboard) -> None:
+    for lang, t, headers in (("en", EN, {}), ("zh-TW", ZH, IN_ZH)):
+        page = operator.client.get(f"/operator/platforms/{operator.platform_id}", headers=headers)
+        zone_3 = page.text.split('data-zone="3"', 1)[1].split("</fieldset>", 1)[0]
+        assert t("zone_holds.3") in zone_3, lang
+
+
 # --- the limit: one banner -------------------------------------------------------------
 
 
