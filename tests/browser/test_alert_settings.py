@@ -26,7 +26,7 @@ def test_a_member_turns_alert_emails_off_and_back_on(
     expect(page.locator("#notice")).to_have_text(EN("settings.saved"))
     expect(page.locator("#email_alerts")).not_to_be_checked()
     expect(page.locator("#language")).to_have_value("zh-TW")
-    shots.save(page, f"12-settings-{viewport['width']}")
+    shots.save(page, f"17-settings-{viewport['width']}")
     page.check("#email_alerts")
     with page.expect_navigation():
         page.click("#save-settings")

@@ -39,7 +39,7 @@ def test_a_marketer_connects_line_saves_a_template_and_creates_an_event(
         page.click("#event-create")
     expect(page.locator("tr[data-event] [data-figure='opens']")).to_have_text("0")
     assert tab.scroll_width() <= DESKTOP["width"]
-    shots.save(page, "12-messaging")
+    shots.save(page, "16-messaging")
 
     page.set_viewport_size(MOBILE)
     for path in ("/messaging", "/messaging/templates/new"):

@@ -88,17 +88,17 @@ def test_a_marketer_connects_a_survey_and_sees_what_came_of_its_answers(
     expect(page.locator(f"tr[data-svid={SVID}]")).to_contain_text(
         EN("surveycake_failure.wrong_keys")
     )
-    shots.save(page, "12-surveycake")
+    shots.save(page, "13-surveycake")
 
     zh = open_tab(login="member", locale="zh-TW")
     zh.goto("/lang/zh-TW?next=/surveycake")
     expect(zh.page.locator("h1")).to_have_text(Translator("zh-TW")("surveycake.title"))
-    shots.save(zh.page, "13-zh-TW-surveycake")
+    shots.save(zh.page, "14-zh-TW-surveycake")
 
     phone = open_tab(login="member", viewport=MOBILE)
     phone.goto("/surveycake")
     width = phone.scroll_width()
     assert width <= MOBILE["width"], f"{width}px wide on a {MOBILE['width']}px screen"
-    shots.save(phone.page, "14-mobile-surveycake")
+    shots.save(phone.page, "15-mobile-surveycake")
     with server.api() as api:
         assert api.delete(f"/v1/surveycake/surveys/{SVID}").status_code == 204
