@@ -76,7 +76,7 @@ class Worker:
         self._db = self._new_executor()
         self._sending: dict[str, asyncio.Task[None]] = {}
         self._results: list[Settlement] = []
-        self._unreturned: list[str] = []  # late leases a failed call could not give back
+        self._unreturned: set[str] = set()  # leases to give back a failed call could not
         self._event: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
@@ -290,14 +290,14 @@ class Worker:
         """Leases that sent nothing (late for a rate limit, or unsent at a stop) go back
         to pending. A failed call's are tried each round, not left to expire into an
         attempt never made; answers whether none is left."""
-        self._unreturned += [i for i in ids if i not in self._unreturned]
-        batch = list(self._unreturned)
+        self._unreturned.update(ids)
+        batch = sorted(self._unreturned)
         release = self.queue.release
         given = await self._queue_call(
             "giving back leases", release, batch, owner=self.name, now=self.clock()
         )
         if not isinstance(given, Failed):
-            self._unreturned = [i for i in self._unreturned if i not in batch]
+            self._unreturned.difference_update(batch)
         return not self._unreturned
 
     async def _flush(self) -> None:
@@ -371,8 +371,8 @@ class Worker:
                     raise SendTooLate("the worker reached it late")
                 result = await self._signed.attempt(due, started_at)  # or its connection was
             except SendTooLate:
+                await self._give_back([due.id])  # still in _sending: a stop waits for it
                 self._sending.pop(due.id, None)
-                await self._give_back([due.id])
                 return
             self._results.append(
                 settlement_for(

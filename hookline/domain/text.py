@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -88,24 +89,9 @@ _SCALARS = (int, bool, type(None))
 def _carriable(data: Any) -> bool:
     """True when ``_first_refusal`` would find nothing; False when it may (or a value is
     of a type this walk does not know: a subclass, say, left to the thorough walk)."""
-    stack: list[tuple[Any, int]] = [(data, 0)]
+    stack: list[tuple[Iterable[Any], int]] = [((data,), 0)]  # values, and their depth
     while stack:
-        container, depth = stack.pop()
-        kind = type(container)
-        if kind is dict:
-            if depth >= MAX_DATA_DEPTH:
-                return False
-            for key in container:
-                if type(key) is not str or not (key.isascii() or not _SURROGATE.search(key)):
-                    return False
-            values = container.values()
-        elif kind is list:
-            if depth >= MAX_DATA_DEPTH:
-                return False
-            values = container
-        else:
-            values = (container,)
-            depth -= 1  # a scalar at the top: the loop below looks at it at depth 0
+        values, depth = stack.pop()
         for value in values:
             kind = type(value)
             if kind is str:
@@ -114,7 +100,16 @@ def _carriable(data: Any) -> bool:
             elif kind is float:
                 if not math.isfinite(value):
                     return False
-            elif kind is dict or kind is list:
+            elif kind is dict:
+                if depth >= MAX_DATA_DEPTH or any(
+                    type(key) is not str or (not key.isascii() and _SURROGATE.search(key))
+                    for key in value
+                ):
+                    return False
+                stack.append((value.values(), depth + 1))
+            elif kind is list:
+                if depth >= MAX_DATA_DEPTH:
+                    return False
                 stack.append((value, depth + 1))
             elif kind not in _SCALARS:
                 return False
