@@ -38,7 +38,7 @@ from hookline.domain.models import WebhookStatus
 from hookline.domain.retry import RetryPolicy
 from hookline.domain.settlement import unknown_outcome
 from hookline.store import health, pg_batches
-from hookline.store.bulk import insert_rows
+from hookline.store.bulk import bound_rows, insert_rows
 from hookline.store.db import chunks
 from hookline.store.tables import attempts, deliveries, events, platforms, webhooks, workers
 from hookline.store.webhooks import RETRY_POLICY, active_secret_ciphertexts_of
@@ -55,12 +55,15 @@ IS_IN_FLIGHT = deliveries.c.state == literal_column(f"'{IN_FLIGHT}'")
 FINAL = frozenset({DeliveryState.DELIVERED, DeliveryState.FAILED, DeliveryState.CANCELLED})
 
 
+_IN_FLIGHT_COUNTS = (
+    select(deliveries.c.webhook_id, func.count())
+    .where(IS_IN_FLIGHT)
+    .group_by(deliveries.c.webhook_id)
+)
+
+
 def in_flight_counts(conn: Connection) -> dict[str, int]:
-    rows = conn.execute(
-        select(deliveries.c.webhook_id, func.count())
-        .where(IS_IN_FLIGHT)
-        .group_by(deliveries.c.webhook_id)
-    ).all()
+    rows = conn.execute(_IN_FLIGHT_COUNTS).all()
     return {r[0]: int(r[1]) for r in rows}
 
 
@@ -112,13 +115,31 @@ def claim_due(
         return _due_deliveries(conn, rows, now)
     for ids in chunks(chosen):
         conn.execute(
-            update(deliveries)
-            .where(deliveries.c.id.in_(ids))
-            .values(
-                state=IN_FLIGHT, lease_owner=owner, lease_expires_at=lease_until, updated_at=now
-            )
+            _LEASE, {"ids": list(ids), "owner": owner, "lease_until": lease_until, "now": now}
         )
     return load_due(conn, chosen, now)
+
+
+# Built once: a claim round runs these many times a second, and building a statement
+# (not compiling it: SQLAlchemy caches that) cost more Python than running it.
+_LOAD_DUE = (
+    select(*pg_batches.DUE_COLUMNS)
+    .join(events, events.c.id == deliveries.c.event_id)
+    .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)
+    .join(platforms, platforms.c.id == deliveries.c.platform_id)
+    .where(deliveries.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(deliveries.c.next_attempt_at)
+)
+_LEASE = (
+    update(deliveries)
+    .where(deliveries.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        state=IN_FLIGHT,
+        lease_owner=bindparam("owner"),
+        lease_expires_at=bindparam("lease_until"),
+        updated_at=bindparam("now"),
+    )
+)
 
 
 def load_due(conn: Connection, ids: Sequence[str], now: datetime) -> list[DueDelivery]:
@@ -128,16 +149,7 @@ def load_due(conn: Connection, ids: Sequence[str], now: datetime) -> list[DueDel
     """
     rows: list[Any] = []
     for chunk in chunks(ids):
-        rows.extend(
-            conn.execute(
-                select(*pg_batches.DUE_COLUMNS)
-                .join(events, events.c.id == deliveries.c.event_id)
-                .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)
-                .join(platforms, platforms.c.id == deliveries.c.platform_id)
-                .where(deliveries.c.id.in_(chunk))
-                .order_by(deliveries.c.next_attempt_at)
-            ).all()
-        )
+        rows.extend(conn.execute(_LOAD_DUE, {"ids": list(chunk)}).all())
     return _due_deliveries(conn, rows, now)
 
 
@@ -193,26 +205,34 @@ def write_settlements(
     ]
     if conn.dialect.name == "postgresql":
         return pg_batches.settle_rows(conn, made, rows, now, owner=owner)
-    statement = (
-        update(deliveries)
-        .where(deliveries.c.id == bindparam("b_id"))
-        .values(
-            state=bindparam("b_state"),
-            attempts=bindparam("b_attempts"),
-            next_attempt_at=bindparam("b_next_attempt_at"),
-            lease_owner=None,
-            lease_expires_at=None,
-            last_status_code=bindparam("b_last_status_code"),
-            last_error=bindparam("b_last_error"),
-            updated_at=now,
-            completed_at=bindparam("b_completed_at"),
-        )
-    )
+    return _settle_sqlite(conn, rows, now, owner=owner)
+
+
+SETTLED = ("state", "attempts", "next_attempt_at", "last_status_code", "last_error")
+_SETTLE_SQLITE = (
+    "UPDATE deliveries SET state = ?, attempts = ?, next_attempt_at = ?, last_status_code = ?,"
+    " last_error = ?, completed_at = ?, updated_at = ?, lease_owner = NULL,"
+    " lease_expires_at = NULL WHERE id = ?"
+)
+
+
+def _settle_sqlite(
+    conn: Connection, rows: Sequence[dict[str, Any]], now: datetime, *, owner: str | None
+) -> int:
+    """One driver ``executemany`` of rows bound once (``bulk.bound_rows``).
+
+    SQLite's write lock is held meanwhile: SQLAlchemy's own ``executemany`` spent more
+    Python per settled row (a parameter dict, every column's processing) than SQLite
+    spent writing it, and every other writer, ingest included, waited for it.
+    """
+    names = [*SETTLED, "completed_at", "updated_at", "id"]
+    statement = _SETTLE_SQLITE
     if owner is not None:
-        statement = statement.where(
-            deliveries.c.lease_owner == owner, deliveries.c.state == IN_FLIGHT
-        )
-    result = conn.execute(statement, [{f"b_{k}": v for k, v in row.items()} for row in rows])
+        names.append("lease_owner")
+        statement += f" AND lease_owner = ? AND state = '{IN_FLIGHT}'"
+    columns = [deliveries.c[name] for name in names]
+    values = [{**row, "updated_at": now, "lease_owner": owner} for row in rows]
+    result = conn.exec_driver_sql(statement, bound_rows(conn, columns, values))
     return int(result.rowcount)
 
 

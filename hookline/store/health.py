@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from hookline.domain.deliveries import DeliveryState
 from hookline.domain.models import StopReason, WebhookStatus
@@ -19,14 +19,19 @@ from hookline.store.tables import deliveries, webhooks
 WORKING = WebhookStatus.WORKING.value
 
 
+_END_FAILING = (  # built once: every settle runs it
+    update(webhooks)
+    .where(
+        webhooks.c.id.in_(bindparam("ids", expanding=True)), webhooks.c.failing_since.is_not(None)
+    )
+    .values(failing_since=None)
+)
+
+
 def end_failing(conn: Connection, webhook_ids: Sequence[str]) -> None:
     """These webhooks delivered: whatever failing period they were in is over."""
     if webhook_ids:
-        conn.execute(
-            update(webhooks)
-            .where(webhooks.c.id.in_(list(webhook_ids)), webhooks.c.failing_since.is_not(None))
-            .values(failing_since=None)
-        )
+        conn.execute(_END_FAILING, {"ids": list(webhook_ids)})
 
 
 def continue_failing(

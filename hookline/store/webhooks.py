@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
 
 from hookline.domain.controls import Ordering
 from hookline.domain.ids import new_id
@@ -173,22 +173,23 @@ def active_secret_ciphertexts(conn: Connection, webhook_id: str, now: datetime) 
     return active_secret_ciphertexts_of(conn, [webhook_id], now).get(webhook_id, [])
 
 
+_ACTIVE_SECRETS = select(  # built once: every claim round runs it
+    webhook_secrets.c.webhook_id,
+    webhook_secrets.c.ciphertext,
+    webhook_secrets.c.expires_at,
+).where(
+    webhook_secrets.c.webhook_id.in_(bindparam("ids", expanding=True)),
+    or_(webhook_secrets.c.expires_at.is_(None), webhook_secrets.c.expires_at > bindparam("now")),
+)
+
+
 def active_secret_ciphertexts_of(
     conn: Connection, webhook_ids: Sequence[str], now: datetime
 ) -> dict[str, list[str]]:
     """``active_secret_ciphertexts`` for many webhooks in one query (a worker's claim)."""
     found: dict[str, list[tuple[int, float, str]]] = defaultdict(list)
     if webhook_ids:
-        rows = conn.execute(
-            select(
-                webhook_secrets.c.webhook_id,
-                webhook_secrets.c.ciphertext,
-                webhook_secrets.c.expires_at,
-            ).where(
-                webhook_secrets.c.webhook_id.in_(list(webhook_ids)),
-                or_(webhook_secrets.c.expires_at.is_(None), webhook_secrets.c.expires_at > now),
-            )
-        ).all()
+        rows = conn.execute(_ACTIVE_SECRETS, {"ids": list(webhook_ids), "now": now}).all()
         for r in rows:
             # the current secret (no expiry) first, then the later-expiring ones
             rank = (0, 0.0) if r.expires_at is None else (1, -r.expires_at.timestamp())

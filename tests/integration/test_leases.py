@@ -7,17 +7,19 @@ and each lease taken back leaves an ``outcome_unknown`` attempt.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from hookline.domain.deliveries import AttemptResult, DueDelivery, Outgoing
 from hookline.domain.errors import DeliveryInFlight
+from hookline.domain.settlement import settlement_for
 from hookline.services import deliveries as delivery_service
 from hookline.services import webhooks
 from hookline.services.context import Context
 from hookline.store import claims
-from hookline.store.tables import deliveries
+from hookline.store.tables import attempts, deliveries
 from tests.conftest import FakeClock
 from tests.support.engine import make_setup
 
@@ -248,3 +250,71 @@ def test_a_delivery_whose_every_lease_is_reclaimed_fails_at_the_end_of_its_sched
     assert after.completed_at == clock.now
     with ctx.db.read() as conn:
         assert claims.next_due_at(conn) is None
+
+
+# -- settling ------------------------------------------------------------------------
+
+
+def test_a_retry_settled_for_a_whole_second_is_due_at_that_second(
+    ctx: Context, clock: FakeClock
+) -> None:
+    """SQLite keeps times as text, and settles bind their values themselves
+    (``claims._settle_sqlite``): a whole second must be written as every other
+    write writes it, or the claim's ``next_attempt_at <= now`` misses it."""
+    setup = make_setup(ctx, ["http://127.0.0.1:9/hook"])
+    setup.publish()
+    (due,) = claim(ctx, "w")
+    failed = settlement_for(
+        delivery_id=due.id,
+        webhook_id=due.webhook_id,
+        attempts_before=due.attempts,
+        policy=due.retry_policy,
+        result=AttemptResult(500, 1.0, "", None, None, None),
+        started_at=clock.now,
+        now=clock.now,
+    )
+    retry_at = clock.now.replace(microsecond=0) + timedelta(seconds=30)
+    ctx.queue.settle_and_claim(
+        [replace(failed, next_attempt_at=retry_at)],
+        owner="w",
+        now=clock.now,
+        lease_until=clock.now + LEASE,
+        limit=0,
+        per_webhook_cap=10,
+    )
+    (row,) = setup.deliveries()
+    assert (row.state, row.attempts, row.lease_owner) == ("pending", 1, None)
+    with ctx.db.read() as conn:  # equal as a time, not only ordered as text
+        found = conn.execute(
+            select(deliveries.c.id).where(deliveries.c.next_attempt_at == retry_at)
+        )
+        assert found.scalars().all() == [due.id]
+    clock.now = retry_at - timedelta(microseconds=1)
+    assert claim(ctx, "w") == []
+    clock.now = retry_at
+    assert [d.id for d in claim(ctx, "w")] == [due.id]
+
+
+def test_a_settle_by_a_worker_that_lost_the_lease_changes_no_row(ctx: Context) -> None:
+    """The attempt it made is kept; the row stays the new owner's."""
+    setup = make_setup(ctx, ["http://127.0.0.1:9/hook"])
+    setup.publish()
+    (due,) = claim(ctx, "old")
+    set_row(ctx, due.id, lease_owner="new")
+    now = ctx.clock()
+    done = settlement_for(
+        delivery_id=due.id,
+        webhook_id=due.webhook_id,
+        attempts_before=due.attempts,
+        policy=due.retry_policy,
+        result=OK,
+        started_at=now,
+        now=now,
+    )
+    assert ctx.queue.settle([done], now, owner="old") == 0
+    assert ctx.queue.settle([done], now, owner="new") == 1
+    (row,) = setup.deliveries()
+    assert (row.state, row.lease_owner) == ("delivered", None)
+    with ctx.db.read() as conn:
+        made = conn.execute(select(func.count()).where(attempts.c.delivery_id == due.id))
+        assert made.scalar_one() == 2
