@@ -14,6 +14,7 @@ time on a 1,000-event ingest (``python -m bench.ingest``).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -28,7 +29,7 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.selectable import TableValuedAlias
 
 
@@ -156,11 +157,37 @@ def insert_rows_returning(
     if not rows:
         return set()
     if conn.dialect.name != "postgresql":
-        statement = sqlite.insert(table).on_conflict_do_nothing().returning(key)
-        return set(conn.execute(statement, list(rows)).scalars())
+        return _insert_sqlite_returning(conn, table, rows, key)
     columns, params = columns_of(conn, table, rows)
     pg = postgresql.insert(table).from_select(columns, select(*unnest_of(columns).c))
     return set(conn.execute(pg.on_conflict_do_nothing().returning(key), params).scalars())
+
+
+def _insert_sqlite_returning(
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], key: Column[Any]
+) -> set[Any]:
+    """Multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` of rows ``bound_rows``
+    made, as many rows a statement as SQLite takes parameters: the ingest's write lock
+    is held meanwhile, and SQLAlchemy's own path bound every row's values one by one."""
+    columns = [table.c[name] for name in rows[0]]
+    names = ", ".join(f'"{col.name}"' for col in columns)
+    one = "(" + ", ".join("?" * len(columns)) + ")"
+    raw = conn.connection.driver_connection
+    assert isinstance(raw, sqlite3.Connection)
+    per = max(1, raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(columns))
+    bound = bound_rows(conn, columns, rows)
+    found: set[Any] = set()
+    for start in range(0, len(bound), per):
+        part = bound[start : start + per]
+        values = ", ".join([one] * len(part))
+        # names from our own table objects; every value is a bound parameter
+        statement = (
+            f'INSERT INTO "{table.name}" ({names}) VALUES {values}'  # noqa: S608
+            f' ON CONFLICT DO NOTHING RETURNING "{key.name}"'
+        )
+        flat = tuple(value for row in part for value in row)
+        found.update(row[0] for row in conn.exec_driver_sql(statement, flat))
+    return found
 
 
 def id_rows(values: Sequence[str], name: str = "wanted") -> TableValuedAlias:

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, bindparam, delete, func, select
 
 from hookline.domain.deliveries import Attempt, DeliveryState
 from hookline.domain.models import WebhookStatus
@@ -21,18 +21,34 @@ ID_LOOKUP = CHUNK * 2
 """Producer ids looked up per statement: a whole ingest batch (1,000) in one."""
 
 
+# Built once, as every statement an ingest runs in SQLite's write lock: building one
+# cost more Python than SQLite spent running it (compiling is cached either way).
+_SUBSCRIBERS = (
+    select(webhook_topics.c.topic, webhooks.c.id)
+    .join(webhooks, webhooks.c.id == webhook_topics.c.webhook_id)
+    .where(
+        webhooks.c.platform_id == bindparam("platform_id"),
+        webhooks.c.status == WebhookStatus.WORKING.value,
+        webhooks.c.deleted_at.is_(None),
+    )
+    .order_by(webhooks.c.id)
+)
+_STALE = (
+    ingest_keys.c.platform_id == bindparam("platform_id"),
+    ingest_keys.c.created_at < bindparam("since"),
+)
+_FORGET_STALE_SQLITE = delete(ingest_keys).where(
+    ingest_keys.c.producer_id.in_(bindparam("ids", expanding=True)), *_STALE
+)
+_EVENT_IDS_SQLITE = select(ingest_keys.c.producer_id, ingest_keys.c.event_id).where(
+    ingest_keys.c.platform_id == bindparam("platform_id"),
+    ingest_keys.c.producer_id.in_(bindparam("ids", expanding=True)),
+)
+
+
 def subscribers(conn: Connection, platform_id: str) -> dict[str, list[str]]:
     """Working webhooks of a platform per topic they listen to."""
-    rows = conn.execute(
-        select(webhook_topics.c.topic, webhooks.c.id)
-        .join(webhooks, webhooks.c.id == webhook_topics.c.webhook_id)
-        .where(
-            webhooks.c.platform_id == platform_id,
-            webhooks.c.status == WebhookStatus.WORKING.value,
-            webhooks.c.deleted_at.is_(None),
-        )
-        .order_by(webhooks.c.id)
-    ).all()
+    rows = conn.execute(_SUBSCRIBERS, {"platform_id": platform_id}).all()
     found: dict[str, list[str]] = defaultdict(list)
     for row in rows:
         found[row.topic].append(row.id)
@@ -84,26 +100,32 @@ def _forget_stale(
     conn: Connection, platform_id: str, producer_ids: Sequence[str], since: datetime
 ) -> None:
     """Producer ids older than the window are forgotten before they are looked up."""
-    stale = [ingest_keys.c.platform_id == platform_id, ingest_keys.c.created_at < since]
     if conn.dialect.name == "postgresql":
         wanted = id_rows(producer_ids)
-        conn.execute(delete(ingest_keys).where(ingest_keys.c.producer_id == wanted.c.id, *stale))
+        stale = delete(ingest_keys).where(ingest_keys.c.producer_id == wanted.c.id, *_STALE)
+        conn.execute(stale, {"platform_id": platform_id, "since": since})
     else:
-        conn.execute(delete(ingest_keys).where(ingest_keys.c.producer_id.in_(producer_ids), *stale))
+        conn.execute(
+            _FORGET_STALE_SQLITE,
+            {"ids": list(producer_ids), "platform_id": platform_id, "since": since},
+        )
 
 
 def _event_ids_of(
     conn: Connection, platform_id: str, producer_ids: Sequence[str]
 ) -> dict[str, str]:
-    query = select(ingest_keys.c.producer_id, ingest_keys.c.event_id).where(
-        ingest_keys.c.platform_id == platform_id
-    )
     if conn.dialect.name == "postgresql":
         wanted = id_rows(producer_ids)
-        query = query.join(wanted, ingest_keys.c.producer_id == wanted.c.id)
+        query = (
+            select(ingest_keys.c.producer_id, ingest_keys.c.event_id)
+            .where(ingest_keys.c.platform_id == platform_id)
+            .join(wanted, ingest_keys.c.producer_id == wanted.c.id)
+        )
+        rows = conn.execute(query).all()
     else:
-        query = query.where(ingest_keys.c.producer_id.in_(producer_ids))
-    return {r.producer_id: r.event_id for r in conn.execute(query).all()}
+        params = {"platform_id": platform_id, "ids": list(producer_ids)}
+        rows = conn.execute(_EVENT_IDS_SQLITE, params).all()
+    return {r.producer_id: r.event_id for r in rows}
 
 
 def count_deliveries_of(conn: Connection, event_ids: Sequence[str]) -> dict[str, int]:

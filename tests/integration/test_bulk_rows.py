@@ -7,6 +7,7 @@ timestamps exactly.
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -107,3 +108,30 @@ def test_insert_returning_answers_only_what_it_inserted(db: Database) -> None:
     with db.read() as conn:
         stored = dict(conn.execute(select(ingest_keys.c.producer_id, ingest_keys.c.event_id)).all())
     assert stored == {"a": "e1", "b": "e2", "c": "e4"}
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)  # PostgreSQL: one array per column
+def test_insert_returning_splits_rows_past_sqlite_s_parameter_limit(db: Database) -> None:
+    """SQLite takes a bounded number of parameters a statement: more rows than fit go
+    in several statements, and every inserted key is still answered, none twice. The
+    limit is lowered here (2 rows of 4 columns a statement) so a few rows cross it."""
+    at = datetime(2026, 11, 30, 3, 4, 5, tzinfo=UTC)
+    rows = [
+        {"platform_id": "plt_bulk", "producer_id": f"p{i}", "event_id": f"e{i}", "created_at": at}
+        for i in range(7)
+    ]
+    with db.write() as conn:
+        insert_rows_returning(conn, ingest_keys, rows[2:3], ingest_keys.c.producer_id)
+        raw = conn.connection.driver_connection
+        assert isinstance(raw, sqlite3.Connection)
+        old = raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 9)
+        try:
+            found = insert_rows_returning(conn, ingest_keys, rows, ingest_keys.c.producer_id)
+        finally:
+            raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, old)
+    assert found == {f"p{i}" for i in range(7)} - {"p2"}
+    with db.read() as conn:
+        stored = conn.execute(
+            select(ingest_keys.c.producer_id).where(ingest_keys.c.created_at == at)
+        ).scalars()
+        assert sorted(stored) == [f"p{i}" for i in range(7)]
