@@ -1,8 +1,8 @@
 """Bulk writes (``store.bulk``) store every value as a plain INSERT would, on both backends.
 
-PostgreSQL writes large batches by ``COPY`` and small ones by ``INSERT ... unnest``:
-both must keep text with tabs, newlines and backslashes, bytes, NULLs and aware
-timestamps exactly.
+PostgreSQL writes plain inserts by ``COPY`` and those that skip conflicts or answer
+what they inserted by ``INSERT ... unnest``: both must keep text with tabs, newlines
+and backslashes, bytes, NULLs and aware timestamps exactly.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import String, cast, func, insert, select
 
 from hookline.store import Database
-from hookline.store.bulk import COPY_FROM, insert_rows, insert_rows_returning
+from hookline.store.bulk import insert_rows, insert_rows_returning
 from hookline.store.tables import events, ingest_keys
 from tests.support.hostile import SPECIALS
 
@@ -35,7 +35,7 @@ def _event(i: int, at: datetime) -> dict[str, object]:
     }
 
 
-@pytest.mark.parametrize("count", [3, COPY_FROM + 7])
+@pytest.mark.parametrize("count", [1, 3, 207])
 def test_bulk_inserts_keep_every_value(db: Database, count: int) -> None:
     at = datetime(2026, 11, 30, 3, 4, 5, 678901, tzinfo=UTC)
     rows = [_event(i, at) for i in range(count)]
@@ -46,7 +46,7 @@ def test_bulk_inserts_keep_every_value(db: Database, count: int) -> None:
     assert stored == rows
 
 
-@pytest.mark.parametrize("count", [1, COPY_FROM + 1])
+@pytest.mark.parametrize("count", [1, 201])
 def test_bulk_inserted_times_compare_as_a_plain_insert_s_do(db: Database, count: int) -> None:
     """SQLite keeps times as text: a bulk row's must read exactly as SQLAlchemy's own
     insert writes it (a whole second too, where Python's sqlite3 adapter drops the
@@ -71,9 +71,7 @@ def test_hostile_text_survives_a_copy(db: Database) -> None:
     surrogate: ingest refuses those) come back as sent."""
     at = datetime(2026, 11, 30, tzinfo=UTC)
     texts = [f"x{s}y{s}" for s in SPECIALS if s != "\x00" and not _has_surrogate(s)]
-    rows = [
-        {**_event(i, at), "producer_id": texts[i % len(texts)][:255]} for i in range(COPY_FROM + 1)
-    ]
+    rows = [{**_event(i, at), "producer_id": texts[i % len(texts)][:255]} for i in range(201)]
     with db.write() as conn:
         insert_rows(conn, events, rows)
     with db.read() as conn:
