@@ -58,6 +58,19 @@ NAIVE_TIME = Refusal(
 )
 
 
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def storable(value: str) -> str:
+    """``value`` with what neither backend can store (NUL, lone surrogates) as U+FFFD.
+
+    For text hookline keeps but did not choose and cannot refuse: what a receiver
+    answered. One receiver answering a NUL byte must not fail the write that carries
+    every other delivery's result with it (PostgreSQL refused the whole settle).
+    """
+    return _UNSTORABLE.sub("\ufffd", value)
+
+
 def unicode_refusal(value: str) -> Refusal | None:
     """Well-formed Unicode only: what passwords and free JSON strings must at least be."""
     return LONE_SURROGATE if _SURROGATE.search(value) else None

@@ -76,6 +76,22 @@ async def test_body_and_signatures_match_the_spec(
     assert row.state == "delivered" and row.attempts == 1 and row.idempotency_key == key
 
 
+async def test_a_receiver_answering_a_nul_byte_does_not_hold_back_other_results(
+    ctx: Context, receiver: Receiver, worker: Worker
+) -> None:
+    """PostgreSQL's text cannot hold NUL: the answer is kept with U+FFFD in its place,
+    and the settle that carries it (and every other delivery's result) goes through."""
+    setup = make_setup(ctx, [receiver.url("/nul"), receiver.url("/ok")])
+    receiver.policy = lambda r: Answer(body="a\x00b" if r.path == "/nul" else "fine")
+    setup.publish()
+    await worker.run_until_idle()
+    rows = setup.deliveries()
+    assert [(r.state, r.attempts) for r in rows] == [("delivered", 1), ("delivered", 1)]
+    bodies = sorted(a.response_body for r in rows for a in setup.attempts(r.id))
+    assert bodies == ["a\ufffdb", "fine"]
+    assert len(receiver.received()) == 2
+
+
 async def test_every_attempt_sends_the_same_bytes_and_key(
     ctx: Context, receiver: Receiver, worker: Worker, clock: FakeClock
 ) -> None:

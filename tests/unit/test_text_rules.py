@@ -15,6 +15,7 @@ from hookline.domain.text import (
     MAX_DATA_DEPTH,
     data_refusal,
     instant_refusal,
+    storable,
     text_refusal,
     unicode_refusal,
 )
@@ -112,3 +113,10 @@ def test_a_problem_quoting_a_lone_surrogate_still_renders_as_json() -> None:
     assert same.decode("utf-8") == json.dumps(
         json.loads(same), ensure_ascii=False, separators=(",", ":")
     )
+
+
+def test_storable_text_keeps_everything_but_what_no_backend_can_store() -> None:
+    kept = "tab\there 生日 \u202e \x7f"
+    assert storable(kept) == kept
+    assert storable("a\x00b\ud800c\udfff") == "a\ufffdb\ufffdc\ufffd"
+    assert storable("a\x00b\ud800").encode("utf-8")  # a driver can now encode it
