@@ -41,7 +41,7 @@ from hookline.domain.deliveries import (
     DueDelivery,
     Settlement,
 )
-from hookline.domain.settlement import settlement_for
+from hookline.domain.settlement import settlement_of
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -375,16 +375,7 @@ class Worker:
                 self._sending.pop(due.id, None)
                 return
             self._results.append(
-                settlement_for(
-                    delivery_id=due.id,
-                    webhook_id=due.webhook_id,
-                    attempts_before=due.attempts,
-                    policy=due.retry_policy,
-                    result=result,
-                    started_at=started_at,
-                    now=self.clock(),
-                    rng=self.rng,
-                )
+                settlement_of(due, result, started_at=started_at, now=self.clock(), rng=self.rng)
             )
             self.sent += 1
             del self._sending[due.id]

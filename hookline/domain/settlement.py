@@ -17,6 +17,7 @@ from hookline.domain.deliveries import (
     AttemptResult,
     AttemptTrigger,
     DeliveryState,
+    DueDelivery,
     ErrorClass,
     Settlement,
 )
@@ -64,6 +65,27 @@ def attempt_of(
         error_detail=result.error_detail,
         response_body=result.response_body,
         response_headers=result.response_headers,
+    )
+
+
+def settlement_of(
+    due: DueDelivery,
+    result: AttemptResult,
+    *,
+    started_at: datetime,
+    now: datetime,
+    rng: random.Random | None = None,
+) -> Settlement:
+    """``settlement_for`` a delivery a worker leased and attempted."""
+    return settlement_for(
+        delivery_id=due.id,
+        webhook_id=due.webhook_id,
+        attempts_before=due.attempts,
+        policy=due.retry_policy,
+        result=result,
+        started_at=started_at,
+        now=now,
+        rng=rng,
     )
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 
 from hookline.domain.deliveries import AttemptResult, DueDelivery, Outgoing
 from hookline.domain.errors import DeliveryInFlight
-from hookline.domain.settlement import settlement_for
+from hookline.domain.settlement import settlement_of
 from hookline.services import deliveries as delivery_service
 from hookline.services import webhooks
 from hookline.services.context import Context
@@ -264,14 +264,8 @@ def test_a_retry_settled_for_a_whole_second_is_due_at_that_second(
     setup = make_setup(ctx, ["http://127.0.0.1:9/hook"])
     setup.publish()
     (due,) = claim(ctx, "w")
-    failed = settlement_for(
-        delivery_id=due.id,
-        webhook_id=due.webhook_id,
-        attempts_before=due.attempts,
-        policy=due.retry_policy,
-        result=AttemptResult(500, 1.0, "", None, None, None),
-        started_at=clock.now,
-        now=clock.now,
+    failed = settlement_of(
+        due, AttemptResult(500, 1.0, "", None, None, None), started_at=clock.now, now=clock.now
     )
     retry_at = clock.now.replace(microsecond=0) + timedelta(seconds=30)
     ctx.queue.settle_and_claim(
@@ -302,15 +296,7 @@ def test_a_settle_by_a_worker_that_lost_the_lease_changes_no_row(ctx: Context) -
     (due,) = claim(ctx, "old")
     set_row(ctx, due.id, lease_owner="new")
     now = ctx.clock()
-    done = settlement_for(
-        delivery_id=due.id,
-        webhook_id=due.webhook_id,
-        attempts_before=due.attempts,
-        policy=due.retry_policy,
-        result=OK,
-        started_at=now,
-        now=now,
-    )
+    done = settlement_of(due, OK, started_at=now, now=now)
     assert ctx.queue.settle([done], now, owner="old") == 0
     assert ctx.queue.settle([done], now, owner="new") == 1
     (row,) = setup.deliveries()
