@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import String, cast, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from hookline.store import Database
 from hookline.store.bulk import insert_rows, insert_rows_returning
@@ -133,3 +134,17 @@ def test_insert_returning_splits_rows_past_sqlite_s_parameter_limit(db: Database
             select(ingest_keys.c.producer_id).where(ingest_keys.c.created_at == at)
         ).scalars()
         assert sorted(stored) == [f"p{i}" for i in range(7)]
+
+
+def test_a_conflicting_bulk_insert_raises_what_a_plain_insert_raises(db: Database) -> None:
+    """PostgreSQL's COPY runs on the driver's connection; its errors still come as
+    SQLAlchemy's kinds, which callers and ``Database`` tell apart (a conflict is not
+    an outage), and the transaction is rolled back whole."""
+    at = datetime(2026, 11, 30, tzinfo=UTC)
+    with db.write() as conn:
+        insert_rows(conn, events, [_event(1, at)])
+    with pytest.raises(IntegrityError), db.write() as conn:
+        insert_rows(conn, events, [_event(2, at)])
+        insert_rows(conn, events, [_event(1, at)])
+    with db.read() as conn:
+        assert list(conn.execute(select(events.c.id)).scalars()) == ["evt_bulk00001"]
