@@ -30,6 +30,7 @@ from hookline.domain.retry import (
     judge,
     next_delay,
 )
+from hookline.domain.text import storable
 
 GONE = 410
 """A receiver answering ``410 Gone`` asks never to be called again: its webhook stops."""
@@ -55,6 +56,9 @@ def outcome_of(result: AttemptResult) -> Outcome:
 def attempt_of(
     result: AttemptResult, number: int, trigger: AttemptTrigger, started_at: datetime
 ) -> Attempt:
+    """What is kept of an attempt: a worker's, a resend's or a test send's. What the
+    receiver said is kept as text both backends can store (``text.storable``), here
+    where its answer becomes ours, before any write lock is taken."""
     return Attempt(
         number=number,
         trigger=trigger,
@@ -62,9 +66,9 @@ def attempt_of(
         latency_ms=round(result.latency_ms, 3),
         status_code=result.status_code,
         error=result.error.value if result.error else None,
-        error_detail=result.error_detail,
-        response_body=result.response_body,
-        response_headers=result.response_headers,
+        error_detail=None if result.error_detail is None else storable(result.error_detail),
+        response_body=storable(result.response_body),
+        response_headers=storable(result.response_headers),
     )
 
 

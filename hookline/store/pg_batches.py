@@ -19,7 +19,6 @@ from sqlalchemy import Connection, literal_column, select, update
 from sqlalchemy.dialects import postgresql
 
 from hookline.domain.deliveries import Attempt, DeliveryState
-from hookline.domain.text import storable
 from hookline.store.bulk import columns_of, id_rows, unnest_of
 from hookline.store.tables import attempts, deliveries, events, platforms, webhooks
 from hookline.store.webhooks import RETRY_POLICY
@@ -63,8 +62,7 @@ def lease_and_read(
 
 
 def attempt_rows(made: Sequence[tuple[str, Attempt]]) -> list[dict[str, Any]]:
-    """Attempt rows, one per (delivery id, attempt): every HTTP request made is kept,
-    and what the receiver said is kept as text both backends can store."""
+    """Attempt rows, one per (delivery id, attempt): every HTTP request made is kept."""
     return [
         {
             "delivery_id": delivery_id,
@@ -74,9 +72,9 @@ def attempt_rows(made: Sequence[tuple[str, Attempt]]) -> list[dict[str, Any]]:
             "latency_ms": a.latency_ms,
             "status_code": a.status_code,
             "error": a.error,
-            "error_detail": None if a.error_detail is None else storable(a.error_detail),
-            "response_body": storable(a.response_body),
-            "response_headers": storable(a.response_headers),
+            "error_detail": a.error_detail,
+            "response_body": a.response_body,
+            "response_headers": a.response_headers,
         }
         for delivery_id, a in made
     ]
