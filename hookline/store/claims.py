@@ -208,11 +208,18 @@ def write_settlements(
     return _settle_sqlite(conn, rows, now, owner=owner)
 
 
-SETTLED = ("state", "attempts", "next_attempt_at", "last_status_code", "last_error")
-_SETTLE_SQLITE = (
-    "UPDATE deliveries SET state = ?, attempts = ?, next_attempt_at = ?, last_status_code = ?,"
-    " last_error = ?, completed_at = ?, updated_at = ?, lease_owner = NULL,"
-    " lease_expires_at = NULL WHERE id = ?"
+_SETTLED = (
+    "state",
+    "attempts",
+    "next_attempt_at",
+    "last_status_code",
+    "last_error",
+    "completed_at",
+    "updated_at",
+)
+_SETTLE_SQLITE = (  # columns from our own table; every value is a bound parameter
+    f"UPDATE deliveries SET {', '.join(f'{name} = ?' for name in _SETTLED)},"  # noqa: S608
+    " lease_owner = NULL, lease_expires_at = NULL WHERE id = ?"
 )
 
 
@@ -225,7 +232,7 @@ def _settle_sqlite(
     Python per settled row (a parameter dict, every column's processing) than SQLite
     spent writing it, and every other writer, ingest included, waited for it.
     """
-    names = [*SETTLED, "completed_at", "updated_at", "id"]
+    names = [*_SETTLED, "id"]
     statement = _SETTLE_SQLITE
     if owner is not None:
         names.append("lease_owner")
