@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import String, cast, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from hookline.domain.errors import StorageUnavailable
 from hookline.store import Database
 from hookline.store.bulk import insert_rows, insert_rows_returning
 from hookline.store.tables import events, ingest_keys
@@ -148,3 +149,22 @@ def test_a_conflicting_bulk_insert_raises_what_a_plain_insert_raises(db: Databas
         insert_rows(conn, events, [_event(1, at)])
     with db.read() as conn:
         assert list(conn.execute(select(events.c.id)).scalars()) == ["evt_bulk00001"]
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)  # COPY is PostgreSQL's
+def test_a_copy_on_a_terminated_connection_is_storage_unavailable(db: Database) -> None:
+    """COPY runs on the driver's connection, beside SQLAlchemy: a connection killed under
+    it must still read as an outage (``StorageUnavailable``: the API's 503, a worker's
+    back-off), change nothing, and leave the pool able to write at once. (Here the
+    rollback's own disconnect error would say so even unwrapped; a read-only database
+    is the case only the wrapping catches: test_storage_unavailable.)"""
+    at = datetime(2026, 11, 30, tzinfo=UTC)
+    with pytest.raises(StorageUnavailable), db.write() as conn:
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        with db.engine.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+        insert_rows(conn, events, [_event(1, at)])
+    with db.write() as conn:
+        insert_rows(conn, events, [_event(2, at)])
+    with db.read() as conn:
+        assert list(conn.execute(select(events.c.id)).scalars()) == ["evt_bulk00002"]
