@@ -7,18 +7,36 @@ and backslashes, bytes, NULLs and aware timestamps exactly.
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import String, cast, func, insert, select
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import (
+    Boolean,
+    Float,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    cast,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.types import TypeEngine
 
 from hookline.domain.errors import StorageUnavailable
 from hookline.store import Database
-from hookline.store.bulk import insert_rows, insert_rows_returning
+from hookline.store.bulk import array_literal, insert_rows, insert_rows_returning
 from hookline.store.tables import events, ingest_keys
-from tests.support.hostile import SPECIALS
+from hookline.store.types import UTCDateTime
+from tests.support.hostile import SPECIALS, hostile_text
 
 AWKWARD = ["tab\there", "new\nline", "back\\slash", "quote'\"", "\\N", "", "生日快樂", "a,b{c}"]
 
@@ -79,6 +97,59 @@ def test_hostile_text_survives_a_copy(db: Database) -> None:
     with db.read() as conn:
         back = dict(conn.execute(select(events.c.id, events.c.producer_id)).all())
     assert back == {r["id"]: r["producer_id"] for r in rows}
+
+
+@pytest.mark.parametrize("count", [1, 201])
+def test_hostile_values_survive_an_insert_that_skips_conflicts(db: Database, count: int) -> None:
+    """The same rows by ``INSERT ... unnest`` on PostgreSQL: text, times and flags go
+    as array literals there, the body (bytes) as a list; all must come back as sent."""
+    at = datetime(2026, 11, 30, 1, 2, 3, 456789, tzinfo=UTC)
+    texts = AWKWARD + [f"x{s}y{s}" for s in SPECIALS if s != "\x00" and not _has_surrogate(s)]
+    texts += ["NULL", "null", " padded ", "{}", '{"a","b"}', '\\"', "ŝ\t\r\n😀"]
+    rows = [{**_event(i, at), "producer_id": texts[i % len(texts)]} for i in range(count)]
+    with db.write() as conn:
+        insert_rows(conn, events, rows, skip_conflicts=True)
+        insert_rows(conn, events, rows, skip_conflicts=True)  # every one a conflict now
+    with db.read() as conn:
+        stored = [dict(r._mapping) for r in conn.execute(select(events).order_by(events.c.id))]
+    assert stored == sorted(rows, key=lambda r: str(r["id"]))
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)  # array literals are PostgreSQL's
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    texts=st.lists(hostile_text.filter(lambda t: "\x00" not in t and not _has_surrogate(t))),
+    numbers=st.lists(st.one_of(st.none(), st.floats(), st.integers(-(2**31), 2**31 - 1))),
+)
+def test_array_literals_read_back_as_the_values_they_hold(
+    db: Database, texts: list[str], numbers: list[float | int | None]
+) -> None:
+    floats = [None if n is None else float(n) for n in numbers]
+    ints = [n if n is None or isinstance(n, int) else None for n in numbers]
+    times = [datetime(2026, 11, 30, tzinfo=UTC) + timedelta(microseconds=i * 997) for i in range(5)]
+    cases: list[tuple[TypeEngine[Any], list[Any]]] = [
+        (Text(), [*texts, None]),
+        (Float(), floats),
+        (Integer(), ints),
+        (Boolean(), [True, None, False]),
+        (UTCDateTime(), [*times, None]),
+    ]
+    with db.read() as conn:
+        for type_, values in cases:
+            literal = array_literal(conn.dialect, type_, values)
+            assert literal is not None
+            array = cast(bindparam("a", literal, type_=Text()), ARRAY(type_))
+            back = conn.execute(select(func.unnest(array))).scalars().all()
+            assert [_same(v) for v in back] == [_same(v) for v in values]
+
+
+def _same(value: Any) -> Any:
+    """NaN equals NaN here; -0.0 is 0.0 as PostgreSQL prints it."""
+    if isinstance(value, float) and math.isnan(value):
+        return "NaN"
+    return value
 
 
 def _has_surrogate(text: str) -> bool:
