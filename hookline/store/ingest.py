@@ -11,7 +11,7 @@ from sqlalchemy import Connection, bindparam, delete, func, select
 
 from hookline.domain.deliveries import Attempt, DeliveryState
 from hookline.domain.models import WebhookStatus
-from hookline.store.bulk import id_rows, insert_rows, insert_rows_returning
+from hookline.store.bulk import id_rows, ids_of, insert_rows, insert_rows_returning
 from hookline.store.claims import insert_attempts
 from hookline.store.db import CHUNK
 from hookline.store.db import chunks as _chunks
@@ -39,6 +39,13 @@ _STALE = (
 )
 _FORGET_STALE_SQLITE = delete(ingest_keys).where(
     ingest_keys.c.producer_id.in_(bindparam("ids", expanding=True)), *_STALE
+)
+_WANTED = id_rows()
+_FORGET_STALE_PG = delete(ingest_keys).where(ingest_keys.c.producer_id == _WANTED.c.id, *_STALE)
+_EVENT_IDS_PG = (
+    select(ingest_keys.c.producer_id, ingest_keys.c.event_id)
+    .where(ingest_keys.c.platform_id == bindparam("platform_id"))
+    .join(_WANTED, ingest_keys.c.producer_id == _WANTED.c.id)
 )
 _EVENT_IDS_SQLITE = select(ingest_keys.c.producer_id, ingest_keys.c.event_id).where(
     ingest_keys.c.platform_id == bindparam("platform_id"),
@@ -101,9 +108,8 @@ def _forget_stale(
 ) -> None:
     """Producer ids older than the window are forgotten before they are looked up."""
     if conn.dialect.name == "postgresql":
-        wanted = id_rows(producer_ids)
-        stale = delete(ingest_keys).where(ingest_keys.c.producer_id == wanted.c.id, *_STALE)
-        conn.execute(stale, {"platform_id": platform_id, "since": since})
+        params = {"wanted_ids": ids_of(producer_ids), "platform_id": platform_id, "since": since}
+        conn.execute(_FORGET_STALE_PG, params)
     else:
         conn.execute(
             _FORGET_STALE_SQLITE,
@@ -115,16 +121,11 @@ def _event_ids_of(
     conn: Connection, platform_id: str, producer_ids: Sequence[str]
 ) -> dict[str, str]:
     if conn.dialect.name == "postgresql":
-        wanted = id_rows(producer_ids)
-        query = (
-            select(ingest_keys.c.producer_id, ingest_keys.c.event_id)
-            .where(ingest_keys.c.platform_id == platform_id)
-            .join(wanted, ingest_keys.c.producer_id == wanted.c.id)
-        )
-        rows = conn.execute(query).all()
+        wanted = {"wanted_ids": ids_of(producer_ids), "platform_id": platform_id}
+        rows = conn.execute(_EVENT_IDS_PG, wanted).all()
     else:
-        params = {"platform_id": platform_id, "ids": list(producer_ids)}
-        rows = conn.execute(_EVENT_IDS_SQLITE, params).all()
+        listed = {"platform_id": platform_id, "ids": list(producer_ids)}
+        rows = conn.execute(_EVENT_IDS_SQLITE, listed).all()
     return {r.producer_id: r.event_id for r in rows}
 
 

@@ -7,13 +7,24 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, delete, select
 
 from hookline.store import users
-from hookline.store.bulk import id_rows
+from hookline.store.bulk import id_rows, ids_of
 from hookline.store.tables import attempts, deliveries, events, ingest_keys
 
 INGEST_KEY_WINDOW = timedelta(hours=24)
 """Producer ids are deduplicated this long (``services.ingest`` uses this window)."""
 FAILED_LOGIN_MEMORY = timedelta(hours=24)
 """A login failure count nobody added to for this long is forgotten."""
+
+_GONE = id_rows("purged")
+_PURGE_PG = (  # children first; built once, the events' ids bound as one array
+    delete(attempts).where(
+        attempts.c.delivery_id.in_(
+            select(deliveries.c.id).where(deliveries.c.event_id == _GONE.c.id).scalar_subquery()
+        )
+    ),
+    delete(deliveries).where(deliveries.c.event_id == _GONE.c.id),
+    delete(events).where(events.c.id == _GONE.c.id),
+)
 
 
 def purge_before(conn: Connection, cutoff: datetime, *, batch: int = 500) -> int:
@@ -29,11 +40,9 @@ def purge_before(conn: Connection, cutoff: datetime, *, batch: int = 500) -> int
     if conn.dialect.name == "postgresql":
         # joined with unnest: a prepared IN (500 parameters) may get a generic plan
         # that searches the whole list for every row it reads (store/bulk.id_rows)
-        gone = id_rows(event_ids, "purged")
-        doomed = select(deliveries.c.id).where(deliveries.c.event_id == gone.c.id)
-        conn.execute(delete(attempts).where(attempts.c.delivery_id.in_(doomed.scalar_subquery())))
-        conn.execute(delete(deliveries).where(deliveries.c.event_id == gone.c.id))
-        conn.execute(delete(events).where(events.c.id == gone.c.id))
+        purged = {"purged_ids": ids_of(event_ids)}
+        for statement in _PURGE_PG:
+            conn.execute(statement, purged)
         return len(event_ids)
     delivery_ids = select(deliveries.c.id).where(deliveries.c.event_id.in_(event_ids))
     conn.execute(delete(attempts).where(attempts.c.delivery_id.in_(delivery_ids)))
