@@ -21,6 +21,8 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Integer,
+    Select,
     and_,
     bindparam,
     delete,
@@ -81,34 +83,21 @@ def claim_due(
         return []
     busy = in_flight_counts(conn)
     saturated = [w for w, n in busy.items() if n >= per_webhook_cap]
-    query = select(deliveries.c.id, deliveries.c.webhook_id).where(
-        IS_PENDING,
-        deliveries.c.next_attempt_at <= now,
-        # a stopped or deleted webhook sends nothing, whatever row slipped back to pending.
-        # IS TRUE keeps PostgreSQL from turning EXISTS into a join driven by webhooks,
-        # which read every row of each webhook (history included) and sorted the due
-        # ones: 22-42 ms at 30,000 rows, growing with history. As a filter (one hashed
-        # set of working webhooks) the due index is walked in order and stops at LIMIT:
-        # 0.65 ms.
-        exists()
-        .where(webhooks.c.id == deliveries.c.webhook_id, webhooks.c.status == WORKING)
-        .is_(true()),
-    )
+    postgres = conn.dialect.name == "postgresql"
+    query = _DUE[(bool(saturated), postgres)]
+    params: dict[str, Any] = {"now": now, "take": limit * LOOKAHEAD}
     if saturated:
-        query = query.where(deliveries.c.webhook_id.not_in(saturated))
-    query = query.order_by(deliveries.c.next_attempt_at).limit(limit * LOOKAHEAD)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+        params["saturated"] = saturated
     taken: Counter[str] = Counter(busy)
     chosen: list[str] = []
-    for row in conn.execute(query):
+    for row in conn.execute(query, params):
         if taken[row.webhook_id] >= per_webhook_cap:
             continue
         taken[row.webhook_id] += 1
         chosen.append(row.id)
         if len(chosen) >= limit:
             break
-    if conn.dialect.name == "postgresql":
+    if postgres:
         rows = pg_batches.lease_and_read(
             conn, chosen, owner=owner, now=now, lease_until=lease_until
         )
@@ -119,6 +108,34 @@ def claim_due(
         )
     return load_due(conn, chosen, now)
 
+
+def _due_query(*, skipping: bool, postgres: bool) -> Select[Any]:
+    """Due deliveries (id, webhook), oldest due first; ``skipping`` leaves out webhooks
+    at their in-flight cap. Built once per form (``_DUE``), as the statements below."""
+    query = select(deliveries.c.id, deliveries.c.webhook_id).where(
+        IS_PENDING,
+        deliveries.c.next_attempt_at <= bindparam("now", type_=deliveries.c.next_attempt_at.type),
+        # a stopped or deleted webhook sends nothing, whatever row slipped back to pending.
+        # IS TRUE keeps PostgreSQL from turning EXISTS into a join driven by webhooks,
+        # which read every row of each webhook (history included) and sorted the due
+        # ones: 22-42 ms at 30,000 rows, growing with history. As a filter (one hashed
+        # set of working webhooks) the due index is walked in order and stops at LIMIT:
+        # 0.65 ms.
+        exists()
+        .where(webhooks.c.id == deliveries.c.webhook_id, webhooks.c.status == WORKING)
+        .is_(true()),
+    )
+    if skipping:
+        query = query.where(deliveries.c.webhook_id.not_in(bindparam("saturated", expanding=True)))
+    query = query.order_by(deliveries.c.next_attempt_at).limit(bindparam("take", type_=Integer))
+    return query.with_for_update(skip_locked=True) if postgres else query
+
+
+_DUE = {
+    (skipping, postgres): _due_query(skipping=skipping, postgres=postgres)
+    for skipping in (False, True)
+    for postgres in (False, True)
+}
 
 # Built once: a claim round runs these many times a second, and building a statement
 # (not compiling it: SQLAlchemy caches that) cost more Python than running it.
