@@ -286,9 +286,10 @@ def method_lines(args: argparse.Namespace, receiver: Receiver) -> list[str]:
         "Before each measured phase the run waits (up to"
         f" {args.quiet_wait:.0f} s) for the machine to be quiet, and it reports the CPU"
         " that other processes used during each phase: this machine is shared.",
-        "Targets: >= 5,000 deliveries/s on SQLite; >= 0.5 x the raw ceiling, p99 ingest ->"
-        " first attempt <= 50 ms at 1,000 events/s and <= 200 MB RSS per hookline process,"
-        " on each backend.",
+        "Targets: >= 5,000 deliveries/s on SQLite; >= 0.6 x the raw ceiling on SQLite and"
+        " >= 0.5 x on PostgreSQL; ingest >= 5,000 events/s, p99 ingest -> first attempt"
+        " <= 50 ms at 1,000 events/s and <= 200 MB RSS per hookline process, on each"
+        " backend.",
         "A backend that misses a target gets a profiling pass: the scenario that missed,"
         f" again on a fresh database (burst of {args.profile_events:,} events and/or"
         f" {args.profile_steady_seconds:.0f} s of the steady phase), with the hookline"
