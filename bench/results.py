@@ -63,22 +63,25 @@ class Target:
     kind: str  # "throughput" | "latency" | "memory"
 
 
+def _at_least(name: str, rate: float | None, least: float) -> Target:
+    """A throughput target: ``rate`` (per second) of at least ``least``."""
+    return Target(
+        name,
+        f">= {least:,.0f}",
+        f"{rate:,.0f}" if rate is not None else "not measured",
+        None if rate is None else rate >= least,
+        "throughput",
+    )
+
+
 def evaluate(result: BackendResult, ceiling: Ceiling | None) -> list[Target]:
     targets: list[Target] = []
     rate = result.throughput.end_to_end_rate if result.throughput else None
     if result.name == "sqlite":
-        targets.append(
-            Target(
-                "deliveries/s end to end",
-                f">= {MIN_SQLITE_RATE:,.0f}",
-                f"{rate:,.0f}" if rate is not None else "not measured",
-                None if rate is None else rate >= MIN_SQLITE_RATE,
-                "throughput",
-            )
-        )
+        targets.append(_at_least("deliveries/s end to end", rate, MIN_SQLITE_RATE))
     if ceiling is not None and ceiling.rate > 0:
         ratio = rate / ceiling.rate if rate is not None else None
-        least = MIN_CEILING_RATIO.get(result.name, 0.5)
+        least = MIN_CEILING_RATIO[result.name]
         targets.append(
             Target(
                 "hookline / raw ceiling",
@@ -91,15 +94,7 @@ def evaluate(result: BackendResult, ceiling: Ceiling | None) -> list[Target]:
             )
         )
     ingest = result.burst.rate if result.burst else None
-    targets.append(
-        Target(
-            "ingest events/s",
-            f">= {MIN_INGEST_RATE:,.0f}",
-            f"{ingest:,.0f}" if ingest is not None else "not measured",
-            None if ingest is None else ingest >= MIN_INGEST_RATE,
-            "throughput",
-        )
-    )
+    targets.append(_at_least("ingest events/s", ingest, MIN_INGEST_RATE))
     p99 = result.latency.first(99) if result.latency else None
     targets.append(
         Target(

@@ -59,10 +59,7 @@ def columns_of(
     for col in columns:
         values = [row.get(col.name) for row in rows]
         literal = array_literal(conn.dialect, col.type, values)
-        if literal is not None:
-            params[f"u_{col.name}"] = literal
-            continue
-        params[f"u_{col.name}"] = values
+        params[f"u_{col.name}"] = values if literal is None else literal
     return columns, params
 
 
@@ -95,7 +92,11 @@ def array_literal(dialect: Dialect, type_: TypeEngine[Any], values: Sequence[Any
     process = type_.dialect_impl(dialect).bind_processor(dialect)
     if process is not None:
         values = _processed(list(values), process)
-    return "{" + ",".join(["NULL" if v is None else element(v) for v in values]) + "}"
+    return _array(["NULL" if v is None else element(v) for v in values])
+
+
+def _array(elements: list[str]) -> str:
+    return "{" + ",".join(elements) + "}"
 
 
 def _quoted(value: str) -> str:
@@ -292,4 +293,4 @@ def id_rows(name: str = "wanted") -> TableValuedAlias:
 
 def ids_of(values: Sequence[str]) -> str:
     """The array literal an ``id_rows`` parameter takes."""
-    return "{" + ",".join([_quoted(v) for v in values]) + "}"
+    return _array([_quoted(v) for v in values])

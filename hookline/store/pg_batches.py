@@ -111,7 +111,9 @@ def settle_rows(
     statement = _settle_statement(
         tuple(c.name for c in made_columns), tuple(c.name for c in columns), owned=owner is not None
     )
-    params = {**made_params, **params, "settled_now": now, "settled_owner": owner}
+    params = {**made_params, **params, "settled_now": now}
+    if owner is not None:
+        params["settled_owner"] = owner
     return int(conn.execute(statement, params).rowcount)
 
 
