@@ -151,7 +151,7 @@ def _backend_section(
             f" {cores}): {cpu_line(result.cpu_burst)}.",
         ]
     if result.cpu_steady:
-        out += ["", f"CPU at 1,000 events/s: {cpu_line(result.cpu_steady)}."]
+        out += ["", f"CPU at {result.steady_rate:,.0f} events/s: {cpu_line(result.cpu_steady)}."]
     for error in result.errors:
         out += ["", f"**Error:** {error}"]
     for note in result.notes:
@@ -318,6 +318,11 @@ def print_results(results: list[BackendResult], ceiling: Ceiling | None, console
         console.print(table)
         if result.cpu_burst:
             console.print(f"CPU during burst (% of one core): {cpu_line(result.cpu_burst)}")
+        if result.cpu_steady:
+            console.print(
+                f"CPU at {result.steady_rate:,.0f} events/s (% of one core):"
+                f" {cpu_line(result.cpu_steady)}"
+            )
         for error in result.errors:
             console.print(f"[red]error:[/red] {error}")
     targets = Table(title="targets", title_justify="left")
