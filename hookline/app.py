@@ -147,6 +147,7 @@ def create_app(
         messaging=Messaging(line=line, public_url=settings.public_url),
     )
     app.state.worker = worker  # tests watch it go idle
+    api.install_ingest(app)
     web.install(app)
     api.install(app)
     # Added last, so it is the outermost of the app's own layers: the limit holds on
