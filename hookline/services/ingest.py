@@ -128,43 +128,65 @@ def _prepare(item: IncomingEvent, platform: Platform | None, index: int, now: da
     return _Ready(index, platform, item, body, occurred_at)
 
 
-def _load_platforms(ctx: Context, items: Sequence[IncomingEvent]) -> dict[str, Platform | None]:
-    with ctx.db.read() as conn:
-        ids = {i.platform_id for i in items}
-        return {  # an unsafe id names no platform, and PostgreSQL could not even compare it
-            pid: None if text_refusal(pid) else platform_store.get_platform(conn, pid)
-            for pid in ids
-        }
-
-
-def ingest(ctx: Context, items: Sequence[IncomingEvent]) -> list[Ingested | HooklineError]:
-    """Store each event and its deliveries; one result per item, in order.
-
-    A refused item (bad data, unknown platform) changes nothing and does not stop the
-    others. Checks and rendering happen before the write transaction, so the write
-    lock (SQLite's single writer) is held only for a few bulk statements; the whole
-    batch commits at once, and the workers are woken after it.
-    """
-    if len(items) > MAX_BATCH:
-        raise InvalidInput.single(
-            "events", "too_many", f"events may hold at most {MAX_BATCH} items, not {len(items)}."
-        )
-    now = ctx.clock()
-    platforms = _load_platforms(ctx, items)
-    results: list[Ingested | HooklineError | None] = [None] * len(items)
+def _prepare_all(
+    conn: Connection,
+    items: Sequence[IncomingEvent],
+    results: list[Ingested | HooklineError | None],
+    now: datetime,
+) -> list[_Ready]:
+    """The items that pass every check, rendered; a refused one's error goes in ``results``."""
+    platforms = {  # an unsafe id names no platform, and PostgreSQL could not even compare it
+        pid: None if text_refusal(pid) else platform_store.get_platform(conn, pid)
+        for pid in {i.platform_id for i in items}
+    }
     ready: list[_Ready] = []
     for index, item in enumerate(items):
         try:
             ready.append(_prepare(item, platforms[item.platform_id], index, now))
         except HooklineError as error:
             results[index] = error
+    return ready
+
+
+def _store_all(
+    conn: Connection,
+    ready: Sequence[_Ready],
+    results: list[Ingested | HooklineError | None],
+    now: datetime,
+) -> int:
+    """Every platform's accepted events, in platform order; answers deliveries made."""
     created = 0
-    with ctx.db.write() as conn:
-        for platform_id in sorted({r.platform.id for r in ready}):
-            mine = [r for r in ready if r.platform.id == platform_id]
-            created += _store(conn, mine, results, now)
-        if created:
-            queue.notify(conn)
+    for platform_id in sorted({r.platform.id for r in ready}):
+        created += _store(conn, [r for r in ready if r.platform.id == platform_id], results, now)
+    if created:
+        queue.notify(conn)
+    return created
+
+
+def ingest(ctx: Context, items: Sequence[IncomingEvent]) -> list[Ingested | HooklineError]:
+    """Store each event and its deliveries; one result per item, in order.
+
+    A refused item (bad data, unknown platform) changes nothing and does not stop the
+    others. On SQLite checks and rendering happen before the write transaction, so its
+    single write lock is held only for a few bulk statements; on PostgreSQL, which
+    locks rows, they happen inside it, one transaction where two cost a check-out, a
+    ping and a commit more. The whole batch commits at once, and the workers are woken
+    after it.
+    """
+    if len(items) > MAX_BATCH:
+        raise InvalidInput.single(
+            "events", "too_many", f"events may hold at most {MAX_BATCH} items, not {len(items)}."
+        )
+    now = ctx.clock()
+    results: list[Ingested | HooklineError | None] = [None] * len(items)
+    if ctx.db.single_writer:  # the write lock is held for the writes alone
+        with ctx.db.read() as conn:
+            ready = _prepare_all(conn, items, results, now)
+        with ctx.db.write() as conn:
+            created = _store_all(conn, ready, results, now)
+    else:  # row locks: one transaction saves a connection check-out and a commit
+        with ctx.db.write() as conn:
+            created = _store_all(conn, _prepare_all(conn, items, results, now), results, now)
     if created:
         ctx.wake_workers()
     done = [r for r in results if r is not None]

@@ -91,6 +91,13 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @property
+    def single_writer(self) -> bool:
+        """True when one write transaction at a time holds the whole database (SQLite):
+        work that needs no lock belongs before ``write()``, not inside it. PostgreSQL
+        locks rows, so reading inside a write transaction keeps nobody waiting."""
+        return self._writers is not None
+
     @contextmanager
     def write(self, *, wait_for_disk: bool = True) -> Iterator[Connection]:
         """A transaction that will write: serialised against other writers on SQLite.
