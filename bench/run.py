@@ -34,6 +34,7 @@ import shlex
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,6 +106,17 @@ def command_line(argv: list[str]) -> str:
     return ("python -m bench.run " + " ".join(shlex.quote(a) for a in argv)).strip()
 
 
+@contextlib.contextmanager
+def postgres_setup(backends: list[str]) -> Iterator[str]:
+    """PostgreSQL as users deploy it for the run (``harness.postgres_as_deployed``)."""
+    if "postgresql" not in backends:
+        yield ""
+        return
+    with harness.postgres_as_deployed() as state:
+        console.log(f"PostgreSQL: {state}")
+        yield state
+
+
 def available_backends(args: argparse.Namespace) -> list[str]:
     backends = list(args.backends)
     if "postgresql" in backends:
@@ -122,6 +134,7 @@ def facts(
     rss_text: str,
     started: datetime,
     load_before: tuple[float, float, float],
+    postgres: str,
 ) -> list[tuple[str, str]]:
     """The report's "Machine and run" table."""
     rows = [
@@ -138,7 +151,7 @@ def facts(
     ]
     if "postgresql" in backends:
         with contextlib.suppress(Exception):
-            rows.append(("PostgreSQL", harness.postgres_version()))
+            rows.append(("PostgreSQL", f"{harness.postgres_version()}, {postgres}"))
     if len(backends) < len(args.backends):
         rows.append(("skipped", ", ".join(b for b in args.backends if b not in backends)))
     rows.append(("run took", f"{(datetime.now(UTC) - started).total_seconds() / 60:.1f} min"))
@@ -161,14 +174,18 @@ async def amain(args: argparse.Namespace, argv: list[str]) -> int:
         )
     backends = available_backends(args)
     if args.backlog:
-        run_backlog(args, backends, workdir)
+        with postgres_setup(backends) as postgres:
+            console.log(f"PostgreSQL: {postgres}")
+            run_backlog(args, backends, workdir)
         shutil.rmtree(workdir, ignore_errors=True)
         return 0
     out = Outcome()
+    postgres = ""
     try:
         receiver.start()
         console.log(f"receiver: {receiver.kind} {receiver.version} at {receiver.base_url}")
-        await measure(args, receiver, workdir, backends, out)
+        with postgres_setup(backends) as postgres:
+            await measure(args, receiver, workdir, backends, out)
     finally:
         receiver_rss = [harness.peak_rss_kib(p) for p in receiver.pids()]
         receiver.stop()
@@ -179,7 +196,7 @@ async def amain(args: argparse.Namespace, argv: list[str]) -> int:
     rss_text = " + ".join(f"{(r or 0) / 1024:.0f} MB" for r in receiver_rss)
     console.print(f"receiver peak RSS: {rss_text}")
     text = report.markdown(
-        facts=facts(args, backends, receiver, rss_text, started, load_before),
+        facts=facts(args, backends, receiver, rss_text, started, load_before, postgres),
         command=command_line(argv),
         method=report.method_lines(args, receiver),
         ceiling=out.ceiling,
