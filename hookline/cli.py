@@ -14,7 +14,14 @@ import typer
 
 from hookline.commands import demo as demo_setup
 from hookline.commands.admin import admin
-from hookline.commands.shared import console, err, migrated_context, quiet_gc, setup_logging
+from hookline.commands.shared import (
+    console,
+    err,
+    migrated_context,
+    quiet_gc,
+    setup_logging,
+    warn_if_unvacuumed,
+)
 from hookline.commands.surveycake import simulate_surveycake
 from hookline.config import Settings
 from hookline.receiver import DEFAULT_TOLERANCE as DEFAULT_LISTEN_TOLERANCE
@@ -76,6 +83,7 @@ def serve(
     setup_logging()
     settings = _serve_settings(demo)
     ctx = migrated_context(settings)
+    warn_if_unvacuumed(ctx)
     use_shared_dir(
         settings.data_dir, owner=True
     )  # before the app loads the client; children inherit it
@@ -145,6 +153,7 @@ def worker(
     import asyncio
 
     from hookline.metrics.multiproc import use_shared_dir
+    from hookline.supervisor import PARENT_FD_ENV
 
     setup_logging()
     settings = Settings()
@@ -154,6 +163,8 @@ def worker(
     if settings.worker_nice:
         os.nice(settings.worker_nice)
     ctx = migrated_context(settings)
+    if PARENT_FD_ENV not in os.environ:  # serve's own workers leave the warning to serve
+        warn_if_unvacuumed(ctx)
     use_shared_dir(settings.data_dir, owner=False)  # serve's /metrics sums this worker's counts
 
     asyncio.run(_work(settings, ctx, token, metrics_host, metrics_port))

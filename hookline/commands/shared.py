@@ -37,6 +37,22 @@ def migrated_context(settings: Settings) -> Context:
     return ctx
 
 
+def warn_if_unvacuumed(ctx: Context) -> None:
+    """One warning line at start when PostgreSQL's autovacuum is off (docs/deploying.md)."""
+    import logging
+
+    try:
+        off = ctx.db.autovacuum_off()
+    except Exception:  # a start-up hint only: the database's own errors come soon enough
+        return
+    if off:
+        logging.getLogger("hookline").warning(
+            "PostgreSQL's autovacuum is off: dead rows of claims and settles pile up in the"
+            " deliveries table and every claim gets slower; turn it on (autovacuum = on,"
+            " PostgreSQL's default) or VACUUM the deliveries table every few minutes"
+        )
+
+
 def setup_logging() -> None:
     """hookline's own INFO lines (workers started, stopped, restarted) on stderr.
 
