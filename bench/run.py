@@ -174,8 +174,7 @@ async def amain(args: argparse.Namespace, argv: list[str]) -> int:
         )
     backends = available_backends(args)
     if args.backlog:
-        with postgres_setup(backends) as postgres:
-            console.log(f"PostgreSQL: {postgres}")
+        with postgres_setup(backends):
             run_backlog(args, backends, workdir)
         shutil.rmtree(workdir, ignore_errors=True)
         return 0
