@@ -81,10 +81,10 @@ class Database:
         self.write_health = WriteHealth()
         # SQLite: this process's writers queue here, asleep, for their turn at the file's
         # write lock, so only one of them at a time retries ``BEGIN IMMEDIATE``. Each
-        # retrying thread costs CPU (a try every 2 ms); with the API's forty threads
-        # waiting behind the workers' writes that was a fifth of a core in the
-        # benchmark's steady phase. Reentrant, as the file's lock is not: a nested
-        # write in one thread fails as it always did, by the file's lock timeout.
+        # retrying thread costs CPU (a try every 2 ms): with sixteen ingest requests in
+        # flight that nearly doubled the API's CPU per event (bench.ingest --lanes 16);
+        # at two in flight it made no difference. Reentrant, as the file's lock is not:
+        # a nested write in one thread fails as it always did, by the file's lock timeout.
         self._writers = threading.RLock() if engine.dialect.name == "sqlite" else None
 
     @property
