@@ -36,4 +36,4 @@ class Context:
     @property
     def queue(self) -> DeliveryQueue:
         """The delivery queue on this context's database (cheap: it holds no connection)."""
-        return DeliveryQueue(self.db, failing_period=self.failing_period)
+        return DeliveryQueue(self.db, failing_period=self.failing_period, clock=self.clock)

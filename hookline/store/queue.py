@@ -9,9 +9,9 @@ back; the manager opens and commits each transaction, so the worker never holds 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, text
 
@@ -43,10 +43,18 @@ class Lease:
 class DeliveryQueue:
     """Claim, settle, release, reclaim and purge deliveries, one transaction per call."""
 
-    def __init__(self, db: Database, *, failing_period: timedelta = DEFAULT_FAILING_PERIOD):
+    def __init__(
+        self,
+        db: Database,
+        *,
+        failing_period: timedelta = DEFAULT_FAILING_PERIOD,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
         self.db = db
         self.failing_period = failing_period
         """A webhook whose every attempt failed this long is stopped as ``failing``."""
+        self.clock = clock
+        """The clock callers' ``now`` comes from: a rate limit stamps its leases with it."""
         self._purge_steps = retention.PurgeSteps()
 
     @property
@@ -77,7 +85,6 @@ class DeliveryQueue:
         right after it, and on PostgreSQL waiting for the WAL flush was most of the
         time between an ingest's commit and the request.
         """
-        asked = time.monotonic()  # a rate limit counts a lease when it is taken, not asked for
         with self.db.write(wait_for_disk=False) as conn:
             self._settle_in(conn, settlements, now, owner=owner)
             if limit <= 0:
@@ -94,7 +101,7 @@ class DeliveryQueue:
                 conn, owner=owner, now=now, lease_until=lease_until, limit=limit - len(due)
             )
             leased = due + claims.load_due(conn, heads, now) if heads else due
-            return ratelimit.admit(conn, leased, now, asked=asked)  # (store.ratelimit)
+            return ratelimit.admit(conn, leased, now, clock=self.clock)  # (store.ratelimit)
 
     def settle(self, settlements: Sequence[Settlement], now: datetime, *, owner: str | None) -> int:
         """Record attempts and states; answers how many delivery rows changed."""

@@ -34,9 +34,8 @@ and giving back the same rows, and the worker's "next due" wait stays exact.
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -67,14 +66,20 @@ _WINDOW_LOCKED = _WINDOW.with_for_update()
 
 
 def admit(
-    conn: Connection, leased: list[DueDelivery], now: datetime, *, asked: float | None = None
+    conn: Connection,
+    leased: list[DueDelivery],
+    now: datetime,
+    *,
+    clock: Callable[[], datetime] | None = None,
 ) -> list[DueDelivery]:
     """The leases the webhooks' limits allow now; the others go back pending, unattempted.
 
-    ``asked``: the monotonic time at which ``now`` was read. Leases are logged at
-    ``now`` plus what passed since, taken last, after giving back and spreading:
-    a claim that waited for the write lock or a row, or spread a long backlog, sends
-    later than it asked, and its window must start when its requests really leave.
+    ``clock``: the clock ``now`` was read from. Leases are logged at its reading taken
+    last, after giving back and spreading (never before ``now``): a claim that waited
+    for the write lock or a row, or spread a long backlog, sends later than it asked,
+    and its window must start when its requests really leave. The same clock, not
+    ``time.monotonic``: a clock moved by hand (a test's) then stamps exactly where it
+    stands, and a claim that stalled in real time does not push its window ahead of it.
     """
     if not leased:
         return leased
@@ -86,7 +91,7 @@ def admit(
     logs: dict[str, list[tuple[int, int]]] = {}
     for webhook_id in sorted(wanted):  # one lock order: two claims never deadlock
         limit = limits[webhook_id]
-        at = _ms(now, asked)
+        at = _ms(now, clock)
         log = _window(conn, webhook_id, at)
         granted = max(0, min(wanted[webhook_id], limit - sum(n for _, n in log)))
         logs[webhook_id] = [*log, (-1, granted)] if granted else log  # -1: stamped below
@@ -96,7 +101,7 @@ def admit(
             oldest = min([t for t, _ in log] + [at])
             _spread(conn, webhook_id, limit, EPOCH + timedelta(milliseconds=oldest + WINDOW_MS))
             refused.update(over)
-    stamp = _ms(now, asked)
+    stamp = _ms(now, clock)
     for webhook_id, log in logs.items():
         entries = [(stamp if t == -1 else t, n) for t, n in log]
         conn.execute(
@@ -117,10 +122,11 @@ def limited_webhooks(conn: Connection) -> dict[str, int]:
     return {str(w): int(n) for w, n in conn.execute(_LIMITED).all()}
 
 
-def _ms(now: datetime, asked: float | None) -> int:
-    """``now`` plus the time passed since it was read, in epoch milliseconds."""
-    if asked is not None:
-        now += timedelta(seconds=max(0.0, time.monotonic() - asked))
+def _ms(now: datetime, clock: Callable[[], datetime] | None) -> int:
+    """The clock's time now, or ``now`` if it is later (a clock stepped back), in epoch
+    milliseconds."""
+    if clock is not None:
+        now = max(now, clock())
     return int((now - EPOCH) / timedelta(milliseconds=1))
 
 

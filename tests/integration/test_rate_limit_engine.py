@@ -9,18 +9,21 @@ FIFO webhook with a limit keeps its order.
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import Connection, func, select
 
 from hookline.catalog import TOPICS
 from hookline.domain.deliveries import DueDelivery
 from hookline.services import platforms, webhooks
 from hookline.services.context import Context
 from hookline.services.ingest import IncomingEvent, ingest
+from hookline.store import ratelimit
 from hookline.store.ratelimit import WINDOW
 from hookline.store.tables import attempts, deliveries
 from tests.conftest import FakeClock
@@ -28,10 +31,10 @@ from tests.support.engine import TOPIC, make_worker
 from tests.support.receiver import Received, Receiver
 
 SAMPLE: dict[str, Any] = dict(TOPICS[TOPIC].sample)
-# A claim logs its leases at its ``now`` plus the real time it took to reach the
-# webhook's row (store.ratelimit.admit): a few ms, but more than a tenth of a second on
-# a loaded machine (a tenth here failed once beside a benchmark). Steps of a window and
-# a second leave every earlier lease out of the window whatever that time was.
+# A claim logs its leases at the queue's clock, read last (store.ratelimit.admit): with
+# the tests' clock, which moves only by hand, exactly at the claim's ``now``, however
+# long the claim took in real time. Steps of a window and a second leave every earlier
+# lease out of the window and make each step a new second at the receiver.
 STEP = WINDOW + timedelta(seconds=1)
 
 
@@ -129,9 +132,45 @@ def test_the_window_slides_rather_than_restarting_each_second(
     publish(ctx, pid, range(2, 10))
     # the next calendar second has begun, but 2 of the last 1.2 s's 4 are taken
     assert claim(ctx, "w2", now + timedelta(seconds=0.6))[limited] == 2
-    # the first two left the window, not the next two (0.3 s of leeway for the real
-    # time a claim adds to its stamp)
-    assert claim(ctx, "w1", now + WINDOW + timedelta(seconds=0.3))[limited] == 2
+    # a millisecond before the window has passed the first two, all four still count
+    assert claim(ctx, "w1", now + WINDOW - timedelta(milliseconds=1))[limited] == 0
+    # then the first two left the window, not the next two
+    assert claim(ctx, "w1", now + WINDOW)[limited] == 2
+
+
+def test_a_claim_stamps_its_leases_by_the_queue_clock_not_real_time(
+    ctx: Context, clock: FakeClock, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Time the queue's clock saw pass during a claim moves its stamp (its requests leave
+    that much later); real time it did not see does not. A CI run's claim once stalled
+    for ten seconds against the tests' clock and pushed every later window out of reach."""
+    pid, limited, _plain = platform_with(ctx, receiver.url(""), rate_limit_per_second=2)
+    publish(ctx, pid, range(8))
+    unlocked = ratelimit._window
+
+    def stalled(conn: Connection, webhook_id: str, at: int) -> list[tuple[int, int]]:
+        time.sleep(0.2)  # the fault: a claim that stalls, unseen by the hand-moved clock
+        return unlocked(conn, webhook_id, at)
+
+    monkeypatch.setattr(ratelimit, "_window", stalled)
+    now = clock.now
+    (first, _) = leases_of(ctx, "w1", clock, limited)
+    assert first.send_by == now + ratelimit.SEND_SLACK
+    assert claim(ctx, "w2", now + WINDOW - timedelta(milliseconds=1))[limited] == 0
+    assert claim(ctx, "w2", now + WINDOW)[limited] == 2
+
+    def slow(conn: Connection, webhook_id: str, at: int) -> list[tuple[int, int]]:
+        clock.advance(seconds=0.5)  # this claim takes half a second on the queue's clock
+        return unlocked(conn, webhook_id, at)
+
+    monkeypatch.setattr(ratelimit, "_window", slow)
+    clock.advance(seconds=10)
+    asked = clock.now
+    (late, _) = leases_of(ctx, "w1", clock, limited)
+    assert late.send_by == asked + timedelta(seconds=0.5) + ratelimit.SEND_SLACK
+    monkeypatch.setattr(ratelimit, "_window", unlocked)
+    assert claim(ctx, "w2", asked + WINDOW)[limited] == 0  # its window began half a second on
+    assert claim(ctx, "w2", asked + timedelta(seconds=0.5) + WINDOW)[limited] == 2
 
 
 def test_no_limit_and_a_lifted_limit_hold_nothing(ctx: Context, receiver: Receiver) -> None:
