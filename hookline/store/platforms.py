@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from hookline.domain.ids import new_id
 from hookline.domain.models import Actor, ApiToken, Platform, WebhookStatus, ZonePurchase
@@ -56,16 +56,34 @@ def lock_platform(conn: Connection, platform_id: str) -> bool:
     return conn.execute(query).first() is not None
 
 
+# Built once, one statement: every ingest batch reads its platforms with it, and the
+# platform and its zones as two statements built per call were a quarter of a
+# one-event ingest's own CPU (docs/benchmarks.md).
+_PLATFORM_WITH_ZONES = (
+    select(
+        platforms,
+        platform_zones.c.zone.label("zone_number"),
+        platform_zones.c.valid_until.label("zone_valid_until"),
+    )
+    .select_from(
+        platforms.outerjoin(platform_zones, platform_zones.c.platform_id == platforms.c.id)
+    )
+    .where(platforms.c.id == bindparam("platform_id"))
+    .order_by(platform_zones.c.zone)
+)
+
+
 def get_platform(conn: Connection, platform_id: str) -> Platform | None:
-    row = conn.execute(select(platforms).where(platforms.c.id == platform_id)).first()
-    if row is None:
+    """The platform and its zone purchases (one row per zone; one with none if none)."""
+    rows = conn.execute(_PLATFORM_WITH_ZONES, {"platform_id": platform_id}).all()
+    if not rows:
         return None
-    zones = conn.execute(
-        select(platform_zones.c.zone, platform_zones.c.valid_until)
-        .where(platform_zones.c.platform_id == platform_id)
-        .order_by(platform_zones.c.zone)
-    ).all()
-    return _platform(row, (ZonePurchase(zone=z.zone, valid_until=z.valid_until) for z in zones))
+    zones = (
+        ZonePurchase(zone=r.zone_number, valid_until=r.zone_valid_until)
+        for r in rows
+        if r.zone_number is not None
+    )
+    return _platform(rows[0], zones)
 
 
 def list_platforms(conn: Connection) -> list[Platform]:
