@@ -215,8 +215,8 @@ def _store(
 ) -> int:
     """Write one platform's accepted events and their deliveries; answers deliveries made."""
     platform = ready[0].platform  # platforms are never deleted; zones read just before
-    subscribers = store.subscribers(conn, platform.id)
-    controls_now = filter_store.controls_of(conn, platform.id, now)
+    found = store.targets(conn, platform.id, now)
+    subscribers, controls_now = found.subscribers, found.controls
     filters = controls_now.filters
     filtered: Counter[str] = Counter()
     event_ids = new_ids("evt", len(ready))

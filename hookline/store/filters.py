@@ -1,7 +1,8 @@
 """What ingest needs of the delivery controls: filters, pauses, and the filtered count.
 
-Kept apart from ``store.ingest`` (the hot path's own statements): a platform with no
-filtered or paused webhook pays one indexed read of its webhooks per ingest batch.
+Ingest reads the controls in the statement that finds each topic's webhooks
+(``store.ingest.targets``): a platform with no filtered, paused or FIFO webhook pays
+three more columns of the rows it reads anyway, not a statement.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, or_, select, update
+from sqlalchemy import Connection, bindparam, update
 
 from hookline.domain.controls import Filter, Ordering
-from hookline.domain.models import WebhookStatus
 from hookline.store.tables import webhooks
 
 
@@ -28,32 +29,15 @@ class IngestControls:
     """FIFO webhooks: their new deliveries wait their turn (``store.ordering``)."""
 
 
-_CONTROLLED = select(
-    webhooks.c.id, webhooks.c.event_filter, webhooks.c.paused_until, webhooks.c.ordering
-).where(
-    webhooks.c.platform_id == bindparam("platform_id"),
-    webhooks.c.status == WebhookStatus.WORKING.value,
-    or_(
-        webhooks.c.event_filter.is_not(None),
-        webhooks.c.paused_until > bindparam("now"),
-        webhooks.c.ordering == Ordering.FIFO.value,
-    ),
-)
-"""Built once: ingest runs it per platform and batch (bench/controls_cost.py)."""
-
-
-def controls_of(conn: Connection, platform_id: str, now: datetime) -> IngestControls:
-    """The filters, pauses and FIFO orderings of the platform's working webhooks."""
-    rows = conn.execute(_CONTROLLED, {"platform_id": platform_id, "now": now}).all()
-    found = IngestControls()
-    for r in rows:
-        if r.event_filter:
-            found.filters[r.id] = {k: tuple(v) for k, v in json.loads(r.event_filter).items()}
-        if r.paused_until is not None and r.paused_until > now:
-            found.paused[r.id] = r.paused_until
-        if r.ordering == Ordering.FIFO.value:
-            found.fifo.add(r.id)
-    return found
+def note_controls(found: IngestControls, row: Any, now: datetime) -> None:
+    """Add one working webhook's controls (``row``: its ``id``, ``event_filter``,
+    ``paused_until`` and ``ordering``), read beside its topics (``store.ingest.targets``)."""
+    if row.event_filter:
+        found.filters[row.id] = {k: tuple(v) for k, v in json.loads(row.event_filter).items()}
+    if row.paused_until is not None and row.paused_until > now:
+        found.paused[row.id] = row.paused_until
+    if row.ordering == Ordering.FIFO.value:
+        found.fifo.add(row.id)
 
 
 def count_filtered(conn: Connection, counts: Mapping[str, int]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from hookline.store.bulk import id_rows, ids_of, insert_rows, insert_rows_return
 from hookline.store.claims import insert_attempts
 from hookline.store.db import CHUNK
 from hookline.store.db import chunks as _chunks
+from hookline.store.filters import IngestControls, note_controls
 from hookline.store.tables import deliveries, events, ingest_keys, webhook_topics, webhooks
 
 ID_LOOKUP = CHUNK * 2
@@ -23,8 +25,14 @@ ID_LOOKUP = CHUNK * 2
 
 # Built once, as every statement an ingest runs in SQLite's write lock: building one
 # cost more Python than SQLite spent running it (compiling is cached either way).
-_SUBSCRIBERS = (
-    select(webhook_topics.c.topic, webhooks.c.id)
+_TARGETS = (
+    select(
+        webhook_topics.c.topic,
+        webhooks.c.id,
+        webhooks.c.event_filter,
+        webhooks.c.paused_until,
+        webhooks.c.ordering,
+    )
     .join(webhooks, webhooks.c.id == webhook_topics.c.webhook_id)
     .where(
         webhooks.c.platform_id == bindparam("platform_id"),
@@ -53,13 +61,27 @@ _EVENT_IDS_SQLITE = select(ingest_keys.c.producer_id, ingest_keys.c.event_id).wh
 )
 
 
-def subscribers(conn: Connection, platform_id: str) -> dict[str, list[str]]:
-    """Working webhooks of a platform per topic they listen to."""
-    rows = conn.execute(_SUBSCRIBERS, {"platform_id": platform_id}).all()
-    found: dict[str, list[str]] = defaultdict(list)
-    for row in rows:
-        found[row.topic].append(row.id)
-    return found
+@dataclass(frozen=True)
+class Targets:
+    """Where a platform's new events go, as one ingest batch sees it."""
+
+    subscribers: dict[str, list[str]]
+    """Working webhooks per topic they listen to."""
+    controls: IngestControls
+    """Their filters, pauses and FIFO orderings."""
+
+
+def targets(conn: Connection, platform_id: str, now: datetime) -> Targets:
+    """The platform's working webhooks per topic, and their controls: one statement."""
+    subscribers: dict[str, list[str]] = defaultdict(list)
+    controls = IngestControls()
+    seen: set[str] = set()
+    for row in conn.execute(_TARGETS, {"platform_id": platform_id}):
+        subscribers[row.topic].append(row.id)
+        if row.id not in seen:
+            seen.add(row.id)
+            note_controls(controls, row, now)
+    return Targets(subscribers, controls)
 
 
 def claim_producer_ids(
