@@ -185,6 +185,15 @@ def test_no_limit_and_a_lifted_limit_hold_nothing(ctx: Context, receiver: Receiv
     assert claim(ctx, "w1", later) == {limited: 19, plain: 17}
 
 
+@pytest.fixture
+def unhurried(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lease's connection may come any time: these tests check whose turn it is, and
+    a loaded machine's stall before a connection (``send_by``, tested on its own below)
+    would give a lease back and move the schedule they compare."""
+    monkeypatch.setattr(ratelimit, "SEND_SLACK", timedelta(hours=1))
+
+
+@pytest.mark.usefixtures("unhurried")
 async def test_the_worker_waits_its_turn_and_spends_no_attempt(
     ctx: Context, clock: FakeClock, receiver: Receiver
 ) -> None:
@@ -207,6 +216,7 @@ async def test_the_worker_waits_its_turn_and_spends_no_attempt(
     assert attempt_count(ctx) == 20  # one each: waiting for the limit is not an attempt
 
 
+@pytest.mark.usefixtures("unhurried")
 async def test_fifo_with_a_limit_keeps_its_order(
     ctx: Context, clock: FakeClock, receiver: Receiver
 ) -> None:
