@@ -70,7 +70,7 @@ def admit(
     leased: list[DueDelivery],
     now: datetime,
     *,
-    clock: Callable[[], datetime] | None = None,
+    clock: Callable[[], datetime],
 ) -> list[DueDelivery]:
     """The leases the webhooks' limits allow now; the others go back pending, unattempted.
 
@@ -122,12 +122,10 @@ def limited_webhooks(conn: Connection) -> dict[str, int]:
     return {str(w): int(n) for w, n in conn.execute(_LIMITED).all()}
 
 
-def _ms(now: datetime, clock: Callable[[], datetime] | None) -> int:
+def _ms(now: datetime, clock: Callable[[], datetime]) -> int:
     """The clock's time now, or ``now`` if it is later (a clock stepped back), in epoch
     milliseconds."""
-    if clock is not None:
-        now = max(now, clock())
-    return int((now - EPOCH) / timedelta(milliseconds=1))
+    return int((max(now, clock()) - EPOCH) / timedelta(milliseconds=1))
 
 
 def _window(conn: Connection, webhook_id: str, at: int) -> list[tuple[int, int]]:
