@@ -1,10 +1,9 @@
 """What the delivery controls (issue 16) add to the hot path, per call, on each backend.
 
-With every webhook on default settings the worker's claim runs two more statements
+With every webhook on default settings the worker's claim runs one more statement
 (``store.ordering.claim_heads``: FIFO webhooks with nothing in flight, read through
-the partial index ``ix_webhooks_fifo``, empty; ``store.ratelimit.limited_webhooks``,
-only when the claim leased something: the rate-limited webhooks, read through the
-partial index ``ix_webhooks_rate_limited``, empty); ingest reads each webhook's filter,
+the partial index ``ix_webhooks_fifo``, empty; rate limits are read with the claimed
+deliveries, so they cost no statement); ingest reads each webhook's filter,
 pause and ordering in the statement that finds the webhooks of each topic, once per
 platform and batch (``store.ingest.targets``). This times them, and for scale an
 existing one-row read of the queue
@@ -32,7 +31,6 @@ from hookline.store.db import create_database
 from hookline.store.ingest import targets
 from hookline.store.migrate import upgrade
 from hookline.store.ordering import claim_heads
-from hookline.store.ratelimit import limited_webhooks
 
 TOPIC = "receipt.receipt_validated"
 
@@ -61,11 +59,9 @@ def measure(url: str, hooks: int, calls: int) -> None:
             lambda: claim_heads(conn, owner="bench", now=now, lease_until=now, limit=100), calls
         )
         ingest = _time(lambda: targets(conn, pid, now), calls)
-        limits = _time(lambda: limited_webhooks(conn), calls)
         base = _time(lambda: next_due_at(conn), calls)
     print(f"{db.dialect}: {hooks} webhooks, {calls} calls each")
     print(f"  claim_heads (per claim):         median {heads[0]:7.1f} us, p99 {heads[1]:7.1f} us")
-    print(f"  limited_webhooks (per claim):    median {limits[0]:7.1f} us, p99 {limits[1]:7.1f} us")
     print(f"  targets (per ingest batch):      median {ingest[0]:7.1f} us, p99 {ingest[1]:7.1f} us")
     print(f"  baseline claims.next_due_at:     median {base[0]:7.1f} us, p99 {base[1]:7.1f} us")
     db.engine.dispose()

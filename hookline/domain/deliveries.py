@@ -98,6 +98,9 @@ class DueDelivery:
     send_by: datetime | None = None
     """A rate-limited webhook's: not sent after this, but given back (its lease was
     counted in a window that has passed; sent late it could crowd the next one)."""
+    rate_limit_per_second: int | None = None
+    """The webhook's rate limit, read with the claim: a claim of webhooks without one
+    asks nothing more (``store.ratelimit.admit``)."""
 
 
 @dataclass(frozen=True)

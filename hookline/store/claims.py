@@ -28,7 +28,6 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    literal_column,
     or_,
     select,
     true,
@@ -49,11 +48,8 @@ LOOKAHEAD = 2  # rows read per place to fill, so saturated webhooks can be skipp
 PENDING = DeliveryState.PENDING.value
 IN_FLIGHT = DeliveryState.IN_FLIGHT.value
 WORKING = WebhookStatus.WORKING.value
-# Written into the SQL, not bound: a statement psycopg has prepared can then still use
-# the partial indexes ix_deliveries_due (state = 'pending') and ix_deliveries_in_flight,
-# whose predicate PostgreSQL must prove from the query's text.
-IS_PENDING = deliveries.c.state == literal_column(f"'{PENDING}'")
-IS_IN_FLIGHT = deliveries.c.state == literal_column(f"'{IN_FLIGHT}'")
+IS_PENDING = pg_batches.IS_PENDING  # its literal state, so partial indexes stay usable
+IS_IN_FLIGHT = pg_batches.IS_IN_FLIGHT
 FINAL = frozenset({DeliveryState.DELIVERED, DeliveryState.FAILED, DeliveryState.CANCELLED})
 
 
@@ -81,10 +77,20 @@ def claim_due(
     """Lease up to ``limit`` due deliveries, oldest due first, at most the cap per webhook."""
     if limit <= 0:
         return []
+    if conn.dialect.name == "postgresql":  # the same, as one statement (pg_batches.claim)
+        rows = pg_batches.claim(
+            conn,
+            owner=owner,
+            now=now,
+            lease_until=lease_until,
+            limit=limit,
+            per_webhook_cap=per_webhook_cap,
+            lookahead=LOOKAHEAD,
+        )
+        return [_due_delivery(r, r.secrets or ()) for r in rows]
     busy = in_flight_counts(conn)
     saturated = [w for w, n in busy.items() if n >= per_webhook_cap]
-    postgres = conn.dialect.name == "postgresql"
-    query = _DUE[(bool(saturated), postgres)]
+    query = _DUE[bool(saturated)]
     params: dict[str, Any] = {"now": now, "take": limit * LOOKAHEAD}
     if saturated:
         params["saturated"] = saturated
@@ -97,11 +103,6 @@ def claim_due(
         chosen.append(row.id)
         if len(chosen) >= limit:
             break
-    if postgres:
-        rows = pg_batches.lease_and_read(
-            conn, chosen, owner=owner, now=now, lease_until=lease_until
-        )
-        return _due_deliveries(conn, rows, now)
     for ids in chunks(chosen):
         conn.execute(
             _LEASE, {"ids": list(ids), "owner": owner, "lease_until": lease_until, "now": now}
@@ -109,7 +110,7 @@ def claim_due(
     return load_due(conn, chosen, now)
 
 
-def _due_query(*, skipping: bool, postgres: bool) -> Select[Any]:
+def _due_query(*, skipping: bool) -> Select[Any]:
     """Due deliveries (id, webhook), oldest due first; ``skipping`` leaves out webhooks
     at their in-flight cap. Built once per form (``_DUE``), as the statements below."""
     query = select(deliveries.c.id, deliveries.c.webhook_id).where(
@@ -127,15 +128,10 @@ def _due_query(*, skipping: bool, postgres: bool) -> Select[Any]:
     )
     if skipping:
         query = query.where(deliveries.c.webhook_id.not_in(bindparam("saturated", expanding=True)))
-    query = query.order_by(deliveries.c.next_attempt_at).limit(bindparam("take", type_=Integer))
-    return query.with_for_update(skip_locked=True) if postgres else query
+    return query.order_by(deliveries.c.next_attempt_at).limit(bindparam("take", type_=Integer))
 
 
-_DUE = {
-    (skipping, postgres): _due_query(skipping=skipping, postgres=postgres)
-    for skipping in (False, True)
-    for postgres in (False, True)
-}
+_DUE = {skipping: _due_query(skipping=skipping) for skipping in (False, True)}
 
 # Built once: a claim round runs these many times a second, and building a statement
 # (not compiling it: SQLAlchemy caches that) cost more Python than running it.
@@ -172,21 +168,24 @@ def load_due(conn: Connection, ids: Sequence[str], now: datetime) -> list[DueDel
 
 def _due_deliveries(conn: Connection, rows: Sequence[Any], now: datetime) -> list[DueDelivery]:
     secrets = active_secret_ciphertexts_of(conn, sorted({r.webhook_id for r in rows}), now)
-    return [
-        DueDelivery(
-            id=r.id,
-            webhook_id=r.webhook_id,
-            url=r.url,
-            body=bytes(r.body),
-            idempotency_key=r.idempotency_key,
-            attempts=r.attempts,
-            retry_policy=RetryPolicy(r.retry_policy),
-            secret_ciphertexts=tuple(secrets.get(r.webhook_id, ())),
-            headers_sealed=r.headers_sealed,
-            timeout_seconds=r.timeout_seconds,
-        )
-        for r in rows
-    ]
+    return [_due_delivery(r, secrets.get(r.webhook_id, ())) for r in rows]
+
+
+def _due_delivery(r: Any, secrets: Sequence[str]) -> DueDelivery:
+    """A row of ``DUE_COLUMNS`` and its webhook's secrets, as the sender takes them."""
+    return DueDelivery(
+        id=r.id,
+        webhook_id=r.webhook_id,
+        url=r.url,
+        body=bytes(r.body),
+        idempotency_key=r.idempotency_key,
+        attempts=r.attempts,
+        retry_policy=RetryPolicy(r.retry_policy),
+        secret_ciphertexts=tuple(secrets),
+        headers_sealed=r.headers_sealed,
+        timeout_seconds=r.timeout_seconds,
+        rate_limit_per_second=r.rate_limit_per_second,
+    )
 
 
 def insert_attempts(conn: Connection, made: Sequence[tuple[str, Attempt]]) -> None:

@@ -23,9 +23,9 @@ transaction commits: no attempt is made or counted, the delivery is pending agai
 due when the window has room. Leases are stamped last (after the backlog is spread).
 
 Why after the claim and not inside it: the ordinary claim walks the due index and
-stays as it was for webhooks without a limit; what they pay is one read of the
-partial index ``ix_webhooks_rate_limited`` per claim that leased anything (empty
-when no webhook is limited: ``bench/controls_cost.py``). A webhook whose window is
+stays as it was for webhooks without a limit, and reads each webhook's limit with its
+deliveries: a claim that leased none of a limited webhook's runs nothing more (it once
+read ``ix_webhooks_rate_limited`` each time, a round trip). A webhook whose window is
 full has its backlog spread over the next windows, ``limit`` rows each (up to
 ``HORIZON_ROWS`` rows, the rest after them), so later claims do not keep leasing
 and giving back the same rows, and the worker's "next due" wait stays exact.
@@ -45,7 +45,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hookline.domain.deliveries import DeliveryState, DueDelivery
 from hookline.store.db import chunks
-from hookline.store.tables import deliveries, rate_windows, webhooks
+from hookline.store.tables import deliveries, rate_windows
 
 WINDOW = timedelta(milliseconds=1200)
 WINDOW_MS = 1200
@@ -57,10 +57,6 @@ PENDING = DeliveryState.PENDING.value
 IN_FLIGHT = DeliveryState.IN_FLIGHT.value
 IS_PENDING = deliveries.c.state == literal_column(f"'{PENDING}'")
 
-# Built once: it runs in every claim that leased something (see ordering.py).
-_LIMITED = select(webhooks.c.id, webhooks.c.rate_limit_per_second).where(
-    webhooks.c.rate_limit_per_second.is_not(None)  # ix_webhooks_rate_limited
-)
 _WINDOW = select(rate_windows.c.leases).where(rate_windows.c.webhook_id == bindparam("webhook_id"))
 _WINDOW_LOCKED = _WINDOW.with_for_update()
 
@@ -81,11 +77,9 @@ def admit(
     ``time.monotonic``: a clock moved by hand (a test's) then stamps exactly where it
     stands, and a claim that stalled in real time does not push its window ahead of it.
     """
-    if not leased:
-        return leased
-    limits = limited_webhooks(conn)
+    limits = {d.webhook_id: d.rate_limit_per_second for d in leased if d.rate_limit_per_second}
     if not limits:
-        return leased
+        return leased  # no statement: the claim read each webhook's limit
     wanted = Counter(d.webhook_id for d in leased if d.webhook_id in limits)
     refused: set[str] = set()
     logs: dict[str, list[tuple[int, int]]] = {}
@@ -115,11 +109,6 @@ def admit(
         for d in leased
         if d.id not in refused
     ]
-
-
-def limited_webhooks(conn: Connection) -> dict[str, int]:
-    """Every rate-limited webhook and its limit: what a webhook without one pays."""
-    return {str(w): int(n) for w, n in conn.execute(_LIMITED).all()}
 
 
 def _ms(now: datetime, clock: Callable[[], datetime]) -> int:

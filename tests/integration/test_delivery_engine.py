@@ -28,6 +28,7 @@ from hookline.services import webhooks
 from hookline.services.context import Context
 from hookline.services.platforms import set_zone, update_platform
 from hookline.store import claims
+from hookline.store.tables import deliveries
 from tests.conftest import FakeClock
 from tests.support.engine import ACTOR, SAMPLE, TOPIC, make_setup, make_worker
 from tests.support.receiver import Answer, Receiver, answering
@@ -312,6 +313,72 @@ async def test_an_expired_lease_is_claimed_again(
     trail = [(a.number, a.status_code, a.error, a.error_detail) for a in setup.attempts(row.id)]
     assert len(receiver.received()) == 1, (row._asdict(), trail)
     assert row.state == "delivered" and row.lease_owner is None
+
+
+def test_a_claim_carries_every_signing_secret_current_first(
+    ctx: Context, receiver: Receiver, clock: FakeClock
+) -> None:
+    """The claim reads secrets with the deliveries (one statement on PostgreSQL): the
+    current one, then those in grace by later expiry; one whose grace ended, none."""
+    setup = make_setup(ctx, [receiver.url()])
+    hook = setup.webhook_ids[0]
+    first = setup.secret()
+    webhooks.rotate_secret(ctx, setup.platform_id, hook, ACTOR, expire_old_after_seconds=60)
+    second = setup.secret()
+    webhooks.rotate_secret(ctx, setup.platform_id, hook, ACTOR, expire_old_after_seconds=3600)
+    current = setup.secret()
+    assert len({first, second, current}) == 3
+
+    def claimed_secrets() -> list[str]:
+        setup.publish()
+        with ctx.db.write() as conn:
+            (due,) = claims.claim_due(
+                conn, owner="w", now=clock.now, lease_until=clock.now, limit=5, per_webhook_cap=5
+            )
+            conn.execute(deliveries.update().values(state="delivered"))
+        assert due.rate_limit_per_second is None
+        return [ctx.box.decrypt(c) for c in due.secret_ciphertexts]
+
+    assert claimed_secrets() == [current, second, first]
+    clock.advance(seconds=61)  # the first secret's grace is over; the second's is not
+    assert claimed_secrets() == [current, second]
+
+
+def test_a_claim_takes_the_oldest_due_within_each_webhooks_cap(
+    ctx: Context, receiver: Receiver, clock: FakeClock
+) -> None:
+    """What other workers hold counts against the cap; within it, oldest due first."""
+    setup = make_setup(ctx, [receiver.url(), receiver.url("/b")])
+    a, b = setup.webhook_ids
+    setup.publish()  # one delivery each, claimed by another worker
+    with ctx.db.write() as conn:
+        held = claims.claim_due(
+            conn, owner="other", now=clock.now, lease_until=clock.now, limit=5, per_webhook_cap=5
+        )
+    assert sorted(d.webhook_id for d in held) == sorted([a, b])
+    for _ in range(4):
+        clock.advance(seconds=1)
+        setup.publish()
+    with ctx.db.write() as conn:  # only webhook a's held delivery still counts
+        conn.execute(
+            deliveries.update()
+            .where(deliveries.c.webhook_id == b, deliveries.c.state == "in_flight")
+            .values(state="delivered", lease_owner=None)
+        )
+    clock.advance(seconds=1)
+    with ctx.db.write() as conn:
+        mine = claims.claim_due(
+            conn, owner="me", now=clock.now, lease_until=clock.now, limit=10, per_webhook_cap=3
+        )
+    taken = [d.webhook_id for d in mine]
+    assert taken.count(a) == 2 and taken.count(b) == 3  # a: 1 in flight + 2; b: 3
+    created = {r.id: r.created_at for r in setup.deliveries()}
+    for hook in (a, b):
+        theirs = setup.deliveries(webhook_id=hook, state="pending")
+        claimed = [created[d.id] for d in mine if d.webhook_id == hook]
+        # every delivery left pending is newer than every one claimed
+        assert all(r.created_at > max(claimed) for r in theirs)
+    assert [created[d.id] for d in mine] == sorted(created[d.id] for d in mine)
 
 
 async def test_a_late_result_from_a_lost_lease_does_not_overwrite(
