@@ -195,12 +195,19 @@ def insert_attempts(conn: Connection, made: Sequence[tuple[str, Attempt]]) -> No
 
 
 def write_settlements(
-    conn: Connection, settlements: Sequence[Settlement], now: datetime, *, owner: str | None
+    conn: Connection,
+    settlements: Sequence[Settlement],
+    now: datetime,
+    *,
+    owner: str | None,
+    healed: Sequence[str] = (),
 ) -> int:
     """Write attempts and new delivery states; with an ``owner``, only rows it still leases.
 
     Answers how many delivery rows changed. The attempt is recorded either way: a
-    worker whose lease ran out still made that HTTP request.
+    worker whose lease ran out still made that HTTP request. ``healed``: webhooks
+    whose failing period is over (``health.end_failing``), in the same statement on
+    PostgreSQL.
     """
     if not settlements:
         return 0
@@ -220,7 +227,8 @@ def write_settlements(
         for s in settlements
     ]
     if conn.dialect.name == "postgresql":
-        return pg_batches.settle_rows(conn, made, rows, now, owner=owner)
+        return pg_batches.settle_rows(conn, made, rows, now, owner=owner, healed=healed)
+    health.end_failing(conn, healed)
     return _settle_sqlite(conn, rows, now, owner=owner)
 
 

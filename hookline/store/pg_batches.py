@@ -33,7 +33,7 @@ from sqlalchemy.sql.dml import Update
 
 from hookline.domain.deliveries import Attempt, DeliveryState
 from hookline.domain.models import WebhookStatus
-from hookline.store.bulk import columns_of, unnest_of
+from hookline.store.bulk import columns_of, id_rows, ids_of, unnest_of
 from hookline.store.tables import (
     attempts,
     deliveries,
@@ -209,22 +209,34 @@ def settle_rows(
     now: datetime,
     *,
     owner: str | None,
+    healed: Sequence[str] = (),
 ) -> int:
-    """Record ``made`` and write ``rows`` (new delivery states) in one statement.
+    """Record ``made``, write ``rows`` (new delivery states) and end the failing period
+    of the ``healed`` webhooks (``health.end_failing``), in one statement.
 
-    ``WITH recorded AS (INSERT INTO attempts ... unnest) UPDATE deliveries ... FROM
-    unnest(...)``; answers how many deliveries changed. With an ``owner``, only rows it
-    still leases change; the attempts are recorded either way.
+    ``WITH recorded AS (INSERT INTO attempts ... unnest), healed AS (UPDATE webhooks
+    ...) UPDATE deliveries ... FROM unnest(...)``; answers how many deliveries changed.
+    With an ``owner``, only rows it still leases change; the attempts are recorded
+    either way. Ending a failing period was a statement of its own in every settle
+    that delivered anything, a round trip that nearly always changed nothing.
     """
     made_columns, made_params = columns_of(conn, attempts, attempt_rows(made))
     columns, params = columns_of(conn, deliveries, rows)
     statement = _settle_statement(
         tuple(c.name for c in made_columns), tuple(c.name for c in columns), owned=owner is not None
     )
-    params = {**made_params, **params, "settled_now": now}
+    params = {**made_params, **params, "settled_now": now, "healed_ids": ids_of(healed)}
     if owner is not None:
         params["settled_owner"] = owner
     return int(conn.execute(statement, params).rowcount)
+
+
+_HEALED_ROWS = id_rows("healed")
+_HEALED = (
+    update(webhooks)
+    .where(webhooks.c.id == _HEALED_ROWS.c.id, webhooks.c.failing_since.is_not(None))
+    .values(failing_since=None)
+)
 
 
 @functools.cache
@@ -250,6 +262,7 @@ def _settle_statement(made: tuple[str, ...], settled: tuple[str, ...], *, owned:
             completed_at=rows.c.completed_at,
         )
         .add_cte(recorded.cte("recorded"))
+        .add_cte(_HEALED.cte("healed"))
     )
     if owned:
         statement = statement.where(

@@ -124,11 +124,12 @@ class DeliveryQueue:
         """
         if not settlements:
             return 0
-        changed = claims.write_settlements(conn, settlements, now, owner=owner)
-        pauses.pause_from(conn, settlements)  # 429/503 + Retry-After holds the webhook
         verdict = health_of(settlements)
+        changed = claims.write_settlements(
+            conn, settlements, now, owner=owner, healed=verdict.healthy
+        )
+        pauses.pause_from(conn, settlements)  # 429/503 + Retry-After holds the webhook
         health.stop_webhooks(conn, verdict.gone, StopReason.GONE, now)
-        health.end_failing(conn, verdict.healthy)
         since = health.continue_failing(conn, verdict.failing, now)
         failing = [
             w for w in failing_too_long(since, now, self.failing_period) if w not in verdict.gone
