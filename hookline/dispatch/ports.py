@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from hookline.domain.deliveries import AttemptResult, DueDelivery, Outgoing, Settlement
+from hookline.domain.deliveries import AttemptResult, DueDelivery, Outgoing, Round, Settlement
 
 
 class WorkQueue(Protocol):
@@ -34,6 +34,18 @@ class WorkQueue(Protocol):
         limit: int,
         per_webhook_cap: int,
     ) -> list[DueDelivery]: ...
+
+    def round(
+        self,
+        settlements: Sequence[Settlement],
+        *,
+        owner: str,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+        per_webhook_cap: int,
+        peek: bool,
+    ) -> Round: ...
 
     def next_due_at(self) -> datetime | None: ...
 

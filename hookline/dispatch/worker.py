@@ -37,10 +37,7 @@ from hookline.dispatch.ports import Transport, WorkQueue
 from hookline.dispatch.send_by import SendTooLate
 from hookline.dispatch.settings import WorkerSettings, utcnow, worker_name
 from hookline.dispatch.signing import SignedAttempts
-from hookline.domain.deliveries import (
-    DueDelivery,
-    Settlement,
-)
+from hookline.domain.deliveries import DueDelivery, Round, Settlement
 from hookline.domain.settlement import settlement_of
 
 log = logging.getLogger(__name__)
@@ -90,6 +87,7 @@ class Worker:
             rng=random.Random(),  # noqa: S311 - back-off jitter
         )
         self._due = DueTimes(self.settings.poll_interval)
+        self._peeked = False  # the last round read the next due time: no read of its own
         self.sent = 0
         self.idle = False  # waiting with nothing in flight: only a wake-up or the poll moves it
 
@@ -234,7 +232,8 @@ class Worker:
         return wait
 
     async def _next_due(self) -> datetime | None:
-        if self._due.must_read(sending=bool(self._sending)):
+        peeked, self._peeked = self._peeked, False
+        if not peeked and self._due.must_read(sending=bool(self._sending)):
             due = await self._queue_call("reading the next due time", self.queue.next_due_at)
             if isinstance(due, Failed):
                 return None
@@ -248,18 +247,24 @@ class Worker:
         batch, self._results = self._results, []
         if not batch and limit <= 0:
             return 0
-        claimed = await self._queue_call(
-            "settle and claim", self._settle_and_claim, batch, limit, carrying=len(batch)
+        # Idle after this round unless it leases something: then it needs the next due
+        # time, which the round reads in its own transaction if it leased nothing.
+        peek = limit > 0 and self._due.must_read(sending=bool(self._sending))
+        done = await self._queue_call(
+            "settle and claim", self._settle_and_claim, batch, limit, peek, carrying=len(batch)
         )
-        if isinstance(claimed, Failed):
+        if isinstance(done, Failed):
             self._keep_unwritten(batch)
             return 0
         self._faults.written()
         metrics.record_settled(batch)
         self._due.scheduled(batch)
-        for due in claimed:
+        if done.peeked:
+            self._due.read(done.next_due_at)  # read after the settle: its retries included
+            self._peeked = True
+        for due in done.leased:
             self._sending[due.id] = asyncio.create_task(self._deliver(due))
-        return len(claimed)
+        return len(done.leased)
 
     async def _claim(self) -> int:
         return await self._cycle(self.settings.concurrency - len(self._sending))
@@ -274,16 +279,17 @@ class Worker:
         if not self._faults.gives_up_on([s.delivery_id for s in batch]):
             self._results[:0] = batch
 
-    def _settle_and_claim(self, batch: list[Settlement], limit: int) -> list[DueDelivery]:
+    def _settle_and_claim(self, batch: list[Settlement], limit: int, peek: bool) -> Round:
         now = self.clock()
         self._due.claimed(now)
-        return self.queue.settle_and_claim(
+        return self.queue.round(
             batch,
             owner=self.name,
             now=now,
             lease_until=now + timedelta(seconds=self.settings.lease_seconds),
             limit=limit,
             per_webhook_cap=self.settings.per_webhook_cap,
+            peek=peek,
         )
 
     async def _give_back(self, ids: list[str]) -> bool:

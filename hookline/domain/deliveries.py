@@ -104,6 +104,17 @@ class DueDelivery:
 
 
 @dataclass(frozen=True)
+class Round:
+    """What a worker's database round answers: the deliveries it leased and, when it
+    asked to ``peek`` and leased none, the queue's next due time as that same
+    transaction saw it (``peeked``; ``None`` then means nothing is pending)."""
+
+    leased: list[DueDelivery]
+    peeked: bool = False
+    next_due_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Attempt:
     number: int
     trigger: AttemptTrigger

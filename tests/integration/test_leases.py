@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 
-from hookline.domain.deliveries import AttemptResult, DueDelivery, Outgoing
+from hookline.domain.deliveries import AttemptResult, DueDelivery, Outgoing, Round
 from hookline.domain.errors import DeliveryInFlight
 from hookline.domain.settlement import settlement_of
 from hookline.services import deliveries as delivery_service
@@ -24,6 +25,7 @@ from tests.conftest import FakeClock
 from tests.support.engine import make_setup
 
 OK = AttemptResult(200, 1.0, "", None, None, None)
+FAILED = AttemptResult(500, 1.0, "", None, None, None)
 LEASE = timedelta(seconds=60)
 DEAD_AFTER = timedelta(seconds=3)
 
@@ -304,3 +306,35 @@ def test_a_settle_by_a_worker_that_lost_the_lease_changes_no_row(ctx: Context) -
     with ctx.db.read() as conn:
         made = conn.execute(select(func.count()).where(attempts.c.delivery_id == due.id))
         assert made.scalar_one() == 2
+
+
+def test_a_round_that_leases_nothing_peeks_at_the_next_due_time(
+    ctx: Context, clock: FakeClock
+) -> None:
+    """``round(peek=True)``: the retry this very round settled is what it reads next."""
+    setup = make_setup(ctx, ["http://127.0.0.1:9/hook"])
+    setup.publish()
+
+    def round_of(settled: list[Any], *, peek: bool = True) -> Round:
+        return ctx.queue.round(
+            settled,
+            owner="w",
+            now=clock.now,
+            lease_until=clock.now + LEASE,
+            limit=10,
+            per_webhook_cap=10,
+            peek=peek,
+        )
+
+    first = round_of([])
+    (due,) = first.leased
+    assert not first.peeked  # it leased something: the worker is busy, no read
+    failed = settlement_of(due, FAILED, started_at=clock.now, now=clock.now)
+    assert failed.next_attempt_at is not None and failed.next_attempt_at > clock.now
+    idle = round_of([failed])
+    assert (idle.leased, idle.peeked, idle.next_due_at) == ([], True, failed.next_attempt_at)
+    assert round_of([], peek=False) == Round([])  # not asked: not read
+    clock.now = failed.next_attempt_at
+    assert [d.id for d in round_of([]).leased] == [due.id]
+    done = settlement_of(due, OK, started_at=clock.now, now=clock.now)
+    assert round_of([done]) == Round([], peeked=True, next_due_at=None)  # nothing pending

@@ -12,12 +12,14 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from hookline.domain.deliveries import (
     AttemptResult,
     DeliveryState,
     DueDelivery,
     Outgoing,
+    Round,
     Settlement,
 )
 from hookline.domain.retry import RetryPolicy
@@ -84,6 +86,19 @@ class FakeQueue:
         for row in chosen:
             row.state, row.owner = DeliveryState.IN_FLIGHT, owner
         return [self._due(row) for row in chosen]
+
+    def round(
+        self,
+        settlements: Sequence[Settlement],
+        *,
+        peek: bool,
+        **claim: Any,
+    ) -> Round:
+        """``settle_and_claim``, then with ``peek`` and nothing leased, ``next_due_at``."""
+        leased = self.settle_and_claim(settlements, **claim)
+        if peek and not leased:
+            return Round([], peeked=True, next_due_at=self.next_due_at())
+        return Round(leased)
 
     @staticmethod
     def _is_due(row: Row, now: datetime) -> bool:

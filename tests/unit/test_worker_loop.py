@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -212,3 +213,51 @@ async def test_maintenance_reclaims_the_leases_of_workers_silent_for_dead_after(
     await worker.run()
     # its own rows are never reclaimed for a missed beat: it is alive, it is reclaiming
     assert seen == [(timedelta(seconds=2.5), worker.name)]
+
+
+class PeekCountingQueue(FakeQueue):
+    """Counts the next-due reads made inside a round and those made on their own."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_round = False
+        self.reads = {"in a round": 0, "alone": 0}
+
+    def round(self, settlements: Any, **kwargs: Any) -> Any:
+        self.in_round = True
+        try:
+            return super().round(settlements, **kwargs)
+        finally:
+            self.in_round = False
+
+    def next_due_at(self) -> datetime | None:
+        self.reads["in a round" if self.in_round else "alone"] += 1
+        return super().next_due_at()
+
+
+async def test_an_idle_worker_learns_the_next_due_time_from_its_round() -> None:
+    """A round that leases nothing reads the next due time in its own transaction, and
+    the worker waits for exactly that: no read of its own (a connection check, a BEGIN
+    and a COMMIT more on every event at low load), no waiting for the poll."""
+    queue, sender = PeekCountingQueue(), FakeSender()
+    started = time.monotonic()
+
+    def clock() -> datetime:
+        return T0 + timedelta(seconds=time.monotonic() - started)
+
+    queue.add("dlv_later", due_at=T0 + timedelta(seconds=0.3))
+    worker = Worker(
+        queue=queue,
+        sender=sender,
+        decrypt=open_secret,
+        settings=WorkerSettings(linger=0.0, poll_interval=3600.0, maintenance_interval=3600.0),
+        clock=clock,
+        name="w-test",
+    )
+    running = asyncio.create_task(worker.run())
+    await asyncio.wait_for(sender.until_sent(1), 5)  # claimed when due, not at the poll
+    assert clock() >= T0 + timedelta(seconds=0.3)
+    worker.stop()
+    await running
+    assert queue.reads["alone"] == 0
+    assert queue.reads["in a round"] >= 2  # before the delivery was due, and after it
