@@ -31,6 +31,9 @@ WRITE_LOCK_TIMEOUT = 10.0
 WRITE_FAILURE_WINDOW = 30.0  # seconds a failed write keeps /readyz failing at most
 WRITE_QUIET = 5.0  # ... or until a write succeeds this long after the last failure
 CHUNK = 500  # ids per IN (...) list
+PING_AFTER_IDLE = 1.0  # seconds a pooled PostgreSQL connection rests before a ping
+_COMMIT_WAIT = "hookline_synchronous_commit"  # a pool entry's info key: see _commit_wait
+_RETURNED_AT = "hookline_returned_at"  # ... and when it last went back to the pool
 
 
 def chunks(ids: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
@@ -76,8 +79,10 @@ class WriteHealth:
 
 
 class Database:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, transaction_pooled: bool = False) -> None:
         self.engine = engine
+        self.transaction_pooled = transaction_pooled
+        """PostgreSQL behind a transaction pooler: no session state may be left behind."""
         self.write_health = WriteHealth()
         # SQLite: this process's writers queue here, asleep, for their turn at the file's
         # write lock, so only one of them at a time retries ``BEGIN IMMEDIATE``. Each
@@ -104,28 +109,53 @@ class Database:
 
         ``wait_for_disk=False`` (the worker's claims and settles): on PostgreSQL the
         commit does not wait for its WAL to reach the disk (``synchronous_commit``
-        off, for this transaction only). Others see it at once all the same; a server
-        crash may forget the last fraction of a second of them, which costs repeats,
-        never losses: a claim forgotten leaves its rows pending, a settle forgotten
-        leaves them leased until reclaimed. SQLite's WAL mode with
-        ``synchronous=NORMAL`` already commits that way. Raises ``StorageUnavailable``
-        when the database cannot take writes now.
+        off). Others see it at once all the same; a server crash may forget the last
+        fraction of a second of them, which costs repeats, never losses: a claim
+        forgotten leaves its rows pending, a settle forgotten leaves them leased until
+        reclaimed. SQLite's WAL mode with ``synchronous=NORMAL`` already commits that
+        way. Raises ``StorageUnavailable`` when the database cannot take writes now.
         """
         try:
             with (
                 self._turn_to_write(),
                 self.engine.connect().execution_options(hookline_write=True) as conn,
-                conn.begin(),
             ):
-                if not wait_for_disk and conn.dialect.name == "postgresql":
-                    conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-                yield conn
+                committed = None
+                with conn.begin():
+                    if conn.dialect.name == "postgresql":
+                        committed = self._commit_wait(conn, wait_for_disk)
+                    yield conn
+                if committed is not None:
+                    committed()
         except (sa_exc.DBAPIError, sqlite3.Error) as exc:
             if not cannot_write_now(exc):
                 raise
             self.write_health.failed(describe(exc))
             raise StorageUnavailable(describe(exc)) from exc
         self.write_health.succeeded()
+
+    def _commit_wait(self, conn: Connection, wait_for_disk: bool) -> Callable[[], None] | None:
+        """Whether this transaction's commit waits for the disk, set in as few round trips
+        as can be; answers what to note once it has committed.
+
+        ``SET LOCAL`` for every worker round was a round trip of its own, one of the
+        six or so a round makes. So a connection keeps the setting for its session
+        (``SET``), and its pool entry remembers which it has: only a transaction that
+        wants the other one pays for the change. A ``SET`` is undone with its
+        transaction, so the entry learns it only after the commit. Behind a transaction
+        pooler a session setting would reach other clients' transactions: ``SET LOCAL``.
+        """
+        if self.transaction_pooled:
+            if not wait_for_disk:
+                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            return None
+        wanted = "DEFAULT" if wait_for_disk else "OFF"  # DEFAULT: the server's own setting
+        info = conn.connection.info  # the DBAPI connection's, kept while it lives
+        if info.get(_COMMIT_WAIT, "DEFAULT") == wanted:
+            return None
+        conn.exec_driver_sql(f"SET synchronous_commit TO {wanted}")
+        info[_COMMIT_WAIT] = "unknown"  # until the commit: a rollback undoes the SET
+        return lambda: info.__setitem__(_COMMIT_WAIT, wanted)
 
     @contextmanager
     def _turn_to_write(self) -> Iterator[None]:
@@ -200,10 +230,37 @@ def create_database(
         if transaction_pooled:
             connect_args = {**engine_kwargs.pop("connect_args", {}), "prepare_threshold": None}
             engine_kwargs["connect_args"] = connect_args
-        # pre-ping: a connection the server dropped (restart, pg_terminate_backend) is
-        # replaced at checkout instead of failing the next transaction.
-        engine = create_engine(url, pool_pre_ping=True, hide_parameters=True, **engine_kwargs)
-    return Database(engine)
+        engine = create_engine(url, hide_parameters=True, **engine_kwargs)
+        _ping_when_idle(engine)
+    return Database(engine, transaction_pooled=transaction_pooled)
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """SQLAlchemy's pre-ping, for connections that rested ``PING_AFTER_IDLE`` seconds.
+
+    A connection the server dropped (a restart, ``pg_terminate_backend``, an idle
+    timeout) is replaced at checkout instead of failing the next transaction. Pinging
+    every checkout (``pool_pre_ping``) was a round trip before every transaction: one
+    of the six or so of a worker's round, one of the seven of a one-event ingest. A
+    connection back in use within a second is not pinged; should the server have
+    dropped it meanwhile, its transaction fails as one during the outage would
+    (``StorageUnavailable``: the API's 503, a worker's back-off) and the disconnect
+    makes SQLAlchemy replace every connection of the pool at once.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def returned(dbapi_connection: Any, entry: Any) -> None:
+        entry.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def ping(dbapi_connection: Any, entry: Any, proxy: Any) -> None:
+        returned_at = entry.info.get(_RETURNED_AT)  # none yet: a connection just made
+        if returned_at is None or time.monotonic() - returned_at < PING_AFTER_IDLE:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise sa_exc.InvalidatePoolError(str(exc)) from exc
 
 
 PRIVATE_FILE = 0o600
