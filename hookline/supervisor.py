@@ -35,10 +35,6 @@ log = logging.getLogger(__name__)
 PARENT_FD_ENV = "HOOKLINE_PARENT_FD"
 """Set in a supervised worker's environment: the fd whose EOF means "your parent is gone"."""
 
-TURN_ENV = "HOOKLINE_WORKER_TURN"
-"""Set in each supervised worker's environment: ``<slot>/<count>``, which wake-ups it
-answers first (``dispatch.wakeup.Turn``)."""
-
 FIRST_DELAY = 1.0  # seconds before the first restart of a child that died
 MAX_DELAY = 30.0  # the longest pause between restarts of a child that keeps dying
 HEALTHY_AFTER = 30.0  # a child that ran this long starts again after FIRST_DELAY
@@ -126,7 +122,6 @@ class Supervisor:
         """Start ``slot``'s child; a failure to start is retried like a death (lock held)."""
         env = dict(os.environ if self._env is None else self._env)
         env[PARENT_FD_ENV] = str(self._parent_read)
-        env[TURN_ENV] = f"{slot.number - 1}/{len(self._slots)}"  # (dispatch.wakeup.Turn)
         try:
             slot.proc = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
                 self.command,

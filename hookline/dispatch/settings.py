@@ -24,7 +24,6 @@ class WorkerSettings:
     retention: timedelta = timedelta(days=30)
     purge_batches: int = 20  # per maintenance round, 500 events each
     linger: float = 0.005  # seconds to gather results before a database round
-    second_wake: float = 0.02  # seconds: a wake-up meant for another worker, as a backstop
     settle_batch: int = 100  # ... unless this many are already waiting
     backoff_base: float = 0.1  # seconds after the first failed queue call, doubling ...
     backoff_cap: float = 5.0  # ... up to this

@@ -11,17 +11,6 @@ LISTEN needs a session of its own. Behind a transaction-mode pooler (PgBouncer's
 pool at once, so notifications would reach nobody: workers then LISTEN on a direct
 URL (``HOOKLINE_LISTEN_DATABASE_URL``), or, without one, only poll (``poll_only``).
 NOTIFY itself is sent inside the ingest transaction, so it works through the pooler.
-
-One worker is told first. Woken together, every worker ran a database round for every
-ingest and all but one claimed nothing: on PostgreSQL a third of all rounds at a steady
-load, each several round trips. So each wake-up names the worker that looks at once,
-and the others look ``WorkerSettings.second_wake`` later (``Worker.wake(now=False)``),
-once however many wake-ups came meanwhile: enough to catch what the first did not take.
-SQLite's ingest picks that worker itself, a different one each time (it writes to every
-worker's socket anyway). A NOTIFY reaches every listener alike, so it carries a random
-token and the worker processes of one ``hookline serve`` share them out by it
-(``Turn``, from ``HOOKLINE_WORKER_TURN``, which serve sets); a worker started on its own
-looks at once at every one.
 """
 
 from __future__ import annotations
@@ -29,16 +18,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import itertools
 import logging
 import os
 import secrets
 import socket
 import stat
 import tempfile
-import zlib
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,51 +32,24 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from hookline.store.queue import NOTIFY_CHANNEL
-from hookline.supervisor import TURN_ENV
 
 log = logging.getLogger(__name__)
 RECONNECT_SECONDS = 2.0
 
-Wake = Callable[[bool], None]
-"""``Worker.wake``: work may be due; look at once (True) or as the second (False)."""
-Listen = Callable[[Wake, asyncio.Event], Coroutine[Any, Any, None]]
+Listen = Callable[[Callable[[], None], asyncio.Event], Coroutine[Any, Any, None]]
 """A wake-up listener: calls its first argument when work may be due, until the event."""
 
-FIRST = b"!"  # SQLite's datagram to the worker that looks at once ...
-SECOND = b"?"  # ... and to every other one
 
-
-@dataclass(frozen=True)
-class Turn:
-    """Which NOTIFYs this worker process answers first: those whose token falls to it."""
-
-    slot: int = 0
-    count: int = 1
-
-    @classmethod
-    def from_env(cls) -> Turn:
-        """``HOOKLINE_WORKER_TURN``, or first at everything (a worker on its own)."""
-        raw = os.environ.get(TURN_ENV, "")
-        try:
-            slot, count = (int(part) for part in raw.split("/"))
-        except ValueError:
-            return cls()
-        return cls(slot, count) if 0 <= slot < count else cls()
-
-    def first_for(self, token: str) -> bool:
-        return self.count <= 1 or zlib.crc32(token.encode()) % self.count == self.slot
-
-
-async def poll_only(_on_notify: Wake, stop: asyncio.Event) -> None:
+async def poll_only(_on_notify: Callable[[], None], stop: asyncio.Event) -> None:
     """No listener: the worker's own poll interval is how it finds new work."""
     await stop.wait()
 
 
-def postgres_listener(sqlalchemy_url: str, turn: Turn | None = None) -> Listen:
+def postgres_listener(sqlalchemy_url: str) -> Listen:
     """LISTEN on ``sqlalchemy_url`` (which must reach PostgreSQL with a session of its own)."""
 
-    async def listen(on_notify: Wake, stop: asyncio.Event) -> None:
-        await listen_postgres(sqlalchemy_url, on_notify, stop, turn)
+    async def listen(on_notify: Callable[[], None], stop: asyncio.Event) -> None:
+        await listen_postgres(sqlalchemy_url, on_notify, stop)
 
     return listen
 
@@ -103,21 +62,17 @@ def libpq_url(sqlalchemy_url: str) -> str:
 
 
 async def listen_postgres(
-    sqlalchemy_url: str, on_notify: Wake, stop: asyncio.Event, turn: Turn | None = None
+    sqlalchemy_url: str, on_notify: Callable[[], None], stop: asyncio.Event
 ) -> None:
-    """Call ``on_notify`` for every NOTIFY until ``stop``; reconnect after failures.
-
-    ``turn``: which tokens wake this worker first (default: from ``HOOKLINE_WORKER_TURN``).
-    """
+    """Call ``on_notify`` for every NOTIFY until ``stop``; reconnect after failures."""
     url = libpq_url(sqlalchemy_url)
-    turn = turn or Turn.from_env()
     while not stop.is_set():
         try:
             async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
                 await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
-                on_notify(True)  # anything committed while we were not listening
-                async for notice in conn.notifies():
-                    on_notify(turn.first_for(notice.payload))
+                on_notify()  # anything committed while we were not listening
+                async for _ in conn.notifies():
+                    on_notify()
                     if stop.is_set():
                         return
         except (psycopg.Error, OSError) as exc:
@@ -158,28 +113,24 @@ def _private_dir(directory: Path) -> None:
         raise PermissionError(f"{directory} is not a directory of this user's")
 
 
-_turns = itertools.count()  # which worker this process's next SQLite ingest tells first
-
-
 def notify_sqlite_workers(directory: Path) -> None:
     """SQLite's NOTIFY: one datagram to each worker's socket; forget those of dead workers.
 
-    One worker, a different one each time, is told to look at once (``FIRST``), the
-    others to look as the second (``SECOND``). Ingest calls this after its commit. It
-    never blocks and never fails the caller: a worker that misses it still finds the
-    work at its next poll.
+    Ingest calls this after its commit. It never blocks and never fails the caller: a
+    worker that misses it still finds the work at its next poll.
     """
     try:
-        names = sorted(n for n in os.listdir(directory) if n.endswith(".sock"))
+        names = os.listdir(directory)
     except FileNotFoundError:
         return
-    first = next(_turns) % len(names) if names else 0
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
         sock.setblocking(False)
-        for index, name in enumerate(names):
+        for name in names:
+            if not name.endswith(".sock"):
+                continue
             path = directory / name
             try:
-                sock.sendto(FIRST if index == first else SECOND, str(path))
+                sock.sendto(b"!", str(path))
             except (ConnectionRefusedError, FileNotFoundError):
                 with contextlib.suppress(OSError):
                     path.unlink()  # its worker is gone
@@ -187,7 +138,9 @@ def notify_sqlite_workers(directory: Path) -> None:
                 pass  # its queue is full: it has been told already
 
 
-async def listen_sqlite(directory: Path, on_notify: Wake, stop: asyncio.Event) -> None:
+async def listen_sqlite(
+    directory: Path, on_notify: Callable[[], None], stop: asyncio.Event
+) -> None:
     """Receive ``notify_sqlite_workers`` datagrams until ``stop``."""
     _private_dir(directory)
     path = directory / f"{os.getpid()}-{secrets.token_hex(4)}.sock"
@@ -197,11 +150,10 @@ async def listen_sqlite(directory: Path, on_notify: Wake, stop: asyncio.Event) -
     loop = asyncio.get_running_loop()
 
     def drain() -> None:
-        first = False
         with contextlib.suppress(BlockingIOError):
-            while data := sock.recv(64):
-                first = first or data != SECOND  # any other byte: an older ingest's
-        on_notify(first)
+            while sock.recv(64):
+                pass
+        on_notify()
 
     loop.add_reader(sock.fileno(), drain)
     try:

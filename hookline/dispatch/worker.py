@@ -76,7 +76,6 @@ class Worker:
         self._unreturned: set[str] = set()  # leases to give back a failed call could not
         self._event: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._later: asyncio.TimerHandle | None = None  # a second wake-up, pending
         self._stopping = False
         self._last_maintenance = 0.0
         self._next_purge: datetime | None = None  # on the worker's clock, as retention is
@@ -94,26 +93,10 @@ class Worker:
 
     # -- wake-ups ---------------------------------------------------------------
 
-    def wake(self, now: bool = True) -> None:
-        """Thread-safe: new deliveries are due (called by the API or a NOTIFY).
-
-        ``now=False``: another worker was told first (``dispatch.wakeup``); this one
-        looks only ``second_wake`` later, and however many such wake-ups arrive
-        meanwhile, once. Woken at once, every worker ran a round for every ingest and
-        all but one claimed nothing; late, one round catches what the first worker did
-        not take (it was busy, full or gone).
-        """
+    def wake(self) -> None:
+        """Thread-safe: new deliveries are due (called by the API or a NOTIFY)."""
         if self._loop is not None and self._event is not None:
-            self._loop.call_soon_threadsafe(self._event.set if now else self._wake_later)
-
-    def _wake_later(self) -> None:
-        if self._later is None and self._loop is not None:
-            self._later = self._loop.call_later(self.settings.second_wake, self._wake_now)
-
-    def _wake_now(self) -> None:
-        self._later = None
-        if self._event is not None:
-            self._event.set()
+            self._loop.call_soon_threadsafe(self._event.set)
 
     def stop(self) -> None:
         """Thread-safe: begin a graceful stop."""
@@ -168,9 +151,6 @@ class Worker:
             await self._drain()
             drained = True
         finally:
-            if self._later is not None:
-                self._later.cancel()
-                self._later = None
             await heartbeat.stop(sign_off=drained)
             self._db.shutdown(wait=True)
             self._db = self._new_executor()  # so that a supervisor may run it again

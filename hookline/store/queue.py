@@ -8,7 +8,6 @@ back; the manager opens and commits each transaction, so the worker never holds 
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,16 +26,9 @@ DEFAULT_FAILING_PERIOD = timedelta(days=5)
 
 
 def notify(conn: Connection) -> None:
-    """Wake PostgreSQL workers in other processes when this transaction commits.
-
-    The payload is a random token: the worker processes of one ``hookline serve`` share
-    out who looks first by it (``dispatch.wakeup.Turn``).
-    """
+    """Wake PostgreSQL workers in other processes when this transaction commits."""
     if conn.dialect.name == "postgresql":
-        conn.execute(_NOTIFY, {"token": secrets.token_hex(4)})
-
-
-_NOTIFY = text(f"SELECT pg_notify('{NOTIFY_CHANNEL}', :token)")
+        conn.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,7 @@ def test_behind_a_pooler_without_a_listen_url_workers_poll_and_say_so(
 async def test_polling_only_wakes_nobody_and_ends_with_the_worker() -> None:
     woken: list[int] = []
     stop = asyncio.Event()
-    task = asyncio.create_task(poll_only(lambda _first: woken.append(1), stop))
+    task = asyncio.create_task(poll_only(lambda: woken.append(1), stop))
     await asyncio.sleep(0)
     assert not task.done()
     stop.set()

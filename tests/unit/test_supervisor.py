@@ -15,13 +15,7 @@ from typing import Any
 
 import pytest
 
-from hookline.supervisor import (
-    PARENT_FD_ENV,
-    TURN_ENV,
-    Supervisor,
-    describe_exit,
-    watch_parent,
-)
+from hookline.supervisor import PARENT_FD_ENV, Supervisor, describe_exit, watch_parent
 
 
 class FakeProc:
@@ -109,20 +103,6 @@ def test_each_child_knows_the_pipe_that_tells_it_serve_is_gone(spawned: list[Fak
     fd = int(child.kwargs["env"][PARENT_FD_ENV])
     assert child.kwargs["pass_fds"] == (fd,)
     assert child.kwargs["process_group"] == 0  # a terminal's Ctrl-C reaches serve alone
-    sup.stop()
-
-
-def test_each_child_has_its_own_turn_and_a_restarted_one_keeps_it(
-    spawned: list[FakeProc],
-) -> None:
-    """Which wake-ups a worker answers first (``dispatch.wakeup.Turn``): each slot its
-    share, and a child restarted in a slot takes that slot's share back."""
-    clock = Clock()
-    sup = Supervisor(3, drain_seconds=10, command=["hookline-worker"], clock=clock)
-    sup.start(watch=False)
-    assert [p.kwargs["env"][TURN_ENV] for p in spawned] == ["0/3", "1/3", "2/3"]
-    restart_pauses(sup, clock, spawned, 1)  # the newest child, slot 3, dies and comes back
-    assert spawned[-1].kwargs["env"][TURN_ENV] == "2/3"
     sup.stop()
 
 
