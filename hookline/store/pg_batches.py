@@ -13,16 +13,20 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Connection,
     Integer,
     bindparam,
+    cast,
     exists,
     func,
     literal_column,
+    null,
     or_,
     select,
     true,
@@ -34,6 +38,7 @@ from sqlalchemy.sql.dml import Update
 from hookline.domain.deliveries import Attempt, DeliveryState
 from hookline.domain.models import WebhookStatus
 from hookline.store.bulk import columns_of, id_rows, ids_of, unnest_of
+from hookline.store.ordering import IS_FIFO
 from hookline.store.tables import (
     attempts,
     deliveries,
@@ -160,6 +165,39 @@ each a round trip: with two workers and a busy server those trips, not the SQL, 
 most of a claim's time."""
 
 
+_LEASED = _CLAIM.cte("leased")
+_FIFO_WEBHOOKS = exists().where(IS_FIFO, webhooks.c.status == WORKING)  # ix_webhooks_fifo
+_NEXT_DUE = select(func.min(deliveries.c.next_attempt_at)).where(IS_PENDING).scalar_subquery()
+_CLAIM_AND_LOOK = select(  # typed NULLs: the first SELECT's types process every row
+    *_LEASED.c,
+    cast(null(), Boolean).label("fifo_webhooks"),
+    cast(null(), deliveries.c.next_attempt_at.type).label("next_due_at"),
+).union_all(
+    select(
+        *(null() for _ in _LEASED.c),
+        _FIFO_WEBHOOKS.label("fifo_webhooks"),
+        _NEXT_DUE.label("next_due_at"),
+    )
+)
+"""``_CLAIM``, its leased rows, and one row more (its ``id`` NULL) with what the rest of
+the round would have asked in statements of their own: whether any working webhook is
+FIFO (if none, ``ordering.claim_heads`` has nothing to look for) and the next due time
+of what is pending. That row sees the database as the statement began: before the
+lease, so its due time is the queue's only when nothing was leased."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What ``claim`` answers: rows leased, and a look at the rest of the queue."""
+
+    rows: list[Any]
+    fifo_webhooks: bool
+    """Some working webhook is FIFO: its heads need ``ordering.claim_heads``."""
+    next_due_at: datetime | None
+    """The earliest due time pending as the claim began (so only when ``rows`` is empty,
+    the next due time after it)."""
+
+
 def claim(
     conn: Connection,
     *,
@@ -169,9 +207,10 @@ def claim(
     limit: int,
     per_webhook_cap: int,
     lookahead: int,
-) -> list[Any]:
-    """Lease up to ``limit`` due deliveries within ``per_webhook_cap`` (``_CLAIM``);
-    answers their ``DUE_COLUMNS`` and ``secrets``, oldest due first."""
+) -> Claim:
+    """Lease up to ``limit`` due deliveries within ``per_webhook_cap`` (``_CLAIM``),
+    with their ``DUE_COLUMNS`` and ``secrets``, oldest due first; and look
+    (``_CLAIM_AND_LOOK``)."""
     params = {
         "now": now,
         "take": limit * lookahead,
@@ -180,7 +219,10 @@ def claim(
         "owner": owner,
         "lease_until": lease_until,
     }
-    return sorted(conn.execute(_CLAIM, params).all(), key=lambda r: r.next_attempt_at)
+    rows = conn.execute(_CLAIM_AND_LOOK, params).all()
+    (look,) = [r for r in rows if r.id is None]
+    leased = sorted((r for r in rows if r.id is not None), key=lambda r: r.next_attempt_at)
+    return Claim(leased, bool(look.fifo_webhooks), look.next_due_at)
 
 
 def attempt_rows(made: Sequence[tuple[str, Attempt]]) -> list[dict[str, Any]]:

@@ -114,7 +114,7 @@ class DeliveryQueue:
             self._settle_in(conn, settlements, now, owner=owner)
             if limit <= 0:
                 return Round([])
-            due = claims.claim_due(
+            claimed = claims.claim(
                 conn,
                 owner=owner,
                 now=now,
@@ -122,14 +122,18 @@ class DeliveryQueue:
                 limit=limit,
                 per_webhook_cap=per_webhook_cap,
             )
-            heads = ordering.claim_heads(  # FIFO webhooks' next deliveries (store.ordering)
-                conn, owner=owner, now=now, lease_until=lease_until, limit=limit - len(due)
-            )
+            due, heads = claimed.leased, []
+            if claimed.fifo_webhooks:  # FIFO webhooks' next deliveries (store.ordering)
+                heads = ordering.claim_heads(
+                    conn, owner=owner, now=now, lease_until=lease_until, limit=limit - len(due)
+                )
             leased = due + claims.load_due(conn, heads, now) if heads else due
             leased = ratelimit.admit(conn, leased, now, clock=self.clock)  # (store.ratelimit)
-            if peek and not leased:
-                return Round([], peeked=True, next_due_at=claims.next_due_at(conn))
-            return Round(leased)
+            if not peek or leased:
+                return Round(leased)
+            if claimed.next_due_known and not heads:  # nothing changed since it looked
+                return Round([], peeked=True, next_due_at=claimed.next_due_at)
+            return Round([], peeked=True, next_due_at=claims.next_due_at(conn))
 
     def settle(self, settlements: Sequence[Settlement], now: datetime, *, owner: str | None) -> int:
         """Record attempts and states; answers how many delivery rows changed."""

@@ -11,7 +11,8 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+import pytest
+from sqlalchemy import event, func, select, update
 
 from hookline.domain.deliveries import AttemptResult, DueDelivery, Outgoing, Round
 from hookline.domain.errors import DeliveryInFlight
@@ -338,3 +339,37 @@ def test_a_round_that_leases_nothing_peeks_at_the_next_due_time(
     assert [d.id for d in round_of([]).leased] == [due.id]
     done = settlement_of(due, OK, started_at=clock.now, now=clock.now)
     assert round_of([done]) == Round([], peeked=True, next_due_at=None)  # nothing pending
+
+
+def test_a_postgres_round_asks_only_what_it_must(ctx: Context, clock: FakeClock) -> None:
+    """One statement claims, says whether any webhook is FIFO and when the next delivery
+    is due: an idle round runs it alone; FIFO heads are looked for only when some
+    webhook is FIFO. (SQLite runs its statements in process: no round trips to save.)"""
+    if ctx.db.dialect != "postgresql":
+        pytest.skip("PostgreSQL's round trips")
+    setup = make_setup(ctx, ["http://127.0.0.1:9/hook"])
+    sent: list[str] = []
+    event.listen(ctx.db.engine, "before_cursor_execute", lambda *a: sent.append(a[2]))
+
+    def idle_round() -> Round:
+        sent.clear()
+        return ctx.queue.round(
+            [],
+            owner="w",
+            now=clock.now,
+            lease_until=clock.now + LEASE,
+            limit=10,
+            per_webhook_cap=10,
+            peek=True,
+        )
+
+    idle_round()  # the connection's session learns its commits need not wait for the disk
+    assert idle_round() == Round([], peeked=True, next_due_at=None)
+    assert len(sent) == 1 and sent[0].startswith("WITH busy AS")
+    webhooks.update_webhook(
+        ctx, setup.platform_id, setup.webhook_ids[0], given={"ordering": "fifo"}
+    )
+    idle_round()  # (that write was a durable one: the session is set back once)
+    assert idle_round() == Round([], peeked=True, next_due_at=None)
+    assert sent[0].startswith("WITH busy AS") and len(sent) > 1
+    assert "webhooks.ordering" in sent[1]  # ordering.claim_heads looks for its heads
