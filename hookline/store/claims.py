@@ -1,4 +1,6 @@
-"""Delivery rows as queue entries: claim under a lease, settle, release, reclaim, requeue.
+"""Delivery rows as queue entries: claim under a lease, release, reclaim, requeue.
+
+What a leased delivery's attempt did is written by ``settles``.
 
 A claim runs inside one short write transaction (``DeliveryQueue`` opens it).
 PostgreSQL workers skip each other's rows with ``FOR UPDATE SKIP LOCKED``; SQLite has
@@ -35,14 +37,13 @@ from sqlalchemy import (
     update,
 )
 
-from hookline.domain.deliveries import Attempt, DeliveryState, DueDelivery, Settlement
+from hookline.domain.deliveries import DeliveryState, DueDelivery
 from hookline.domain.models import WebhookStatus
 from hookline.domain.retry import RetryPolicy
 from hookline.domain.settlement import unknown_outcome
-from hookline.store import health, pg_batches
-from hookline.store.bulk import bound_rows, insert_rows
+from hookline.store import health, pg_batches, settles
 from hookline.store.db import chunks
-from hookline.store.tables import attempts, deliveries, events, platforms, webhooks, workers
+from hookline.store.tables import deliveries, events, platforms, webhooks, workers
 from hookline.store.webhooks import RETRY_POLICY, active_secret_ciphertexts_of
 
 LOOKAHEAD = 2  # rows read per place to fill, so saturated webhooks can be skipped
@@ -51,7 +52,6 @@ IN_FLIGHT = DeliveryState.IN_FLIGHT.value
 WORKING = WebhookStatus.WORKING.value
 IS_PENDING = pg_batches.IS_PENDING  # its literal state, so partial indexes stay usable
 IS_IN_FLIGHT = pg_batches.IS_IN_FLIGHT
-FINAL = frozenset({DeliveryState.DELIVERED, DeliveryState.FAILED, DeliveryState.CANCELLED})
 
 
 _IN_FLIGHT_COUNTS = (
@@ -237,85 +237,6 @@ def _due_delivery(r: Any, secrets: Sequence[str]) -> DueDelivery:
     )
 
 
-def insert_attempts(conn: Connection, made: Sequence[tuple[str, Attempt]]) -> None:
-    """Attempt rows, one per (delivery id, attempt): every HTTP request made is kept."""
-    if made:
-        insert_rows(conn, attempts, pg_batches.attempt_rows(made))
-
-
-def write_settlements(
-    conn: Connection,
-    settlements: Sequence[Settlement],
-    now: datetime,
-    *,
-    owner: str | None,
-    healed: Sequence[str] = (),
-) -> int:
-    """Write attempts and new delivery states; with an ``owner``, only rows it still leases.
-
-    Answers how many delivery rows changed. The attempt is recorded either way: a
-    worker whose lease ran out still made that HTTP request. ``healed``: webhooks
-    whose failing period is over (``health.end_failing``), in the same statement on
-    PostgreSQL.
-    """
-    if not settlements:
-        return 0
-    made = [(s.delivery_id, s.attempt) for s in settlements]
-    if conn.dialect.name != "postgresql":
-        insert_attempts(conn, made)
-    rows = [
-        {
-            "id": s.delivery_id,
-            "state": s.state.value,
-            "attempts": s.attempt.number,
-            "next_attempt_at": s.next_attempt_at,
-            "last_status_code": s.attempt.status_code,
-            "last_error": s.attempt.error,
-            "completed_at": now if s.state in FINAL else None,
-        }
-        for s in settlements
-    ]
-    if conn.dialect.name == "postgresql":
-        return pg_batches.settle_rows(conn, made, rows, now, owner=owner, healed=healed)
-    health.end_failing(conn, healed)
-    return _settle_sqlite(conn, rows, now, owner=owner)
-
-
-_SETTLED = (
-    "state",
-    "attempts",
-    "next_attempt_at",
-    "last_status_code",
-    "last_error",
-    "completed_at",
-    "updated_at",
-)
-_SETTLE_SQLITE = (  # columns from our own table; every value is a bound parameter
-    f"UPDATE deliveries SET {', '.join(f'{name} = ?' for name in _SETTLED)},"  # noqa: S608
-    " lease_owner = NULL, lease_expires_at = NULL WHERE id = ?"
-)
-
-
-def _settle_sqlite(
-    conn: Connection, rows: Sequence[dict[str, Any]], now: datetime, *, owner: str | None
-) -> int:
-    """One driver ``executemany`` of rows bound once (``bulk.bound_rows``).
-
-    SQLite's write lock is held meanwhile: SQLAlchemy's own ``executemany`` spent more
-    Python per settled row (a parameter dict, every column's processing) than SQLite
-    spent writing it, and every other writer, ingest included, waited for it.
-    """
-    names = [*_SETTLED, "id"]
-    statement = _SETTLE_SQLITE
-    if owner is not None:
-        names.append("lease_owner")
-        statement += f" AND lease_owner = ? AND state = '{IN_FLIGHT}'"
-    columns = [deliveries.c[name] for name in names]
-    values = [{**row, "updated_at": now, "lease_owner": owner} for row in rows]
-    result = conn.exec_driver_sql(statement, bound_rows(conn, columns, values))
-    return int(result.rowcount)
-
-
 def release(conn: Connection, ids: Sequence[str], owner: str, now: datetime) -> int:
     """Give leased rows back untouched (a worker stopping before it sent them).
 
@@ -390,7 +311,7 @@ def reclaim_expired(
         )
         for r in rows
     ]
-    write_settlements(conn, settlements, now, owner=None)
+    settles.write_settlements(conn, settlements, now, owner=None)
     health.cancel_for_stopped(conn, sorted({r.webhook_id for r in rows}), now)
     if stale is not None:
         conn.execute(delete(workers).where(stale))

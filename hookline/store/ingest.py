@@ -13,10 +13,10 @@ from sqlalchemy import Connection, bindparam, delete, func, select
 from hookline.domain.deliveries import Attempt, DeliveryState
 from hookline.domain.models import WebhookStatus
 from hookline.store.bulk import id_rows, ids_of, insert_rows, insert_rows_returning
-from hookline.store.claims import insert_attempts
 from hookline.store.db import CHUNK
 from hookline.store.db import chunks as _chunks
 from hookline.store.filters import IngestControls, note_controls
+from hookline.store.settles import insert_attempts
 from hookline.store.tables import deliveries, events, ingest_keys, webhook_topics, webhooks
 
 ID_LOOKUP = CHUNK * 2

@@ -18,7 +18,16 @@ from sqlalchemy import Connection, text
 from hookline.domain.deliveries import DeliveryState, DueDelivery, Round, Settlement
 from hookline.domain.models import StopReason
 from hookline.domain.settlement import failing_too_long, health_of
-from hookline.store import claims, health, ordering, pauses, ratelimit, retention, workers
+from hookline.store import (
+    claims,
+    health,
+    ordering,
+    pauses,
+    ratelimit,
+    retention,
+    settles,
+    workers,
+)
 from hookline.store.db import Database
 
 NOTIFY_CHANNEL = "hookline_deliveries"
@@ -157,7 +166,7 @@ class DeliveryQueue:
         if not settlements:
             return 0
         verdict = health_of(settlements)
-        changed = claims.write_settlements(
+        changed = settles.write_settlements(
             conn, settlements, now, owner=owner, healed=verdict.healthy
         )
         pauses.pause_from(conn, settlements)  # 429/503 + Retry-After holds the webhook

@@ -262,7 +262,7 @@ def test_a_retry_settled_for_a_whole_second_is_due_at_that_second(
     ctx: Context, clock: FakeClock
 ) -> None:
     """SQLite keeps times as text, and settles bind their values themselves
-    (``claims._settle_sqlite``): a whole second must be written as every other
+    (``settles._settle_sqlite``): a whole second must be written as every other
     write writes it, or the claim's ``next_attempt_at <= now`` misses it."""
     setup = make_setup(ctx, ["http://127.0.0.1:9/hook"])
     setup.publish()
@@ -341,12 +341,12 @@ def test_a_round_that_leases_nothing_peeks_at_the_next_due_time(
     assert round_of([done]) == Round([], peeked=True, next_due_at=None)  # nothing pending
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
 def test_a_postgres_round_asks_only_what_it_must(ctx: Context, clock: FakeClock) -> None:
     """One statement claims, says whether any webhook is FIFO and when the next delivery
     is due: an idle round runs it alone; FIFO heads are looked for only when some
     webhook is FIFO. (SQLite runs its statements in process: no round trips to save.)"""
-    if ctx.db.dialect != "postgresql":
-        pytest.skip("PostgreSQL's round trips")
     setup = make_setup(ctx, ["http://127.0.0.1:9/hook"])
     sent: list[str] = []
     event.listen(ctx.db.engine, "before_cursor_execute", lambda *a: sent.append(a[2]))
