@@ -4,7 +4,9 @@ While sends are in flight every finishing one starts a database round; reading t
 queue's next due time each round would double the database work under load. So the
 worker reads it when idle, and otherwise at most once per poll interval; between
 reads it knows the retries it scheduled itself. Other workers' retries wait at most a
-poll interval, as they always did; ingest and resends wake the worker anyway.
+poll interval, as they always did; ingest and resends wake the worker anyway. A round
+that leased nothing can read the next due time in its own transaction (``peek``): that
+read stays fresh until the next claim, so the worker does not ask again before it waits.
 """
 
 from __future__ import annotations
@@ -22,15 +24,23 @@ class DueTimes:
         self.hint: datetime | None = None
         self.read_at = -float("inf")  # monotonic time of the last read
         self.claimed_at: datetime | None = None  # the ``now`` of the last claim
+        self.fresh = False  # read by the round after its claim: no read until the next
 
     def must_read(self, *, sending: bool) -> bool:
+        """Whether a round should read the next due time (``peek``) if it leases nothing."""
         return not sending or time.monotonic() - self.read_at >= self.poll_interval
 
-    def read(self, due: datetime | None) -> None:
-        self.read_at, self.hint = time.monotonic(), due
+    def needs_read(self, *, sending: bool) -> bool:
+        """Whether the worker must read the next due time itself before it waits."""
+        return not self.fresh and self.must_read(sending=sending)
+
+    def read(self, due: datetime | None, *, by_round: bool = False) -> None:
+        """A read of the queue's next due time; ``by_round``: the round's own, after its
+        claim and settle, so nothing the worker knows is newer until it claims again."""
+        self.read_at, self.hint, self.fresh = time.monotonic(), due, by_round
 
     def claimed(self, now: datetime) -> None:
-        self.claimed_at = now
+        self.claimed_at, self.fresh = now, False
 
     def scheduled(self, written: Iterable[Settlement]) -> None:
         """Retries this worker just wrote: it will claim them when they are due."""

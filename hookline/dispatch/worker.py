@@ -87,7 +87,6 @@ class Worker:
             rng=random.Random(),  # noqa: S311 - back-off jitter
         )
         self._due = DueTimes(self.settings.poll_interval)
-        self._peeked = False  # the last round read the next due time: no read of its own
         self.sent = 0
         self.idle = False  # waiting with nothing in flight: only a wake-up or the poll moves it
 
@@ -232,8 +231,7 @@ class Worker:
         return wait
 
     async def _next_due(self) -> datetime | None:
-        peeked, self._peeked = self._peeked, False
-        if not peeked and self._due.must_read(sending=bool(self._sending)):
+        if self._due.needs_read(sending=bool(self._sending)):
             due = await self._queue_call("reading the next due time", self.queue.next_due_at)
             if isinstance(due, Failed):
                 return None
@@ -260,8 +258,7 @@ class Worker:
         metrics.record_settled(batch)
         self._due.scheduled(batch)
         if done.peeked:
-            self._due.read(done.next_due_at)  # read after the settle: its retries included
-            self._peeked = True
+            self._due.read(done.next_due_at, by_round=True)  # after the settle: its retries in
         for due in done.leased:
             self._sending[due.id] = asyncio.create_task(self._deliver(due))
         return len(done.leased)

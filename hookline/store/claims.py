@@ -76,8 +76,6 @@ def claim_due(
     per_webhook_cap: int,
 ) -> list[DueDelivery]:
     """Lease up to ``limit`` due deliveries, oldest due first, at most the cap per webhook."""
-    if limit <= 0:
-        return []
     return claim(
         conn,
         owner=owner,
