@@ -25,10 +25,11 @@ due when the window has room. Leases are stamped last (after the backlog is spre
 Why after the claim and not inside it: the ordinary claim walks the due index and
 stays as it was for webhooks without a limit, and reads each webhook's limit with its
 deliveries: a claim that leased none of a limited webhook's runs nothing more (it once
-read ``ix_webhooks_rate_limited`` each time, a round trip). A webhook whose window is
-full has its backlog spread over the next windows, ``limit`` rows each (up to
-``HORIZON_ROWS`` rows, the rest after them), so later claims do not keep leasing
-and giving back the same rows, and the worker's "next due" wait stays exact.
+read an index of limited webhooks each time, a round trip; migration 0013 dropped it).
+A webhook whose window is full has its backlog spread over the next windows, ``limit``
+rows each (up to ``HORIZON_ROWS`` rows, the rest after them), so later claims do not
+keep leasing and giving back the same rows, and the worker's "next due" wait stays
+exact.
 """
 
 from __future__ import annotations

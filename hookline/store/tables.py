@@ -107,13 +107,6 @@ webhooks = Table(
         postgresql_where=text("ordering = 'fifo'"),
         sqlite_where=text("ordering = 'fifo'"),
     ),
-    Index(
-        "ix_webhooks_rate_limited",
-        "id",
-        "rate_limit_per_second",
-        postgresql_where=text("rate_limit_per_second IS NOT NULL"),
-        sqlite_where=text("rate_limit_per_second IS NOT NULL"),
-    ),
 )
 
 rate_windows = Table(
