@@ -243,6 +243,7 @@ def worker_companions(settings: Settings, ctx: Context, worker: Worker) -> list[
         lease_seconds=settings.lease_seconds,
         poll_interval=settings.poll_interval,
         retention=timedelta(days=settings.retention_days),
+        dead_after=timedelta(seconds=settings.worker_dead_after),
     )
     job = SurveyCakeJob(ctx, fetcher, name=worker.name, settings=job_settings)
 

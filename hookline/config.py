@@ -74,7 +74,7 @@ class Settings(BaseSettings):
         default=3.0,
         gt=0,
         description="Seconds without a heartbeat (one a second) after which a worker is dead"
-        " and its leased deliveries go to the others.",
+        " and its leased deliveries and SurveyCake notifications go to the others.",
     )
     worker_nice: int = Field(
         default=10,

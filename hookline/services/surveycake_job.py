@@ -54,6 +54,10 @@ class JobSettings:
     backoff_cap: float = 3600.0
     retention: timedelta = timedelta(days=30)
     """Settled notifications (and the answers kept with them) are forgotten after this."""
+    dead_after: timedelta | None = None
+    """A worker without a heartbeat for this long is dead: its notifications are taken
+    over at once, not when their lease runs out (``HOOKLINE_WORKER_DEAD_AFTER``, as
+    for deliveries). ``None``: only at the lease's end."""
 
 
 @dataclass(frozen=True)
@@ -121,8 +125,10 @@ class SurveyCakeJob:
     def _claim(self) -> list[store.NotificationRow]:
         now = self.ctx.clock()
         self._purge(now)
+        after = self.settings.dead_after
+        dead = None if after is None else store.DeadWorkers(now - after, alive=self.name)
         with self.ctx.db.read() as conn:
-            if not store.any_due(conn, now):
+            if not store.any_due(conn, now, dead):
                 return []
         with self.ctx.db.write() as conn:
             return store.claim(
@@ -131,6 +137,7 @@ class SurveyCakeJob:
                 now=now,
                 lease_until=now + timedelta(seconds=self.settings.lease_seconds),
                 limit=self.settings.batch,
+                dead=dead,
             )
 
     def _purge(self, now: datetime) -> None:

@@ -1,9 +1,10 @@
 """SurveyCake rows: each platform's intake token, connected surveys, notifications.
 
 Notifications are a small queue of their own, leased like deliveries: a claim sets
-``in_flight`` with an owner and an expiry, and a row whose lease ran out (its worker
-was killed) is claimable again. A settle only lands while the lease is still the
-claimer's, so a slow worker whose row was taken over cannot overwrite the new result.
+``in_flight`` with an owner and an expiry, and a row whose lease ran out, or whose
+worker stopped beating (``workers``: killed, its lease still running), is claimable
+again. A settle only lands while the lease is still the claimer's, so a slow worker
+whose row was taken over cannot overwrite the new result.
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, func, or_, select, update
 
 from hookline.store.bulk import insert_rows
-from hookline.store.tables import surveycake_intakes, surveycake_notifications, surveycake_surveys
+from hookline.store.tables import (
+    surveycake_intakes,
+    surveycake_notifications,
+    surveycake_surveys,
+    workers,
+)
 
 PENDING = "pending"
 IN_FLIGHT = "in_flight"
@@ -183,16 +189,33 @@ def requeue_unknown(conn: Connection, platform_id: str, svid: str, now: datetime
     return int(done.rowcount or 0)
 
 
-def _due(now: datetime) -> Any:
+@dataclass(frozen=True)
+class DeadWorkers:
+    """Workers whose leases are void before they expire: no heartbeat since ``before``.
+
+    ``alive`` (the claimer) is never among them, even if its own beats failed lately.
+    """
+
+    before: datetime
+    alive: str
+
+
+def _due(now: datetime, dead: DeadWorkers | None) -> Any:
+    lapsed = N.c.lease_expires_at < now
+    if dead is not None:
+        silent = select(workers.c.name).where(
+            workers.c.heartbeat_at < dead.before, workers.c.name != dead.alive
+        )
+        lapsed = or_(lapsed, N.c.lease_owner.in_(silent.scalar_subquery()))
     return or_(
         and_(N.c.state == PENDING, N.c.next_attempt_at <= now),
-        and_(N.c.state == IN_FLIGHT, N.c.lease_expires_at < now),
+        and_(N.c.state == IN_FLIGHT, lapsed),
     )
 
 
-def any_due(conn: Connection, now: datetime) -> bool:
+def any_due(conn: Connection, now: datetime, dead: DeadWorkers | None = None) -> bool:
     """A read before the claim: an idle worker never takes the write lock to find nothing."""
-    return conn.execute(select(N.c.id).where(_due(now)).limit(1)).first() is not None
+    return conn.execute(select(N.c.id).where(_due(now, dead)).limit(1)).first() is not None
 
 
 def purge(conn: Connection, before: datetime, limit: int = 1000) -> int:
@@ -209,10 +232,17 @@ def purge(conn: Connection, before: datetime, limit: int = 1000) -> int:
 
 
 def claim(
-    conn: Connection, *, owner: str, now: datetime, lease_until: datetime, limit: int
+    conn: Connection,
+    *,
+    owner: str,
+    now: datetime,
+    lease_until: datetime,
+    limit: int,
+    dead: DeadWorkers | None = None,
 ) -> list[NotificationRow]:
-    """Lease up to ``limit`` due notifications: pending and due, or leased by the dead."""
-    query = select(N.c.id).where(_due(now)).order_by(N.c.next_attempt_at).limit(limit)
+    """Lease up to ``limit`` due notifications: pending and due, or leased by the dead
+    (their lease ran out, or, with ``dead``, their worker stopped beating)."""
+    query = select(N.c.id).where(_due(now, dead)).order_by(N.c.next_attempt_at).limit(limit)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     ids = list(conn.execute(query).scalars())

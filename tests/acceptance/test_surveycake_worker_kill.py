@@ -3,7 +3,9 @@
 Real processes on one database (SQLite file or PostgreSQL): ``serve --no-worker`` takes
 SurveyCake's notification, worker 1 claims it and hangs on the query API (the fake
 never answers its first query), and is killed. Worker 2 takes the notification over
-once the lease (``HOOKLINE_LEASE_SECONDS``) has run out, and publishes one event.
+once worker 1 has missed its heartbeats for ``HOOKLINE_WORKER_DEAD_AFTER`` (3 s), long
+before the lease (``HOOKLINE_LEASE_SECONDS``, two minutes here) would run out, and
+publishes one event.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ KEY, IV = "0123456789abcdef", "fedcba9876543210"
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def processes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Processes]:
     with backend_env(
-        request.param, tmp_path / "var", concurrency=4, lease_seconds=3.0, send_timeout=2.0
+        request.param, tmp_path / "var", concurrency=4, lease_seconds=120.0, send_timeout=2.0
     ) as env:
         procs = Processes(env)
         try:
@@ -61,6 +63,7 @@ def test_a_killed_workers_notification_is_fetched_by_another(processes: Processe
 
         assert state()["state"] == "in_flight"  # the dead worker's lease holds it
         processes.worker("worker 2")
+        # well within the lease: only the missed heartbeats can have freed it
         wait_until("the answer published", lambda: state()["state"] == "published", 60)
         row = state()
         assert row["attempts"] == 2 and row["event_id"]

@@ -25,6 +25,7 @@ from hookline.services import keys, platforms, surveycake, webhooks
 from hookline.services.context import Context
 from hookline.services.surveycake_job import JobSettings, SurveyCakeJob
 from hookline.store import surveycake as store
+from hookline.store import workers
 from hookline.store.tables import deliveries, events, surveycake_notifications, surveycake_surveys
 from tests.conftest import FakeClock
 from tests.support.engine import ACTOR, make_worker
@@ -278,6 +279,41 @@ async def test_a_killed_workers_notification_is_taken_over(
     with ctx.db.write() as conn:  # the dead worker's late answer lands nowhere
         assert not store.settle(conn, claimed.id, "dead", {"state": "failed"})
     assert rig.row(answer_hash).state == "published" and rig.count(events) == 1
+
+
+async def test_a_silent_workers_notification_is_taken_over_before_its_lease_ends(
+    ctx: Context, rig: Rig, clock: FakeClock
+) -> None:
+    """As a SIGKILLed worker's deliveries are: its heartbeat stops, not only its lease."""
+    silent, live = rig.submit(), rig.submit(demo_answer(svid=SVID, line_uid=None))
+    with ctx.db.write() as conn:
+        for owner, limit in (("killed", 1), ("busy", 1)):  # each leases one, 60 s long
+            workers.beat(conn, owner, clock.now)
+            store.claim(
+                conn,
+                owner=owner,
+                now=clock.now,
+                lease_until=clock.now + timedelta(seconds=60),
+                limit=limit,
+            )
+    owners = {rig.row(h).lease_owner for h in (silent, live)}
+    assert owners == {"killed", "busy"}
+    job = new_job(ctx, name="job-b", dead_after=timedelta(seconds=3))
+    try:
+        clock.advance(seconds=4)
+        with ctx.db.write() as conn:
+            workers.beat(conn, "busy", clock.now)  # still beating: its lease holds
+            workers.beat(conn, "job-b", clock.now - timedelta(seconds=10))  # itself: alive
+        killed_row = next(h for h in (silent, live) if rig.row(h).lease_owner == "killed")
+        busy_row = next(h for h in (silent, live) if h != killed_row)
+        assert await job.run_once() == 1  # 56 s before the lease would end
+        assert rig.row(killed_row).state != "in_flight"
+        assert (rig.row(busy_row).state, rig.row(busy_row).lease_owner) == ("in_flight", "busy")
+        with ctx.db.write() as conn:  # the dead worker's late answer lands nowhere
+            assert not store.settle(conn, rig.row(killed_row).id, "killed", {"state": "failed"})
+        assert await rig.job.run_once() == 0  # without dead_after: only the lease's end
+    finally:
+        await job.fetch.close()  # type: ignore[attr-defined]
 
 
 async def test_the_query_api_is_fetched_behind_the_ssrf_guard(ctx: Context, rig: Rig) -> None:
