@@ -35,6 +35,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 LOOPBACK = "127.0.0.0/8,::1/128"
+OFFLINE_SITE = str(Path(__file__).resolve().parent / "support" / "offline_site")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -43,9 +44,13 @@ def _offline_dns() -> Iterator[None]:
 
     Session-wide, so fixtures and threads started by any test are covered too; a test
     that needs a particular answer still monkeypatches ``socket.getaddrinfo`` itself.
+    Python processes the tests start inherit ``PYTHONPATH`` and with it the same stub
+    (tests/support/offline_site/sitecustomize.py); Chromium gets its own rule
+    (tests/browser/conftest.py).
     """
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(socket, "getaddrinfo", offline(socket.getaddrinfo, socket.gethostname()))
+        patch.setenv("PYTHONPATH", OFFLINE_SITE, prepend=os.pathsep)
         yield
 
 

@@ -7,7 +7,10 @@ could look a name up must be answered here, at once, the same way each time.
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 
 import pytest
 from aiohttp.resolver import ThreadedResolver
@@ -15,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from tests.integration.conftest import PlatformHandle, webhook_body
 from tests.support.offline_dns import REFUSAL
+from tests.support.process import cli_env
 
 OUTSIDE = "crm.example.com"
 
@@ -55,3 +59,33 @@ def test_a_test_send_to_an_outside_name_is_a_dns_error(
     assert sent.status_code == 200, sent.text
     assert sent.json()["error"] == "dns_error"
     assert REFUSAL in sent.json()["error_detail"]
+
+
+CHILD = f"""
+import socket
+try:
+    socket.getaddrinfo({OUTSIDE!r}, 443)
+except socket.gaierror as exc:
+    print("refused:", exc)
+else:
+    print("resolved")
+print("localhost:", bool(socket.getaddrinfo("localhost", 80)))
+"""
+
+
+@pytest.mark.parametrize("env", ["cli_env", "without HOOKLINE_ variables"])
+def test_a_python_process_a_test_starts_resolves_no_outside_name(env: str) -> None:
+    """``hookline serve`` and ``hookline worker`` children run this interpreter: they
+    inherit the stub through ``PYTHONPATH`` (tests/support/offline_site), whichever way
+    the test built their environment."""
+    child_env = cli_env()
+    if env != "cli_env":  # as tests/support/fleet.py and shared_db.py build it
+        child_env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")}
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD], env=child_env, capture_output=True, text=True, timeout=60
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert f"refused: [Errno {socket.EAI_NONAME}]" in done.stdout
+    assert REFUSAL in done.stdout
+    assert "localhost: True" in done.stdout
