@@ -8,6 +8,7 @@ it printed (or on a port, or on any condition) with a deadline, and stop it in a
 from __future__ import annotations
 
 import os
+import random
 import re
 import socket
 import subprocess
@@ -15,17 +16,48 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import pytest
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
+LOWEST_PORT = 10_000
+_handed_out: set[int] = set()
+_ports = random.Random()  # a port number, not a secret
+
+
+def _ephemeral_start() -> int:
+    """Where the kernel's ephemeral ports begin: it picks them for outgoing connections."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768  # Linux's default
+
+
 def free_port() -> int:
-    """A loopback port that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port that was free a moment ago, for a server a test starts next.
+
+    Not one the kernel picks (``bind(("127.0.0.1", 0))``): those come from the
+    ephemeral range, which every outgoing connection draws from too, so a worker's or
+    a client's connection could take the port between this answer and the server's
+    bind ("address already in use" in a full run). Below that range only a server that
+    asks for a port by number gets one, and this session never hands out one twice.
+    """
+    top = _ephemeral_start()
+    for _ in range(1000):
+        port = _ports.randrange(LOWEST_PORT, max(top, LOWEST_PORT + 1000))
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free loopback port between {LOWEST_PORT} and {top}")
 
 
 def cli_env(*, drop: Iterable[str] = (), **values: str) -> dict[str, str]:

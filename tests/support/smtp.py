@@ -6,7 +6,6 @@ an SMTP outage. Waiting is on a condition with a deadline, never a sleep.
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +15,8 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
+
+from tests.support.process import free_port
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,6 @@ class Mail:
         body = self.message.get_body(("plain",))
         assert body is not None
         return str(body.get_content())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class SmtpSink:
