@@ -11,7 +11,8 @@ is written.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -125,9 +126,16 @@ class Latency:
     first_attempt_ms: list[float]  # ingest -> first attempt started, per delivery
     completed_ms: list[float]  # ingest -> delivered (result written), per delivery
     delivery_rate: float  # delivered / (last completed - first received)
+    first_by_second: list[list[float]] = field(default_factory=list)
+    """``first_attempt_ms`` by the second of the phase its event was ingested in."""
 
     def first(self, q: float) -> float | None:
         return percentile(self.first_attempt_ms, q) if self.first_attempt_ms else None
+
+    def seconds_p99(self) -> list[float]:
+        """Each whole second's p99: a backlog that builds and drains shows as a run of
+        bad seconds, a steady tail as the same figure in every second."""
+        return [percentile(ms, 99) for ms in self.first_by_second if ms]
 
     def done(self, q: float) -> float | None:
         return percentile(self.completed_ms, q) if self.completed_ms else None
@@ -146,12 +154,15 @@ def latency(conn: Any, prefix: str = "lat-") -> Latency:
     done: list[float] = []
     never = 0
     last_done: datetime | None = None
+    by_second: dict[int, list[float]] = defaultdict(list)
     for received, started, completed, state in rows:
         r = _ts(received)
         if started is None:
             never += 1
             continue
         first.append((_ts(started) - r).total_seconds() * 1000)
+        if first_received is not None:
+            by_second[int((r - first_received).total_seconds())].append(first[-1])
         if completed is not None and state == "delivered":
             c = _ts(completed)
             done.append((c - r).total_seconds() * 1000)
@@ -171,4 +182,5 @@ def latency(conn: Any, prefix: str = "lat-") -> Latency:
         first_attempt_ms=first,
         completed_ms=done,
         delivery_rate=delivery_rate,
+        first_by_second=[by_second[k] for k in sorted(by_second)],
     )

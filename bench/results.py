@@ -200,6 +200,7 @@ def _latency_rows(lat: Latency, steady_rate: float) -> list[tuple[str, str]]:
             f" hookline took them in at {lat.ingest_rate:,.0f} events/s)",
         ),
         ("ingest -> delivered (result written)", f"p50 {ms(lat.done(50))}, p99 {ms(lat.done(99))}"),
+        ("p99 of each second of the phase", _seconds(lat.seconds_p99())),
         (
             "deliveries/s during that phase",
             f"{lat.delivery_rate:,.0f} (first ingest to last delivered; keeping up needs"
@@ -209,6 +210,18 @@ def _latency_rows(lat: Latency, steady_rate: float) -> list[tuple[str, str]]:
     if lat.never_attempted:
         rows.append(("never attempted", str(lat.never_attempted)))
     return rows
+
+
+def _seconds(p99s: list[float]) -> str:
+    """Best, median and worst second, and how many seconds were over the target."""
+    if not p99s:
+        return "-"
+    ranked = sorted(p99s)
+    over = sum(1 for v in p99s if v > MAX_P99_MS)
+    return (
+        f"best {ms(ranked[0])}, median {ms(ranked[len(ranked) // 2])}, worst {ms(ranked[-1])};"
+        f" {over} of {len(p99s)} seconds over {MAX_P99_MS:.0f} ms"
+    )
 
 
 def cpu_line(usage: dict[str, float]) -> str:

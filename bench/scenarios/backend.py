@@ -161,6 +161,8 @@ def _read_figures(backend: harness.Backend, result: BackendResult, phases: set[s
             result.throughput = metrics.throughput(conn, burst.PREFIX)
         if "steady" in phases:
             result.latency = metrics.latency(conn, steady.PREFIX)
+            seconds = " ".join(f"{v:.0f}" for v in result.latency.seconds_p99())
+            console.log(f"{result.name}: steady phase, p99 ms of each second: {seconds}")
         if result.probe is not None:
             result.probe_latency = metrics.latency(conn, probe.PREFIX)
     finally:
