@@ -10,7 +10,14 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from hookline.domain.deliveries import AttemptResult, DueDelivery, Outgoing, Round, Settlement
+from hookline.domain.deliveries import (
+    AttemptResult,
+    DueDelivery,
+    InFlight,
+    Outgoing,
+    Round,
+    Settlement,
+)
 
 
 class WorkQueue(Protocol):
@@ -45,6 +52,7 @@ class WorkQueue(Protocol):
         limit: int,
         per_webhook_cap: int,
         peek: bool,
+        in_flight: InFlight | None = None,
     ) -> Round: ...
 
     def next_due_at(self) -> datetime | None: ...

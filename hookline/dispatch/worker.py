@@ -35,9 +35,10 @@ from hookline.dispatch.due import DueTimes
 from hookline.dispatch.heartbeat import Heartbeat
 from hookline.dispatch.ports import Transport, WorkQueue
 from hookline.dispatch.send_by import SendTooLate
+from hookline.dispatch.sending import Sending
 from hookline.dispatch.settings import WorkerSettings, utcnow, worker_name
 from hookline.dispatch.signing import SignedAttempts
-from hookline.domain.deliveries import DueDelivery, Round, Settlement
+from hookline.domain.deliveries import DueDelivery, InFlight, Round, Settlement
 from hookline.domain.settlement import settlement_of
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ class Worker:
         self.name = name or worker_name()
         self.rng = rng or random.Random()  # noqa: S311 - retry jitter
         self._db = self._new_executor()
-        self._sending: dict[str, asyncio.Task[None]] = {}
+        self._sending = Sending()
         self._results: list[Settlement] = []
         self._unreturned: set[str] = set()  # leases to give back a failed call could not
         self._event: asyncio.Event | None = None
@@ -248,9 +249,11 @@ class Worker:
         # Idle after this round unless it leases something: then it needs the next due
         # time, which the round reads in its own transaction if it leased nothing.
         peek = limit > 0 and self._due.must_read(sending=bool(self._sending))
-        done = await self._queue_call(
-            "settle and claim", self._settle_and_claim, batch, limit, peek, carrying=len(batch)
-        )
+        # on the loop, which changes _sending: what its live peers' loads add up with
+        peers = self.clock() - timedelta(seconds=self.settings.dead_after)
+        mine = InFlight(self._sending.per_webhook(), peers_alive_since=peers)
+        call = (self._settle_and_claim, batch, limit, peek, mine)
+        done = await self._queue_call("settle and claim", *call, carrying=len(batch))
         if isinstance(done, Failed):
             self._keep_unwritten(batch)
             return 0
@@ -260,7 +263,7 @@ class Worker:
         if done.peeked:
             self._due.read(done.next_due_at, by_round=True)  # after the settle: its retries in
         for due in done.leased:
-            self._sending[due.id] = asyncio.create_task(self._deliver(due))
+            self._sending.start(due, asyncio.create_task(self._deliver(due)))
         return len(done.leased)
 
     async def _claim(self) -> int:
@@ -276,7 +279,9 @@ class Worker:
         if not self._faults.gives_up_on([s.delivery_id for s in batch]):
             self._results[:0] = batch
 
-    def _settle_and_claim(self, batch: list[Settlement], limit: int, peek: bool) -> Round:
+    def _settle_and_claim(
+        self, batch: list[Settlement], limit: int, peek: bool, in_flight: InFlight
+    ) -> Round:
         now = self.clock()
         self._due.claimed(now)
         return self.queue.round(
@@ -287,6 +292,7 @@ class Worker:
             limit=limit,
             per_webhook_cap=self.settings.per_webhook_cap,
             peek=peek,
+            in_flight=in_flight,
         )
 
     async def _give_back(self, ids: list[str]) -> bool:

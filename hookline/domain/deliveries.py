@@ -104,6 +104,21 @@ class DueDelivery:
 
 
 @dataclass(frozen=True)
+class InFlight:
+    """What a worker claiming knows of the per-webhook in-flight cap's other side: its
+    own deliveries in flight per webhook, and since when a peer must have beaten to
+    count (the peers' own counts are on their ``workers`` rows).
+
+    On PostgreSQL counting in-flight rows in ``deliveries`` at every claim read every
+    row version that a claim made and a settle left dead since the last vacuum,
+    whenever the planner chose a bitmap scan; with these the claim reads no delivery
+    to count them."""
+
+    mine: Mapping[str, int]
+    peers_alive_since: datetime
+
+
+@dataclass(frozen=True)
 class Round:
     """What a worker's database round answers: the deliveries it leased and, when it
     asked to ``peek`` and leased none, the queue's next due time as that same

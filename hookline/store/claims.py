@@ -37,7 +37,7 @@ from sqlalchemy import (
     update,
 )
 
-from hookline.domain.deliveries import DeliveryState, DueDelivery
+from hookline.domain.deliveries import DeliveryState, DueDelivery, InFlight
 from hookline.domain.models import WebhookStatus
 from hookline.domain.retry import RetryPolicy
 from hookline.domain.settlement import unknown_outcome
@@ -106,10 +106,14 @@ def claim(
     lease_until: datetime,
     limit: int,
     per_webhook_cap: int,
+    in_flight: InFlight | None = None,
 ) -> Claimed:
     """``claim_due``; on PostgreSQL one statement that also says whether any webhook is
     FIFO and, if it leased nothing, when the next delivery is due (``pg_batches.claim``):
-    two statements fewer in a worker's round, three in an idle one."""
+    two statements fewer in a worker's round, three in an idle one. ``in_flight``: the
+    claimer's own in-flight counts, so a PostgreSQL claim reads the workers' loads
+    rather than the deliveries in flight (``domain.deliveries.InFlight``); SQLite, with
+    no dead row versions to wade through, counts the deliveries either way."""
     if limit <= 0:
         return Claimed([])
     if conn.dialect.name == "postgresql":
@@ -121,6 +125,7 @@ def claim(
             limit=limit,
             per_webhook_cap=per_webhook_cap,
             lookahead=LOOKAHEAD,
+            in_flight=in_flight,
         )
         leased = [_due_delivery(r, r.secrets or ()) for r in found.rows]
         return Claimed(leased, found.fifo_webhooks, found.next_due_at, next_due_known=not leased)

@@ -12,6 +12,7 @@ statement costs no round trip: ``claims`` keeps its plain forms there.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,8 +20,10 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    CompoundSelect,
     Connection,
     Integer,
+    Text,
     bindparam,
     cast,
     exists,
@@ -30,12 +33,14 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.dml import Update
+from sqlalchemy.sql.selectable import CTE
 
-from hookline.domain.deliveries import Attempt, DeliveryState
+from hookline.domain.deliveries import Attempt, DeliveryState, InFlight
 from hookline.domain.models import WebhookStatus
 from hookline.store.bulk import columns_of, id_rows, ids_of, unnest_of
 from hookline.store.ordering import IS_FIFO
@@ -46,6 +51,7 @@ from hookline.store.tables import (
     platforms,
     webhook_secrets,
     webhooks,
+    workers,
 )
 from hookline.store.webhooks import RETRY_POLICY
 
@@ -74,116 +80,181 @@ DUE_COLUMNS = (
 platform: the retry policy is the webhook's, else the platform's."""
 
 
-_BUSY = (
+_COUNTED = (
     select(deliveries.c.webhook_id, func.count().label("n"))
     .where(IS_IN_FLIGHT)
     .group_by(deliveries.c.webhook_id)
     .cte("busy")
 )
-_CAP = bindparam("cap", type_=Integer)
-_DUE = (
-    select(deliveries.c.id, deliveries.c.webhook_id, deliveries.c.next_attempt_at)
+"""In-flight counts read from ``deliveries``: exact, for a caller that does not know
+its own (``claim(in_flight=None)``: tests and tools). A bitmap scan of
+``ix_deliveries_in_flight`` here reads every entry made since the last vacuum."""
+
+_MINE = (
+    func.jsonb_each_text(cast(bindparam("own_load", type_=Text()), postgresql.JSONB))
+    .table_valued("key", "value")
+    .render_derived(name="mine")
+)
+_THEIRS = (
+    func.jsonb_each_text(cast(workers.c.load, postgresql.JSONB))
+    .table_valued("key", "value")
+    .render_derived(name="theirs")
+)
+_LOADS = union_all(
+    select(_MINE.c.key.label("webhook_id"), cast(_MINE.c.value, Integer).label("n")),
+    select(_THEIRS.c.key, cast(_THEIRS.c.value, Integer))
+    .select_from(workers)
+    .join(_THEIRS, true())
     .where(
-        IS_PENDING,
-        deliveries.c.next_attempt_at <= bindparam("now", type_=deliveries.c.next_attempt_at.type),
-        # IS TRUE: see claims._due_query (a filter, not a join driven by webhooks)
-        exists()
-        .where(webhooks.c.id == deliveries.c.webhook_id, webhooks.c.status == WORKING)
-        .is_(true()),
-        deliveries.c.webhook_id.not_in(select(_BUSY.c.webhook_id).where(_BUSY.c.n >= _CAP)),
+        workers.c.name != bindparam("owner"),
+        workers.c.heartbeat_at >= bindparam("peers_since", type_=workers.c.heartbeat_at.type),
+        workers.c.load.is_not(None),
+    ),
+).subquery("loads")
+_PUBLISHED = (
+    select(_LOADS.c.webhook_id, func.sum(_LOADS.c.n).label("n"))
+    .group_by(_LOADS.c.webhook_id)
+    .cte("busy")
+)
+"""In-flight counts from the workers themselves: the claimer's own (``own_load``, JSON)
+and each live peer's ``workers.load`` as of its last claim. No delivery is read, so the
+count costs the same however much history the table holds."""
+
+_CAP = bindparam("cap", type_=Integer)
+
+
+def _claim_and_look(busy: CTE, *, publish: bool) -> CompoundSelect[Any]:
+    """The whole claim in one statement, built once per form (a worker runs it every
+    round); ``busy`` says what is in flight per webhook.
+
+    The due rows of webhooks under their cap, oldest first and locked (``due``:
+    ``limit * LOOKAHEAD`` of them, so a webhook that fills its cap partway leaves room
+    for the others), each one's place in its webhook's queue after what is in flight
+    (``ranked``), the first ``limit`` of those within the cap (``chosen``), leased and
+    read with what a send needs, its webhook's signing secrets included (current first,
+    then the later-expiring). It was five statements, each a round trip: with two
+    workers and a busy server those trips, not the SQL, were most of a claim's time.
+    With ``publish`` the claimer's row in ``workers`` gets its new load: its own count
+    plus what it just leased, for its peers' next claims.
+
+    Then one row more (its ``id`` NULL) with what the rest of the round would have
+    asked in statements of their own: whether any working webhook is FIFO (if none,
+    ``ordering.claim_heads`` has nothing to look for) and the next due time of what is
+    pending. That row sees the database as the statement began: before the lease, so
+    its due time is the queue's only when nothing was leased.
+    """
+    due = (
+        select(deliveries.c.id, deliveries.c.webhook_id, deliveries.c.next_attempt_at)
+        .where(
+            IS_PENDING,
+            deliveries.c.next_attempt_at
+            <= bindparam("now", type_=deliveries.c.next_attempt_at.type),
+            # IS TRUE: see claims._due_query (a filter, not a join driven by webhooks)
+            exists()
+            .where(webhooks.c.id == deliveries.c.webhook_id, webhooks.c.status == WORKING)
+            .is_(true()),
+            deliveries.c.webhook_id.not_in(select(busy.c.webhook_id).where(busy.c.n >= _CAP)),
+        )
+        .order_by(deliveries.c.next_attempt_at)
+        .limit(bindparam("take", type_=Integer))
+        .with_for_update(skip_locked=True)
+        .cte("due")
     )
-    .order_by(deliveries.c.next_attempt_at)
-    .limit(bindparam("take", type_=Integer))
-    .with_for_update(skip_locked=True)
-    .cte("due")
-)
-_RANKED = (
-    select(
-        _DUE.c.id,
-        _DUE.c.next_attempt_at,
-        (
-            func.row_number().over(
-                partition_by=_DUE.c.webhook_id, order_by=(_DUE.c.next_attempt_at, _DUE.c.id)
-            )
-            + func.coalesce(_BUSY.c.n, 0)
-        ).label("place"),
+    ranked = (
+        select(
+            due.c.id,
+            due.c.next_attempt_at,
+            (
+                func.row_number().over(
+                    partition_by=due.c.webhook_id, order_by=(due.c.next_attempt_at, due.c.id)
+                )
+                + func.coalesce(busy.c.n, 0)
+            ).label("place"),
+        )
+        .select_from(due.outerjoin(busy, busy.c.webhook_id == due.c.webhook_id))
+        .subquery("ranked")
     )
-    .select_from(_DUE.outerjoin(_BUSY, _BUSY.c.webhook_id == _DUE.c.webhook_id))
-    .subquery("ranked")
-)
-_CHOSEN = (
-    select(_RANKED.c.id)
-    .where(_RANKED.c.place <= _CAP)
-    .order_by(_RANKED.c.next_attempt_at)
-    .limit(bindparam("limit", type_=Integer))
-    .cte("chosen")
-)
-_SECRETS = (
-    select(
-        func.array_agg(
-            postgresql.aggregate_order_by(
-                webhook_secrets.c.ciphertext, webhook_secrets.c.expires_at.desc().nulls_first()
+    chosen = (
+        select(ranked.c.id)
+        .where(ranked.c.place <= _CAP)
+        .order_by(ranked.c.next_attempt_at)
+        .limit(bindparam("limit", type_=Integer))
+        .cte("chosen")
+    )
+    secrets = (
+        select(
+            func.array_agg(
+                postgresql.aggregate_order_by(
+                    webhook_secrets.c.ciphertext, webhook_secrets.c.expires_at.desc().nulls_first()
+                )
             )
         )
+        .where(
+            webhook_secrets.c.webhook_id == deliveries.c.webhook_id,
+            or_(
+                webhook_secrets.c.expires_at.is_(None),
+                webhook_secrets.c.expires_at > bindparam("now", type_=deliveries.c.updated_at.type),
+            ),
+        )
+        .correlate(deliveries)
+        .scalar_subquery()
+        .label("secrets")
     )
-    .where(
-        webhook_secrets.c.webhook_id == deliveries.c.webhook_id,
-        or_(
-            webhook_secrets.c.expires_at.is_(None),
-            webhook_secrets.c.expires_at > bindparam("now", type_=deliveries.c.updated_at.type),
-        ),
+    leased = (
+        update(deliveries)
+        .where(
+            deliveries.c.id == chosen.c.id,
+            events.c.id == deliveries.c.event_id,
+            webhooks.c.id == deliveries.c.webhook_id,
+            platforms.c.id == deliveries.c.platform_id,
+        )
+        .values(
+            state=IN_FLIGHT,
+            lease_owner=bindparam("owner"),
+            lease_expires_at=bindparam("lease_until", type_=deliveries.c.lease_expires_at.type),
+            updated_at=bindparam("now", type_=deliveries.c.updated_at.type),
+        )
+        .returning(*DUE_COLUMNS, deliveries.c.next_attempt_at, secrets)
+        .cte("leased")
     )
-    .correlate(deliveries)
-    .scalar_subquery()
-    .label("secrets")
-)
-_CLAIM = (
-    update(deliveries)
-    .where(
-        deliveries.c.id == _CHOSEN.c.id,
-        events.c.id == deliveries.c.event_id,
-        webhooks.c.id == deliveries.c.webhook_id,
-        platforms.c.id == deliveries.c.platform_id,
+    fifo_webhooks = exists().where(IS_FIFO, webhooks.c.status == WORKING)  # ix_webhooks_fifo
+    next_due = select(func.min(deliveries.c.next_attempt_at)).where(IS_PENDING).scalar_subquery()
+    statement = select(  # typed NULLs: the first SELECT's types process every row
+        *leased.c,
+        cast(null(), Boolean).label("fifo_webhooks"),
+        cast(null(), deliveries.c.next_attempt_at.type).label("next_due_at"),
+    ).union_all(
+        select(
+            *(null() for _ in leased.c),
+            fifo_webhooks.label("fifo_webhooks"),
+            next_due.label("next_due_at"),
+        )
     )
-    .values(
-        state=IN_FLIGHT,
-        lease_owner=bindparam("owner"),
-        lease_expires_at=bindparam("lease_until", type_=deliveries.c.lease_expires_at.type),
-        updated_at=bindparam("now", type_=deliveries.c.updated_at.type),
+    if not publish:
+        return statement
+    load = union_all(
+        select(_MINE.c.key.label("webhook_id"), cast(_MINE.c.value, Integer).label("n")),
+        select(leased.c.webhook_id, literal_column("1")),
+    ).subquery("load")
+    summed = (
+        select(load.c.webhook_id, func.sum(load.c.n).label("n"))
+        .group_by(load.c.webhook_id)
+        .subquery("summed")
     )
-    .returning(*DUE_COLUMNS, deliveries.c.next_attempt_at, _SECRETS)
-)
-"""The whole claim in one statement, built once (a worker runs it every round).
+    as_json = func.jsonb_object_agg(summed.c.webhook_id, summed.c.n)
+    new_load = select(cast(func.coalesce(as_json, cast("{}", postgresql.JSONB)), Text))
+    published = (
+        update(workers)
+        .where(workers.c.name == bindparam("owner"))
+        .values(load=new_load.scalar_subquery())
+        .returning(workers.c.name)
+        .cte("published")
+    )
+    return statement.add_cte(published)
 
-In-flight counts per webhook (``busy``), the due rows of webhooks under their cap,
-oldest first and locked (``due``: ``limit * LOOKAHEAD`` of them, so a webhook that
-fills its cap partway leaves room for the others), each one's place in its webhook's
-queue after what is in flight (``ranked``), the first ``limit`` of those within the
-cap (``chosen``), leased and read with what a send needs, its webhook's signing
-secrets included (current first, then the later-expiring). It was five statements,
-each a round trip: with two workers and a busy server those trips, not the SQL, were
-most of a claim's time."""
 
-
-_LEASED = _CLAIM.cte("leased")
-_FIFO_WEBHOOKS = exists().where(IS_FIFO, webhooks.c.status == WORKING)  # ix_webhooks_fifo
-_NEXT_DUE = select(func.min(deliveries.c.next_attempt_at)).where(IS_PENDING).scalar_subquery()
-_CLAIM_AND_LOOK = select(  # typed NULLs: the first SELECT's types process every row
-    *_LEASED.c,
-    cast(null(), Boolean).label("fifo_webhooks"),
-    cast(null(), deliveries.c.next_attempt_at.type).label("next_due_at"),
-).union_all(
-    select(
-        *(null() for _ in _LEASED.c),
-        _FIFO_WEBHOOKS.label("fifo_webhooks"),
-        _NEXT_DUE.label("next_due_at"),
-    )
-)
-"""``_CLAIM``, its leased rows, and one row more (its ``id`` NULL) with what the rest of
-the round would have asked in statements of their own: whether any working webhook is
-FIFO (if none, ``ordering.claim_heads`` has nothing to look for) and the next due time
-of what is pending. That row sees the database as the statement began: before the
-lease, so its due time is the queue's only when nothing was leased."""
+_CLAIM_COUNTING = _claim_and_look(_COUNTED, publish=False)
+_CLAIM_PUBLISHING = _claim_and_look(_PUBLISHED, publish=True)
 
 
 @dataclass(frozen=True)
@@ -207,11 +278,13 @@ def claim(
     limit: int,
     per_webhook_cap: int,
     lookahead: int,
+    in_flight: InFlight | None = None,
 ) -> Claim:
-    """Lease up to ``limit`` due deliveries within ``per_webhook_cap`` (``_CLAIM``),
-    with their ``DUE_COLUMNS`` and ``secrets``, oldest due first; and look
-    (``_CLAIM_AND_LOOK``)."""
-    params = {
+    """Lease up to ``limit`` due deliveries within ``per_webhook_cap``, with their
+    ``DUE_COLUMNS`` and ``secrets``, oldest due first; and look (``_claim_and_look``).
+    In flight counts ``in_flight`` and the peers' published loads, or, without it,
+    the deliveries themselves."""
+    params: dict[str, Any] = {
         "now": now,
         "take": limit * lookahead,
         "limit": limit,
@@ -219,7 +292,13 @@ def claim(
         "owner": owner,
         "lease_until": lease_until,
     }
-    rows = conn.execute(_CLAIM_AND_LOOK, params).all()
+    statement = _CLAIM_COUNTING
+    if in_flight is not None:
+        statement = _CLAIM_PUBLISHING
+        mine = {hook: n for hook, n in in_flight.mine.items() if n > 0}
+        params["own_load"] = json.dumps(mine, separators=(",", ":"))
+        params["peers_since"] = in_flight.peers_alive_since
+    rows = conn.execute(statement, params).all()
     (look,) = [r for r in rows if r.id is None]
     leased = sorted((r for r in rows if r.id is not None), key=lambda r: r.next_attempt_at)
     return Claim(leased, bool(look.fifo_webhooks), look.next_due_at)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, text
 
-from hookline.domain.deliveries import DeliveryState, DueDelivery, Round, Settlement
+from hookline.domain.deliveries import DeliveryState, DueDelivery, InFlight, Round, Settlement
 from hookline.domain.models import StopReason
 from hookline.domain.settlement import failing_too_long, health_of
 from hookline.store import (
@@ -109,6 +109,7 @@ class DeliveryQueue:
         limit: int,
         per_webhook_cap: int,
         peek: bool,
+        in_flight: InFlight | None = None,
     ) -> Round:
         """``settle_and_claim``; with ``peek``, a claim that leased nothing also reads the
         next due time, in the same transaction.
@@ -130,6 +131,7 @@ class DeliveryQueue:
                 lease_until=lease_until,
                 limit=limit,
                 per_webhook_cap=per_webhook_cap,
+                in_flight=in_flight,
             )
             due, heads = claimed.leased, []
             if claimed.fifo_webhooks:  # FIFO webhooks' next deliveries (store.ordering)

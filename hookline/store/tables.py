@@ -316,4 +316,8 @@ workers = Table(
     Column("name", String(64), primary_key=True),
     Column("started_at", UTCDateTime, nullable=False),
     Column("heartbeat_at", UTCDateTime, nullable=False),
+    # Its deliveries in flight per webhook as of its last claim (JSON: {webhook id: n}),
+    # written by that claim's statement on PostgreSQL: what the others' claims count
+    # against each webhook's cap, instead of reading deliveries (domain InFlight).
+    Column("load", Text, nullable=True),
 )

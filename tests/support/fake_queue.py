@@ -18,6 +18,7 @@ from hookline.domain.deliveries import (
     AttemptResult,
     DeliveryState,
     DueDelivery,
+    InFlight,
     Outgoing,
     Round,
     Settlement,
@@ -46,6 +47,8 @@ class FakeQueue:
     claims: int = 0
     heartbeats: dict[str, datetime] = field(default_factory=dict)
     signed_off: list[str] = field(default_factory=list)
+    in_flight_told: list[InFlight | None] = field(default_factory=list)
+    """What each round was told of the worker's own in-flight deliveries."""
 
     dialect = "fake"
     url = "fake://"
@@ -92,9 +95,11 @@ class FakeQueue:
         settlements: Sequence[Settlement],
         *,
         peek: bool,
+        in_flight: InFlight | None = None,
         **claim: Any,
     ) -> Round:
         """``settle_and_claim``, then with ``peek`` and nothing leased, ``next_due_at``."""
+        self.in_flight_told.append(in_flight)
         leased = self.settle_and_claim(settlements, **claim)
         if peek and not leased:
             return Round([], peeked=True, next_due_at=self.next_due_at())

@@ -261,3 +261,31 @@ async def test_an_idle_worker_learns_the_next_due_time_from_its_round() -> None:
     await running
     assert queue.reads["alone"] == 0
     assert queue.reads["in a round"] >= 2  # before the delivery was due, and after it
+
+
+async def test_each_round_tells_the_queue_what_the_worker_has_in_flight() -> None:
+    """Its claim counts these against each webhook's cap, with its live peers' loads
+    (``InFlight``): the database need not count the deliveries in flight."""
+    queue = FakeQueue()
+    for i in range(2):
+        queue.add(f"dlv_slow_{i}", "wh_slow")
+    queue.add("dlv_fast", "wh_fast")
+    sender = FakeSender(held=frozenset({"https://receiver.example/wh_slow"}))
+    clock = Clock()
+    worker = make_worker(
+        queue, sender, clock, poll_interval=3600.0, dead_after=3.0, shutdown_timeout=0.0
+    )
+    running = asyncio.create_task(worker.run())
+    await sender.until_sent(3)
+
+    async def fast_one_written() -> None:  # by the round its finished send starts
+        while not queue.settled:
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(fast_one_written(), 5)
+    worker.stop()
+    await running
+    first, last = queue.in_flight_told[0], queue.in_flight_told[-1]
+    assert first is not None and dict(first.mine) == {}  # nothing in flight yet
+    assert last is not None and dict(last.mine) == {"wh_slow": 2}  # the fast one is done
+    assert clock() - last.peers_alive_since <= timedelta(seconds=3)

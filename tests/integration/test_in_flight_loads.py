@@ -1,0 +1,116 @@
+"""A PostgreSQL claim counts a webhook's in-flight deliveries from the workers' loads.
+
+Each worker tells its claim what it has in flight per webhook (``InFlight``); the claim
+adds its live peers' ``workers.load`` and writes the claimer's own new load in the same
+statement. It reads no delivery to count them: counting ``deliveries`` read every row
+version a claim made since the last vacuum whenever PostgreSQL chose a bitmap scan
+(migration 0014). SQLite counts the deliveries, which costs it nothing of the kind.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from hookline.domain.deliveries import DueDelivery, InFlight
+from hookline.store import workers
+from hookline.store.tables import deliveries
+from hookline.store.tables import workers as workers_table
+from tests.conftest import FakeClock
+from tests.support.engine import Setup, make_setup
+
+pytestmark = [pytest.mark.postgres, pytest.mark.parametrize("db", ["postgresql"], indirect=True)]
+
+CAP = 3
+LEASE = timedelta(seconds=60)
+DEAD_AFTER = timedelta(seconds=3)
+
+
+def claim(setup: Setup, owner: str, clock: FakeClock, mine: dict[str, int]) -> list[DueDelivery]:
+    now = clock.now
+    return setup.ctx.queue.round(
+        [],
+        owner=owner,
+        now=now,
+        lease_until=now + LEASE,
+        limit=10,
+        per_webhook_cap=CAP,
+        peek=False,
+        in_flight=InFlight(mine, peers_alive_since=now - DEAD_AFTER),
+    ).leased
+
+
+def beat(setup: Setup, name: str, at: object, load: dict[str, int] | None = None) -> None:
+    with setup.ctx.db.write() as conn:
+        workers.beat(conn, name, at)  # type: ignore[arg-type]
+        if load is not None:
+            conn.execute(
+                update(workers_table)
+                .where(workers_table.c.name == name)
+                .values(load=json.dumps(load))
+            )
+
+
+def load_of(setup: Setup, name: str) -> dict[str, int]:
+    with setup.ctx.db.read() as conn:
+        text = conn.execute(
+            select(workers_table.c.load).where(workers_table.c.name == name)
+        ).scalar_one()
+    return dict(json.loads(text))
+
+
+@pytest.fixture
+def setup(ctx: object, clock: FakeClock) -> Setup:
+    made = make_setup(ctx, ["http://127.0.0.1:9/hook"])  # type: ignore[arg-type]
+    for _ in range(10):
+        made.publish()
+    return made
+
+
+def test_a_live_peers_load_fills_the_cap(setup: Setup, clock: FakeClock) -> None:
+    (hook,) = setup.webhook_ids
+    beat(setup, "me", clock.now)
+    beat(setup, "peer", clock.now, load={hook: CAP})
+    assert claim(setup, "me", clock, {}) == []
+
+
+def test_a_dead_peers_load_counts_for_nothing(setup: Setup, clock: FakeClock) -> None:
+    (hook,) = setup.webhook_ids
+    beat(setup, "me", clock.now)
+    beat(setup, "peer", clock.now - DEAD_AFTER - timedelta(seconds=1), load={hook: CAP})
+    assert len(claim(setup, "me", clock, {})) == CAP
+
+
+def test_its_own_count_and_a_peers_add_up(setup: Setup, clock: FakeClock) -> None:
+    (hook,) = setup.webhook_ids
+    beat(setup, "me", clock.now)
+    beat(setup, "peer", clock.now, load={hook: 1})
+    assert len(claim(setup, "me", clock, {hook: 1})) == CAP - 2
+
+
+def test_the_claim_publishes_what_the_claimer_now_holds(setup: Setup, clock: FakeClock) -> None:
+    (hook,) = setup.webhook_ids
+    beat(setup, "me", clock.now, load={"wh_gone": 9})  # an old load is replaced, not added to
+    leased = claim(setup, "me", clock, {hook: 1, "wh_other": 2})
+    assert len(leased) == CAP - 1
+    assert load_of(setup, "me") == {hook: CAP, "wh_other": 2}
+    beat(setup, "peer", clock.now)
+    assert claim(setup, "peer", clock, {}) == []  # the cap is full, as "me" published it
+
+
+def test_deliveries_in_flight_are_not_what_is_counted(setup: Setup, clock: FakeClock) -> None:
+    """Rows leased by a process with no load (a resend's lease, say) are not counted:
+    proof that the claim reads loads, not deliveries. A worker's own rows always are,
+    through its own count."""
+    taken = [r.id for r in setup.deliveries()][:CAP]
+    with setup.ctx.db.write() as conn:
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(taken))
+            .values(state="in_flight", lease_owner="resend", lease_expires_at=clock.now + LEASE)
+        )
+    beat(setup, "me", clock.now)
+    assert len(claim(setup, "me", clock, {})) == CAP
