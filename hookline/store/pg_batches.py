@@ -108,7 +108,9 @@ _LOADS = union_all(
     .where(
         workers.c.name != bindparam("owner"),
         workers.c.heartbeat_at >= bindparam("peers_since", type_=workers.c.heartbeat_at.type),
-        workers.c.load.is_not(None),
+        # an object: a peer's load of any other shape (none is written) is no reason
+        # for every claim to fail
+        func.jsonb_typeof(cast(workers.c.load, postgresql.JSONB)) == "object",
     ),
 ).subquery("loads")
 _PUBLISHED = (
@@ -242,7 +244,8 @@ def _claim_and_look(busy: CTE, *, publish: bool) -> CompoundSelect[Any]:
         .subquery("summed")
     )
     as_json = func.jsonb_object_agg(summed.c.webhook_id, summed.c.n)
-    new_load = select(cast(func.coalesce(as_json, cast("{}", postgresql.JSONB)), Text))
+    nothing = cast(literal_column("'{}'"), postgresql.JSONB)  # a literal: no JSON bind
+    new_load = select(cast(func.coalesce(as_json, nothing), Text))
     published = (
         update(workers)
         .where(workers.c.name == bindparam("owner"))

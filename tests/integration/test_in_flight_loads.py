@@ -114,3 +114,28 @@ def test_deliveries_in_flight_are_not_what_is_counted(setup: Setup, clock: FakeC
         )
     beat(setup, "me", clock.now)
     assert len(claim(setup, "me", clock, {})) == CAP
+
+
+def test_a_claimer_with_nothing_in_flight_publishes_an_empty_load(
+    setup: Setup, clock: FakeClock
+) -> None:
+    """Its peers read it as nothing: an empty JSON object, not a JSON string or NULL."""
+    (hook,) = setup.webhook_ids
+    beat(setup, "idle", clock.now)
+    with setup.ctx.db.write() as conn:
+        conn.execute(update(deliveries).values(next_attempt_at=clock.now + LEASE))  # none due
+    assert claim(setup, "idle", clock, {}) == []
+    assert load_of(setup, "idle") == {}
+    clock.advance(seconds=61)
+    beat(setup, "idle", clock.now)
+    beat(setup, "me", clock.now)
+    assert len(claim(setup, "me", clock, {})) == CAP
+    assert load_of(setup, "me") == {hook: CAP}
+
+
+def test_a_peers_load_of_another_shape_is_passed_over(setup: Setup, clock: FakeClock) -> None:
+    beat(setup, "me", clock.now)
+    beat(setup, "odd", clock.now)
+    with setup.ctx.db.write() as conn:
+        conn.execute(update(workers_table).where(workers_table.c.name == "odd").values(load="[1]"))
+    assert len(claim(setup, "me", clock, {})) == CAP
