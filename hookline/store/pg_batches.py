@@ -246,10 +246,12 @@ def _claim_and_look(busy: CTE, *, publish: bool) -> CompoundSelect[Any]:
     as_json = func.jsonb_object_agg(summed.c.webhook_id, summed.c.n)
     nothing = cast(literal_column("'{}'"), postgresql.JSONB)  # a literal: no JSON bind
     new_load = select(cast(func.coalesce(as_json, nothing), Text))
+    new_value = new_load.scalar_subquery()
     published = (
         update(workers)
-        .where(workers.c.name == bindparam("owner"))
-        .values(load=new_load.scalar_subquery())
+        # an idle worker's rounds leave its row alone: no row version per round
+        .where(workers.c.name == bindparam("owner"), workers.c.load.is_distinct_from(new_value))
+        .values(load=new_value)
         .returning(workers.c.name)
         .cte("published")
     )

@@ -13,7 +13,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from hookline.domain.deliveries import DueDelivery, InFlight
 from hookline.store import workers
@@ -56,10 +56,17 @@ def beat(setup: Setup, name: str, at: object, load: dict[str, int] | None = None
 
 def load_of(setup: Setup, name: str) -> dict[str, int]:
     with setup.ctx.db.read() as conn:
-        text = conn.execute(
+        raw = conn.execute(
             select(workers_table.c.load).where(workers_table.c.name == name)
         ).scalar_one()
-    return dict(json.loads(text))
+    return dict(json.loads(raw))
+
+
+def row_version(setup: Setup, name: str) -> str:
+    """The transaction that wrote the row's current version (PostgreSQL's ``xmin``)."""
+    with setup.ctx.db.read() as conn:
+        found = conn.execute(text("SELECT xmin::text FROM workers WHERE name = :n"), {"n": name})
+        return str(found.scalar_one())
 
 
 @pytest.fixture
@@ -126,6 +133,9 @@ def test_a_claimer_with_nothing_in_flight_publishes_an_empty_load(
         conn.execute(update(deliveries).values(next_attempt_at=clock.now + LEASE))  # none due
     assert claim(setup, "idle", clock, {}) == []
     assert load_of(setup, "idle") == {}
+    version = row_version(setup, "idle")
+    assert claim(setup, "idle", clock, {}) == []
+    assert row_version(setup, "idle") == version  # unchanged: the row is not rewritten
     clock.advance(seconds=61)
     beat(setup, "idle", clock.now)
     beat(setup, "me", clock.now)
