@@ -23,7 +23,6 @@ from sqlalchemy import (
     CompoundSelect,
     Connection,
     Integer,
-    Text,
     bindparam,
     cast,
     exists,
@@ -33,7 +32,6 @@ from sqlalchemy import (
     or_,
     select,
     true,
-    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql
@@ -42,6 +40,7 @@ from sqlalchemy.sql.selectable import CTE
 
 from hookline.domain.deliveries import Attempt, DeliveryState, InFlight
 from hookline.domain.models import WebhookStatus
+from hookline.store import loads
 from hookline.store.bulk import columns_of, id_rows, ids_of, unnest_of
 from hookline.store.ordering import IS_FIFO
 from hookline.store.tables import (
@@ -51,7 +50,6 @@ from hookline.store.tables import (
     platforms,
     webhook_secrets,
     webhooks,
-    workers,
 )
 from hookline.store.webhooks import RETRY_POLICY
 
@@ -90,61 +88,36 @@ _COUNTED = (
 its own (``claim(in_flight=None)``: tests and tools). A bitmap scan of
 ``ix_deliveries_in_flight`` here reads every entry made since the last vacuum."""
 
-_MINE = (
-    func.jsonb_each_text(cast(bindparam("own_load", type_=Text()), postgresql.JSONB))
-    .table_valued("key", "value")
-    .render_derived(name="mine")
-)
-_THEIRS = (
-    func.jsonb_each_text(cast(workers.c.load, postgresql.JSONB))
-    .table_valued("key", "value")
-    .render_derived(name="theirs")
-)
-_LOADS = union_all(
-    select(_MINE.c.key.label("webhook_id"), cast(_MINE.c.value, Integer).label("n")),
-    select(_THEIRS.c.key, cast(_THEIRS.c.value, Integer))
-    .select_from(workers)
-    .join(_THEIRS, true())
-    .where(
-        workers.c.name != bindparam("owner"),
-        workers.c.heartbeat_at >= bindparam("peers_since", type_=workers.c.heartbeat_at.type),
-        # an object: a peer's load of any other shape (none is written) is no reason
-        # for every claim to fail
-        func.jsonb_typeof(cast(workers.c.load, postgresql.JSONB)) == "object",
-    ),
-).subquery("loads")
-_PUBLISHED = (
-    select(_LOADS.c.webhook_id, func.sum(_LOADS.c.n).label("n"))
-    .group_by(_LOADS.c.webhook_id)
-    .cte("busy")
-)
-"""In-flight counts from the workers themselves: the claimer's own (``own_load``, JSON)
-and each live peer's ``workers.load`` as of its last claim. No delivery is read, so the
-count costs the same however much history the table holds."""
-
 _CAP = bindparam("cap", type_=Integer)
 
 
-def _claim_and_look(busy: CTE, *, publish: bool) -> CompoundSelect[Any]:
-    """The whole claim in one statement, built once per form (a worker runs it every
-    round); ``busy`` says what is in flight per webhook.
+_SECRETS = (
+    select(
+        func.array_agg(
+            postgresql.aggregate_order_by(
+                webhook_secrets.c.ciphertext, webhook_secrets.c.expires_at.desc().nulls_first()
+            )
+        )
+    )
+    .where(
+        webhook_secrets.c.webhook_id == deliveries.c.webhook_id,
+        or_(
+            webhook_secrets.c.expires_at.is_(None),
+            webhook_secrets.c.expires_at > bindparam("now", type_=deliveries.c.updated_at.type),
+        ),
+    )
+    .correlate(deliveries)
+    .scalar_subquery()
+    .label("secrets")
+)
+"""A leased delivery's webhook's signing secrets: current first, then the later-expiring."""
 
-    The due rows of webhooks under their cap, oldest first and locked (``due``:
+
+def _chosen(busy: CTE) -> CTE:
+    """The due rows of webhooks under their cap, oldest first and locked (``due``:
     ``limit * LOOKAHEAD`` of them, so a webhook that fills its cap partway leaves room
     for the others), each one's place in its webhook's queue after what is in flight
-    (``ranked``), the first ``limit`` of those within the cap (``chosen``), leased and
-    read with what a send needs, its webhook's signing secrets included (current first,
-    then the later-expiring). It was five statements, each a round trip: with two
-    workers and a busy server those trips, not the SQL, were most of a claim's time.
-    With ``publish`` the claimer's row in ``workers`` gets its new load: its own count
-    plus what it just leased, for its peers' next claims.
-
-    Then one row more (its ``id`` NULL) with what the rest of the round would have
-    asked in statements of their own: whether any working webhook is FIFO (if none,
-    ``ordering.claim_heads`` has nothing to look for) and the next due time of what is
-    pending. That row sees the database as the statement began: before the lease, so
-    its due time is the queue's only when nothing was leased.
-    """
+    (``ranked``), and the first ``limit`` of those within the cap."""
     due = (
         select(deliveries.c.id, deliveries.c.webhook_id, deliveries.c.next_attempt_at)
         .where(
@@ -162,47 +135,26 @@ def _claim_and_look(busy: CTE, *, publish: bool) -> CompoundSelect[Any]:
         .with_for_update(skip_locked=True)
         .cte("due")
     )
+    place = func.row_number().over(
+        partition_by=due.c.webhook_id, order_by=(due.c.next_attempt_at, due.c.id)
+    ) + func.coalesce(busy.c.n, 0)
     ranked = (
-        select(
-            due.c.id,
-            due.c.next_attempt_at,
-            (
-                func.row_number().over(
-                    partition_by=due.c.webhook_id, order_by=(due.c.next_attempt_at, due.c.id)
-                )
-                + func.coalesce(busy.c.n, 0)
-            ).label("place"),
-        )
+        select(due.c.id, due.c.next_attempt_at, place.label("place"))
         .select_from(due.outerjoin(busy, busy.c.webhook_id == due.c.webhook_id))
         .subquery("ranked")
     )
-    chosen = (
+    return (
         select(ranked.c.id)
         .where(ranked.c.place <= _CAP)
         .order_by(ranked.c.next_attempt_at)
         .limit(bindparam("limit", type_=Integer))
         .cte("chosen")
     )
-    secrets = (
-        select(
-            func.array_agg(
-                postgresql.aggregate_order_by(
-                    webhook_secrets.c.ciphertext, webhook_secrets.c.expires_at.desc().nulls_first()
-                )
-            )
-        )
-        .where(
-            webhook_secrets.c.webhook_id == deliveries.c.webhook_id,
-            or_(
-                webhook_secrets.c.expires_at.is_(None),
-                webhook_secrets.c.expires_at > bindparam("now", type_=deliveries.c.updated_at.type),
-            ),
-        )
-        .correlate(deliveries)
-        .scalar_subquery()
-        .label("secrets")
-    )
-    leased = (
+
+
+def _leased(chosen: CTE) -> CTE:
+    """The chosen rows leased, and read with what a send needs."""
+    return (
         update(deliveries)
         .where(
             deliveries.c.id == chosen.c.id,
@@ -216,9 +168,25 @@ def _claim_and_look(busy: CTE, *, publish: bool) -> CompoundSelect[Any]:
             lease_expires_at=bindparam("lease_until", type_=deliveries.c.lease_expires_at.type),
             updated_at=bindparam("now", type_=deliveries.c.updated_at.type),
         )
-        .returning(*DUE_COLUMNS, deliveries.c.next_attempt_at, secrets)
+        .returning(*DUE_COLUMNS, deliveries.c.next_attempt_at, _SECRETS)
         .cte("leased")
     )
+
+
+def _claim_and_look(busy: CTE, *, publish: bool) -> CompoundSelect[Any]:
+    """The whole claim in one statement, built once per form (a worker runs it every
+    round); ``busy`` says what is in flight per webhook, ``publish`` writes the
+    claimer's load (``loads.published``).
+
+    It was five statements, each a round trip: with two workers and a busy server
+    those trips, not the SQL, were most of a claim's time. The leased rows come with one
+    row more (its ``id`` NULL) with what the rest of the round would have asked in
+    statements of their own: whether any working webhook is FIFO (if none,
+    ``ordering.claim_heads`` has nothing to look for) and the next due time of what is
+    pending. That row sees the database as the statement began: before the lease, so
+    its due time is the queue's only when nothing was leased.
+    """
+    leased = _leased(_chosen(busy))
     fifo_webhooks = exists().where(IS_FIFO, webhooks.c.status == WORKING)  # ix_webhooks_fifo
     next_due = select(func.min(deliveries.c.next_attempt_at)).where(IS_PENDING).scalar_subquery()
     statement = select(  # typed NULLs: the first SELECT's types process every row
@@ -232,34 +200,11 @@ def _claim_and_look(busy: CTE, *, publish: bool) -> CompoundSelect[Any]:
             next_due.label("next_due_at"),
         )
     )
-    if not publish:
-        return statement
-    load = union_all(
-        select(_MINE.c.key.label("webhook_id"), cast(_MINE.c.value, Integer).label("n")),
-        select(leased.c.webhook_id, literal_column("1")),
-    ).subquery("load")
-    summed = (
-        select(load.c.webhook_id, func.sum(load.c.n).label("n"))
-        .group_by(load.c.webhook_id)
-        .subquery("summed")
-    )
-    as_json = func.jsonb_object_agg(summed.c.webhook_id, summed.c.n)
-    nothing = cast(literal_column("'{}'"), postgresql.JSONB)  # a literal: no JSON bind
-    new_load = select(cast(func.coalesce(as_json, nothing), Text))
-    new_value = new_load.scalar_subquery()
-    published = (
-        update(workers)
-        # an idle worker's rounds leave its row alone: no row version per round
-        .where(workers.c.name == bindparam("owner"), workers.c.load.is_distinct_from(new_value))
-        .values(load=new_value)
-        .returning(workers.c.name)
-        .cte("published")
-    )
-    return statement.add_cte(published)
+    return statement.add_cte(loads.published(leased)) if publish else statement
 
 
 _CLAIM_COUNTING = _claim_and_look(_COUNTED, publish=False)
-_CLAIM_PUBLISHING = _claim_and_look(_PUBLISHED, publish=True)
+_CLAIM_PUBLISHING = _claim_and_look(loads.COUNTED, publish=True)
 
 
 @dataclass(frozen=True)
