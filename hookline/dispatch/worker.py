@@ -249,7 +249,7 @@ class Worker:
         # Idle after this round unless it leases something: then it needs the next due
         # time, which the round reads in its own transaction if it leased nothing.
         peek = limit > 0 and self._due.must_read(sending=bool(self._sending))
-        # on the loop, which changes _sending: what its live peers' loads add up with
+        # what its live peers' published loads add up with (read here, on the loop)
         peers = self.clock() - timedelta(seconds=self.settings.dead_after)
         mine = InFlight(self._sending.per_webhook(), peers_alive_since=peers)
         call = (self._settle_and_claim, batch, limit, peek, mine)
@@ -350,7 +350,7 @@ class Worker:
         """Let in-flight sends finish (bounded), release what did not, write results."""
         if self._sending:
             _, pending = await asyncio.wait(
-                list(self._sending.values()), timeout=self.settings.shutdown_timeout
+                self._sending.tasks(), timeout=self.settings.shutdown_timeout
             )
             for task in pending:
                 task.cancel()
@@ -381,18 +381,18 @@ class Worker:
                 result = await self._signed.attempt(due, started_at)  # or its connection was
             except SendTooLate:
                 await self._give_back([due.id])  # still in _sending: a stop waits for it
-                self._sending.pop(due.id, None)
+                self._sending.finish(due.id)
                 return
             self._results.append(
                 settlement_of(due, result, started_at=started_at, now=self.clock(), rng=self.rng)
             )
             self.sent += 1
-            del self._sending[due.id]
+            self._sending.finish(due.id)
         except asyncio.CancelledError:
             raise  # still in _sending: released by _drain
         except Exception:
             log.exception("delivery %s could not be attempted; its lease will expire", due.id)
-            self._sending.pop(due.id, None)
+            self._sending.finish(due.id)
         finally:
             if self._event is not None:
                 self._event.set()

@@ -126,9 +126,9 @@ class SurveyCakeJob:
         now = self.ctx.clock()
         self._purge(now)
         after = self.settings.dead_after
-        dead = None if after is None else store.DeadWorkers(now - after, alive=self.name)
+        dead_before = None if after is None else now - after
         with self.ctx.db.read() as conn:
-            if not store.any_due(conn, now, dead):
+            if not store.any_due(conn, now, dead_before=dead_before, alive=self.name):
                 return []
         with self.ctx.db.write() as conn:
             return store.claim(
@@ -137,7 +137,8 @@ class SurveyCakeJob:
                 now=now,
                 lease_until=now + timedelta(seconds=self.settings.lease_seconds),
                 limit=self.settings.batch,
-                dead=dead,
+                dead_before=dead_before,
+                alive=self.name,
             )
 
     def _purge(self, now: datetime) -> None:

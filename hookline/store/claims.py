@@ -26,7 +26,6 @@ from sqlalchemy import (
     Connection,
     Integer,
     Select,
-    and_,
     bindparam,
     delete,
     exists,
@@ -45,6 +44,7 @@ from hookline.store import health, pg_batches, settles
 from hookline.store.db import chunks
 from hookline.store.tables import deliveries, events, platforms, webhooks, workers
 from hookline.store.webhooks import RETRY_POLICY, active_secret_ciphertexts_of
+from hookline.store.workers import silent
 
 LOOKAHEAD = 2  # rows read per place to fill, so saturated webhooks can be skipped
 PENDING = DeliveryState.PENDING.value
@@ -282,9 +282,7 @@ def reclaim_expired(
     that kills workers cannot loop for ever), and is due again now.
     """
     lapsed = deliveries.c.lease_expires_at < now
-    stale = workers.c.heartbeat_at < dead_before if dead_before is not None else None
-    if stale is not None and alive is not None:
-        stale = and_(stale, workers.c.name != alive)
+    stale = None if dead_before is None else silent(dead_before, alive=alive)
     if stale is not None:
         dead = select(workers.c.name).where(stale)
         lapsed = or_(lapsed, deliveries.c.lease_owner.in_(dead.scalar_subquery()))

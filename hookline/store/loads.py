@@ -4,7 +4,7 @@ A PostgreSQL claim used to count every webhook's in-flight deliveries in ``deliv
 and whenever the planner read ``ix_deliveries_in_flight`` with a bitmap scan, that count
 read every entry a claim had made since the last vacuum (migration 0014). A worker
 knows what it sends: it tells its claim (``domain.deliveries.InFlight``, bound as
-``own_load``), the claim adds its live peers' loads (``COUNTED``) and writes the
+``own_load``), the claim adds its live peers' loads (``BUSY``) and writes the
 claimer's new one in the same statement (``published``). These are pieces of
 ``pg_batches``' claim statement, kept here by what they hold.
 """
@@ -51,7 +51,7 @@ _LOADS = union_all(
         func.jsonb_typeof(cast(workers.c.load, postgresql.JSONB)) == "object",
     ),
 ).subquery("loads")
-COUNTED = (
+BUSY = (
     select(_LOADS.c.webhook_id, func.sum(_LOADS.c.n).label("n"))
     .group_by(_LOADS.c.webhook_id)
     .cte("busy")

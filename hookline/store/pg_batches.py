@@ -78,7 +78,7 @@ DUE_COLUMNS = (
 platform: the retry policy is the webhook's, else the platform's."""
 
 
-_COUNTED = (
+_BUSY_IN_DELIVERIES = (
     select(deliveries.c.webhook_id, func.count().label("n"))
     .where(IS_IN_FLIGHT)
     .group_by(deliveries.c.webhook_id)
@@ -203,8 +203,8 @@ def _claim_and_look(busy: CTE, *, publish: bool) -> CompoundSelect[Any]:
     return statement.add_cte(loads.published(leased)) if publish else statement
 
 
-_CLAIM_COUNTING = _claim_and_look(_COUNTED, publish=False)
-_CLAIM_PUBLISHING = _claim_and_look(loads.COUNTED, publish=True)
+_CLAIM_COUNTING = _claim_and_look(_BUSY_IN_DELIVERIES, publish=False)
+_CLAIM_PUBLISHING = _claim_and_look(loads.BUSY, publish=True)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from hookline.store.tables import (
     surveycake_surveys,
     workers,
 )
+from hookline.store.workers import silent
 
 PENDING = "pending"
 IN_FLIGHT = "in_flight"
@@ -189,33 +190,27 @@ def requeue_unknown(conn: Connection, platform_id: str, svid: str, now: datetime
     return int(done.rowcount or 0)
 
 
-@dataclass(frozen=True)
-class DeadWorkers:
-    """Workers whose leases are void before they expire: no heartbeat since ``before``.
-
-    ``alive`` (the claimer) is never among them, even if its own beats failed lately.
-    """
-
-    before: datetime
-    alive: str
-
-
-def _due(now: datetime, dead: DeadWorkers | None) -> Any:
+def _due(now: datetime, dead_before: datetime | None, alive: str | None) -> Any:
     lapsed = N.c.lease_expires_at < now
-    if dead is not None:
-        silent = select(workers.c.name).where(
-            workers.c.heartbeat_at < dead.before, workers.c.name != dead.alive
-        )
-        lapsed = or_(lapsed, N.c.lease_owner.in_(silent.scalar_subquery()))
+    if dead_before is not None:
+        dead = select(workers.c.name).where(silent(dead_before, alive=alive))
+        lapsed = or_(lapsed, N.c.lease_owner.in_(dead.scalar_subquery()))
     return or_(
         and_(N.c.state == PENDING, N.c.next_attempt_at <= now),
         and_(N.c.state == IN_FLIGHT, lapsed),
     )
 
 
-def any_due(conn: Connection, now: datetime, dead: DeadWorkers | None = None) -> bool:
+def any_due(
+    conn: Connection,
+    now: datetime,
+    *,
+    dead_before: datetime | None = None,
+    alive: str | None = None,
+) -> bool:
     """A read before the claim: an idle worker never takes the write lock to find nothing."""
-    return conn.execute(select(N.c.id).where(_due(now, dead)).limit(1)).first() is not None
+    due = _due(now, dead_before, alive)
+    return conn.execute(select(N.c.id).where(due).limit(1)).first() is not None
 
 
 def purge(conn: Connection, before: datetime, limit: int = 1000) -> int:
@@ -238,11 +233,14 @@ def claim(
     now: datetime,
     lease_until: datetime,
     limit: int,
-    dead: DeadWorkers | None = None,
+    dead_before: datetime | None = None,
+    alive: str | None = None,
 ) -> list[NotificationRow]:
-    """Lease up to ``limit`` due notifications: pending and due, or leased by the dead
-    (their lease ran out, or, with ``dead``, their worker stopped beating)."""
-    query = select(N.c.id).where(_due(now, dead)).order_by(N.c.next_attempt_at).limit(limit)
+    """Lease up to ``limit`` due notifications: pending and due, or leased by the dead:
+    their lease ran out or, with ``dead_before``, their worker stopped beating
+    (``workers.silent``, as for deliveries)."""
+    due = _due(now, dead_before, alive)
+    query = select(N.c.id).where(due).order_by(N.c.next_attempt_at).limit(limit)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     ids = list(conn.execute(query).scalars())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, and_, delete, func, insert, select, update
 
 from hookline.store.tables import workers
 
@@ -30,3 +30,11 @@ def alive(conn: Connection, since: datetime) -> int:
         select(func.count()).select_from(workers).where(workers.c.heartbeat_at >= since)
     ).scalar()
     return int(count or 0)
+
+
+def silent(before: datetime, *, alive: str | None = None) -> ColumnElement[bool]:
+    """Workers without a heartbeat since ``before``: dead, their leases void at once
+    (deliveries: ``claims.reclaim_expired``; SurveyCake notifications). ``alive``, the
+    caller, never is, even if its own beats failed lately."""
+    stale = workers.c.heartbeat_at < before
+    return stale if alive is None else and_(stale, workers.c.name != alive)
