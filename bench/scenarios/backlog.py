@@ -4,7 +4,7 @@
 
 Per backend, on a fresh database, in this process (no HTTP: the queue's own cost):
 1. claim throughput: ``--backlog-due`` deliveries due now, claimed and settled as
-   delivered by one worker loop (``settle_and_claim``, 150 at a time) until none is
+   delivered by one worker loop (``round``, 150 at a time) until none is
    left: deliveries/s, on the empty database;
 2. ``--backlog-pending`` deliveries pending for tomorrow and ``--backlog-history``
    delivered ones (with their events and attempts, 40 days old) are added, statistics
@@ -29,7 +29,13 @@ from bench import harness
 from bench.log import console
 from bench.scenarios import backlog_rows as rows
 from hookline.devtools.fake import fake_data
-from hookline.domain.deliveries import Attempt, AttemptTrigger, DeliveryState, Settlement
+from hookline.domain.deliveries import (
+    Attempt,
+    AttemptTrigger,
+    DeliveryState,
+    InFlight,
+    Settlement,
+)
 from hookline.domain.secrets import SecretBox
 from hookline.services.context import Context
 from hookline.services.ingest import IncomingEvent, ingest
@@ -75,15 +81,19 @@ def claim_rate(db: Database, due: int, prefix: str) -> float:
 
 
 def _cycle(q: DeliveryQueue, settle: list[Settlement]) -> list:  # type: ignore[type-arg]
+    """One worker round as ``hookline worker`` runs it: everything it leased last time is
+    settled here, so it has nothing in flight as it claims (``InFlight``)."""
     now = datetime.now(UTC)
-    return q.settle_and_claim(
+    return q.round(
         settle,
         owner="backlog",
         now=now,
         lease_until=now + timedelta(seconds=30),
         limit=BATCH,
         per_webhook_cap=200,
-    )
+        peek=False,
+        in_flight=InFlight({}, peers_alive_since=now - timedelta(seconds=3)),
+    ).leased
 
 
 def _delivered(delivery_id: str, webhook_id: str) -> Settlement:
