@@ -66,26 +66,6 @@ def in_flight_counts(conn: Connection) -> dict[str, int]:
     return {r[0]: int(r[1]) for r in rows}
 
 
-def claim_due(
-    conn: Connection,
-    *,
-    owner: str,
-    now: datetime,
-    lease_until: datetime,
-    limit: int,
-    per_webhook_cap: int,
-) -> list[DueDelivery]:
-    """Lease up to ``limit`` due deliveries, oldest due first, at most the cap per webhook."""
-    return claim(
-        conn,
-        owner=owner,
-        now=now,
-        lease_until=lease_until,
-        limit=limit,
-        per_webhook_cap=per_webhook_cap,
-    ).leased
-
-
 @dataclass(frozen=True)
 class Claimed:
     """A claim's leases, and what it learnt of the rest of the queue on the way."""
@@ -108,7 +88,8 @@ def claim(
     per_webhook_cap: int,
     in_flight: InFlight | None = None,
 ) -> Claimed:
-    """``claim_due``; on PostgreSQL one statement that also says whether any webhook is
+    """Lease up to ``limit`` due deliveries, oldest due first, at most the cap per
+    webhook. On PostgreSQL one statement that also says whether any webhook is
     FIFO and, if it leased nothing, when the next delivery is due (``pg_batches.claim``):
     two statements fewer in a worker's round, three in an idle one. ``in_flight``: the
     claimer's own in-flight counts, so a PostgreSQL claim reads the workers' loads

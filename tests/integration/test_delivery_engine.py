@@ -292,14 +292,14 @@ async def test_an_expired_lease_is_claimed_again(
     setup = make_setup(ctx, [receiver.url()])
     setup.publish()
     with ctx.db.write() as conn:  # a worker claims, then dies
-        claimed = claims.claim_due(
+        claimed = claims.claim(
             conn,
             owner="dead-worker",
             now=clock.now,
             lease_until=clock.now + timedelta(seconds=60),
             limit=10,
             per_webhook_cap=10,
-        )
+        ).leased
     assert len(claimed) == 1
     await worker.run_until_idle()
     assert receiver.received() == []  # still leased: nobody else sends it
@@ -332,9 +332,9 @@ def test_a_claim_carries_every_signing_secret_current_first(
     def claimed_secrets() -> list[str]:
         setup.publish()
         with ctx.db.write() as conn:
-            (due,) = claims.claim_due(
+            (due,) = claims.claim(
                 conn, owner="w", now=clock.now, lease_until=clock.now, limit=5, per_webhook_cap=5
-            )
+            ).leased
             conn.execute(deliveries.update().values(state="delivered"))
         assert due.rate_limit_per_second is None
         return [ctx.box.decrypt(c) for c in due.secret_ciphertexts]
@@ -352,9 +352,9 @@ def test_a_claim_takes_the_oldest_due_within_each_webhooks_cap(
     a, b = setup.webhook_ids
     setup.publish()  # one delivery each, claimed by another worker
     with ctx.db.write() as conn:
-        held = claims.claim_due(
+        held = claims.claim(
             conn, owner="other", now=clock.now, lease_until=clock.now, limit=5, per_webhook_cap=5
-        )
+        ).leased
     assert sorted(d.webhook_id for d in held) == sorted([a, b])
     for _ in range(4):
         clock.advance(seconds=1)
@@ -367,9 +367,9 @@ def test_a_claim_takes_the_oldest_due_within_each_webhooks_cap(
         )
     clock.advance(seconds=1)
     with ctx.db.write() as conn:
-        mine = claims.claim_due(
+        mine = claims.claim(
             conn, owner="me", now=clock.now, lease_until=clock.now, limit=10, per_webhook_cap=3
-        )
+        ).leased
     taken = [d.webhook_id for d in mine]
     assert taken.count(a) == 2 and taken.count(b) == 3  # a: 1 in flight + 2; b: 3
     created = {r.id: r.created_at for r in setup.deliveries()}
@@ -387,25 +387,25 @@ async def test_a_late_result_from_a_lost_lease_does_not_overwrite(
     setup = make_setup(ctx, [receiver.url()])
     setup.publish()
     with ctx.db.write() as conn:
-        (due,) = claims.claim_due(
+        (due,) = claims.claim(
             conn,
             owner="slow",
             now=clock.now,
             lease_until=clock.now + timedelta(seconds=1),
             limit=1,
             per_webhook_cap=1,
-        )
+        ).leased
     clock.advance(seconds=2)
     with ctx.db.write() as conn:
         claims.reclaim_expired(conn, clock.now)
-        (mine,) = claims.claim_due(
+        (mine,) = claims.claim(
             conn,
             owner="fresh",
             now=clock.now,
             lease_until=clock.now + timedelta(seconds=60),
             limit=1,
             per_webhook_cap=1,
-        )
+        ).leased
     assert mine.id == due.id
     from hookline.domain.deliveries import AttemptResult, ErrorClass
     from hookline.domain.settlement import settlement_for
