@@ -184,11 +184,18 @@ def _claim_and_look(busy: CTE, *, publish: bool) -> CompoundSelect[Any]:
     statements of their own: whether any working webhook is FIFO (if none,
     ``ordering.claim_heads`` has nothing to look for) and the next due time of what is
     pending. That row sees the database as the statement began: before the lease, so
-    its due time is the queue's only when nothing was leased.
+    its due time is the queue's only when nothing was leased, and it is read only then
+    (NULL otherwise). On PostgreSQL that read is not free: ``ix_deliveries_due`` keeps
+    an entry for every delivery claimed since the table's last vacuum, at the low end
+    the read starts from, and it passes them all (``bench.round_cost --churn``).
     """
     leased = _leased(_chosen(busy))
     fifo_webhooks = exists().where(IS_FIFO, webhooks.c.status == WORKING)  # ix_webhooks_fifo
-    next_due = select(func.min(deliveries.c.next_attempt_at)).where(IS_PENDING).scalar_subquery()
+    next_due = (
+        select(func.min(deliveries.c.next_attempt_at))
+        .where(IS_PENDING, ~exists(select(leased.c.id)))
+        .scalar_subquery()
+    )
     statement = select(  # typed NULLs: the first SELECT's types process every row
         *leased.c,
         cast(null(), Boolean).label("fifo_webhooks"),

@@ -373,3 +373,37 @@ def test_a_postgres_round_asks_only_what_it_must(ctx: Context, clock: FakeClock)
     assert idle_round() == Round([], peeked=True, next_due_at=None)
     assert sent[0].startswith("WITH busy AS") and len(sent) > 1
     assert "webhooks.ordering" in sent[1]  # ordering.claim_heads looks for its heads
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_a_postgres_claim_reads_the_next_due_time_only_when_it_leases_nothing(
+    ctx: Context, clock: FakeClock
+) -> None:
+    """That read walks ``ix_deliveries_due`` from its low end, past an entry for every
+    delivery claimed since the last vacuum: a claim that leased something skips it."""
+    from hookline.store import pg_batches
+
+    setup = make_setup(ctx, ["http://127.0.0.1:9/hook"])
+    setup.publish()
+    setup.publish()
+    first, second = sorted(setup.deliveries(), key=lambda r: r.next_attempt_at)
+    later = clock.now + timedelta(minutes=5)
+    set_row(ctx, second.id, next_attempt_at=later)
+
+    def look(limit: int) -> pg_batches.Claim:
+        with ctx.db.write() as conn:
+            return pg_batches.claim(
+                conn,
+                owner="w",
+                now=clock.now,
+                lease_until=clock.now + LEASE,
+                limit=limit,
+                per_webhook_cap=10,
+                lookahead=4,
+            )
+
+    leased = look(10)
+    assert [r.id for r in leased.rows] == [first.id] and leased.next_due_at is None
+    idle = look(10)
+    assert idle.rows == [] and idle.next_due_at == later
