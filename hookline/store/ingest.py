@@ -9,10 +9,18 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, select
+from sqlalchemy.dialects import postgresql
 
 from hookline.domain.deliveries import Attempt, DeliveryState
 from hookline.domain.models import WebhookStatus
-from hookline.store.bulk import id_rows, ids_of, insert_rows, insert_rows_returning
+from hookline.store.bulk import (
+    columns_of,
+    id_rows,
+    ids_of,
+    insert_rows,
+    insert_rows_returning,
+    unnest_of,
+)
 from hookline.store.db import CHUNK
 from hookline.store.db import chunks as _chunks
 from hookline.store.filters import IngestControls, note_controls
@@ -49,7 +57,6 @@ _FORGET_STALE_SQLITE = delete(ingest_keys).where(
     ingest_keys.c.producer_id.in_(bindparam("ids", expanding=True)), *_STALE
 )
 _WANTED = id_rows()
-_FORGET_STALE_PG = delete(ingest_keys).where(ingest_keys.c.producer_id == _WANTED.c.id, *_STALE)
 _EVENT_IDS_PG = (
     select(ingest_keys.c.producer_id, ingest_keys.c.event_id)
     .where(ingest_keys.c.platform_id == bindparam("platform_id"))
@@ -94,49 +101,70 @@ def claim_producer_ids(
     """Record producer ids (id -> our new event id); answers those seen since ``since``.
 
     The answer maps each already-known producer id to its earlier event id. Ids older
-    than the window are forgotten first. ``ON CONFLICT DO NOTHING ... RETURNING`` makes
-    two concurrent ingests of the same id agree: the second waits for the first, inserts
+    than the window are forgotten first. ``ON CONFLICT ... RETURNING`` makes two
+    concurrent ingests of the same id agree: the second waits for the first, inserts
     nothing, and finds the first one's row. Ids are inserted first and only those the
-    insert skipped are looked up: two statements per batch of new ids, not four.
+    insert skipped are looked up: on PostgreSQL one statement per batch of new ids (an
+    insert that takes a stale id's row over, ``_record_pg``), on SQLite two.
     """
     if not claims:
         return {}
     ids = sorted(claims)  # one global order: no deadlocks
     known: dict[str, str] = {}
     for chunk in _chunks(ids, ID_LOOKUP):
-        _forget_stale(conn, platform_id, chunk, since)
-        inserted = insert_rows_returning(
-            conn,
-            ingest_keys,
-            [
-                {
-                    "platform_id": platform_id,
-                    "producer_id": producer_id,
-                    "event_id": claims[producer_id],
-                    "created_at": now,
-                }
-                for producer_id in chunk
-            ],
-            ingest_keys.c.producer_id,
-        )
+        rows = [
+            {
+                "platform_id": platform_id,
+                "producer_id": producer_id,
+                "event_id": claims[producer_id],
+                "created_at": now,
+            }
+            for producer_id in chunk
+        ]
+        if conn.dialect.name == "postgresql":
+            inserted = _record_pg(conn, rows, since)
+        else:
+            _forget_stale(conn, platform_id, chunk, since)
+            inserted = insert_rows_returning(conn, ingest_keys, rows, ingest_keys.c.producer_id)
         taken = [i for i in chunk if i not in inserted]
         if taken:  # known before, or a concurrent ingest took them first
             known.update(_event_ids_of(conn, platform_id, taken))
     return known
 
 
+def _record_pg(conn: Connection, rows: Sequence[Mapping[str, Any]], since: datetime) -> set[str]:
+    """Insert ``rows``; a row whose id is stale (recorded before ``since``) is taken
+    over as if new. Answers the producer ids recorded now.
+
+    It was a ``DELETE`` of the stale ids and then the insert: two round trips in every
+    ingest that names producer ids, the first of which nearly always found nothing. A
+    concurrent ingest of the same id waits for this row's lock and then sees it fresh.
+    """
+    _, params = columns_of(conn, ingest_keys, rows)
+    return set(conn.execute(_RECORD_PG, {**params, "since": since}).scalars())
+
+
+_KEY_COLUMNS = [
+    ingest_keys.c[name] for name in ("platform_id", "producer_id", "event_id", "created_at")
+]
+_RECORDING = postgresql.insert(ingest_keys).from_select(
+    _KEY_COLUMNS, select(*unnest_of(_KEY_COLUMNS).c)
+)
+_RECORD_PG = _RECORDING.on_conflict_do_update(
+    index_elements=[ingest_keys.c.platform_id, ingest_keys.c.producer_id],
+    set_={"event_id": _RECORDING.excluded.event_id, "created_at": _RECORDING.excluded.created_at},
+    where=ingest_keys.c.created_at < bindparam("since", type_=ingest_keys.c.created_at.type),
+).returning(ingest_keys.c.producer_id)
+
+
 def _forget_stale(
     conn: Connection, platform_id: str, producer_ids: Sequence[str], since: datetime
 ) -> None:
-    """Producer ids older than the window are forgotten before they are looked up."""
-    if conn.dialect.name == "postgresql":
-        params = {"wanted_ids": ids_of(producer_ids), "platform_id": platform_id, "since": since}
-        conn.execute(_FORGET_STALE_PG, params)
-    else:
-        conn.execute(
-            _FORGET_STALE_SQLITE,
-            {"ids": list(producer_ids), "platform_id": platform_id, "since": since},
-        )
+    """Producer ids older than the window are forgotten before they are looked up (SQLite)."""
+    conn.execute(
+        _FORGET_STALE_SQLITE,
+        {"ids": list(producer_ids), "platform_id": platform_id, "since": since},
+    )
 
 
 def _event_ids_of(
