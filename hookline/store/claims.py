@@ -27,7 +27,6 @@ from sqlalchemy import (
     Integer,
     Select,
     bindparam,
-    delete,
     exists,
     func,
     or_,
@@ -44,7 +43,7 @@ from hookline.store import health, pg_batches, settles
 from hookline.store.db import chunks
 from hookline.store.tables import deliveries, events, platforms, webhooks, workers
 from hookline.store.webhooks import RETRY_POLICY, active_secret_ciphertexts_of
-from hookline.store.workers import silent
+from hookline.store.workers import bury, silent
 
 LOOKAHEAD = 2  # rows read per place to fill, so saturated webhooks can be skipped
 PENDING = DeliveryState.PENDING.value
@@ -295,8 +294,8 @@ def reclaim_expired(
     ]
     settles.write_settlements(conn, settlements, now, owner=None)
     health.cancel_for_stopped(conn, sorted({r.webhook_id for r in rows}), now)
-    if stale is not None:
-        conn.execute(delete(workers).where(stale))
+    if dead_before is not None:
+        bury(conn, dead_before, alive=alive)
     return len(rows)
 
 

@@ -316,8 +316,16 @@ workers = Table(
     Column("name", String(64), primary_key=True),
     Column("started_at", UTCDateTime, nullable=False),
     Column("heartbeat_at", UTCDateTime, nullable=False),
-    # Its deliveries in flight per webhook as of its last claim (JSON: {webhook id: n}),
-    # written by that claim's statement on PostgreSQL: what the others' claims count
-    # against each webhook's cap, instead of reading deliveries (domain InFlight).
-    Column("load", Text, nullable=True),
+)
+
+# Each worker's deliveries in flight per webhook as of its last claim (JSON: {webhook
+# id: n}), written by that claim's statement on PostgreSQL: what the others' claims
+# count against each webhook's cap, instead of reading deliveries (domain InFlight).
+# A table apart from ``workers``: a claim holds this row's lock until its round
+# commits, and the heartbeat must never wait for a round.
+worker_loads = Table(
+    "worker_loads",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("load", Text, nullable=False),
 )

@@ -9,9 +9,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, and_, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
 
-from hookline.store.tables import workers
+from hookline.store.tables import worker_loads, workers
 
 
 def beat(conn: Connection, name: str, now: datetime) -> None:
@@ -23,6 +33,15 @@ def beat(conn: Connection, name: str, now: datetime) -> None:
 
 def forget(conn: Connection, name: str) -> None:
     conn.execute(delete(workers).where(workers.c.name == name))
+    conn.execute(delete(worker_loads).where(worker_loads.c.name == name))
+
+
+def bury(conn: Connection, before: datetime, *, alive: str | None = None) -> None:
+    """The rows of workers ``silent`` since ``before`` deleted, and every load whose
+    worker has no row (theirs, and one a worker killed before its first beat left)."""
+    conn.execute(delete(workers).where(silent(before, alive=alive)))
+    orphan = ~exists().where(workers.c.name == worker_loads.c.name)
+    conn.execute(delete(worker_loads).where(orphan))
 
 
 def alive(conn: Connection, since: datetime) -> int:

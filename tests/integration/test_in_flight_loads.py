@@ -1,10 +1,12 @@
 """A PostgreSQL claim counts a webhook's in-flight deliveries from the workers' loads.
 
 Each worker tells its claim what it has in flight per webhook (``InFlight``); the claim
-adds its live peers' ``workers.load`` and writes the claimer's own new load in the same
-statement. It reads no delivery to count them: counting ``deliveries`` read every row
-version a claim made since the last vacuum whenever PostgreSQL chose a bitmap scan
-(migration 0014). SQLite counts the deliveries, which costs it nothing of the kind.
+adds its live peers' ``worker_loads`` rows and writes the claimer's own new load in the
+same statement. It reads no delivery to count them: counting ``deliveries`` read every
+row version a claim made since the last vacuum whenever PostgreSQL chose a bitmap scan
+(migration 0014). A load is a row apart from the heartbeat's (migration 0015): the
+heartbeat never waits for a round. SQLite counts the deliveries, which costs it nothing
+of the kind.
 """
 
 from __future__ import annotations
@@ -13,12 +15,12 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import Connection, select, text, update
+from sqlalchemy.dialects import postgresql
 
 from hookline.domain.deliveries import DueDelivery, InFlight
-from hookline.store import workers
-from hookline.store.tables import deliveries
-from hookline.store.tables import workers as workers_table
+from hookline.store import claims, workers
+from hookline.store.tables import deliveries, worker_loads
 from tests.conftest import FakeClock
 from tests.support.engine import Setup, make_setup
 
@@ -47,17 +49,18 @@ def beat(setup: Setup, name: str, at: object, load: dict[str, int] | None = None
     with setup.ctx.db.write() as conn:
         workers.beat(conn, name, at)  # type: ignore[arg-type]
         if load is not None:
-            conn.execute(
-                update(workers_table)
-                .where(workers_table.c.name == name)
-                .values(load=json.dumps(load))
-            )
+            set_load(conn, name, json.dumps(load))
+
+
+def set_load(conn: Connection, name: str, raw: str) -> None:
+    written = postgresql.insert(worker_loads).values(name=name, load=raw)
+    conn.execute(written.on_conflict_do_update(index_elements=["name"], set_={"load": raw}))
 
 
 def load_of(setup: Setup, name: str) -> dict[str, int]:
     with setup.ctx.db.read() as conn:
         raw = conn.execute(
-            select(workers_table.c.load).where(workers_table.c.name == name)
+            select(worker_loads.c.load).where(worker_loads.c.name == name)
         ).scalar_one()
     return dict(json.loads(raw))
 
@@ -65,7 +68,9 @@ def load_of(setup: Setup, name: str) -> dict[str, int]:
 def row_version(setup: Setup, name: str) -> str:
     """The transaction that wrote the row's current version (PostgreSQL's ``xmin``)."""
     with setup.ctx.db.read() as conn:
-        found = conn.execute(text("SELECT xmin::text FROM workers WHERE name = :n"), {"n": name})
+        found = conn.execute(
+            text("SELECT xmin::text FROM worker_loads WHERE name = :n"), {"n": name}
+        )
         return str(found.scalar_one())
 
 
@@ -147,5 +152,50 @@ def test_a_peers_load_of_another_shape_is_passed_over(setup: Setup, clock: FakeC
     beat(setup, "me", clock.now)
     beat(setup, "odd", clock.now)
     with setup.ctx.db.write() as conn:
-        conn.execute(update(workers_table).where(workers_table.c.name == "odd").values(load="[1]"))
+        set_load(conn, "odd", "[1]")
     assert len(claim(setup, "me", clock, {})) == CAP
+
+
+def test_the_heartbeat_does_not_wait_for_a_round(setup: Setup, clock: FakeClock) -> None:
+    """A round's claim writes its load and holds that row until the round commits; the
+    heartbeat, in another transaction meanwhile, goes through at once (with the load
+    on the ``workers`` row it waited: a round slower than the dead-after time made a
+    live worker look dead to its peers)."""
+    beat(setup, "me", clock.now)
+    now = clock.now
+    with setup.ctx.db.write() as conn:  # the round's transaction, left open
+        leased = claims.claim(
+            conn,
+            owner="me",
+            now=now,
+            lease_until=now + LEASE,
+            limit=10,
+            per_webhook_cap=CAP,
+            in_flight=InFlight({}, peers_alive_since=now - DEAD_AFTER),
+        ).leased
+        assert len(leased) == CAP
+        with setup.ctx.db.engine.connect() as other:
+            other.exec_driver_sql("SET lock_timeout = '2s'")
+            workers.beat(other, "me", now + timedelta(seconds=1))
+            other.commit()
+    assert load_of(setup, "me") == {setup.webhook_ids[0]: CAP}
+
+
+def test_a_dead_workers_load_is_buried_with_it(setup: Setup, clock: FakeClock) -> None:
+    """Taking a dead worker's leases back deletes its row and its load; a load whose
+    worker never beat goes too. A live worker's stays."""
+    (hook,) = setup.webhook_ids
+    beat(setup, "me", clock.now, load={hook: 1})
+    beat(setup, "dead", clock.now - DEAD_AFTER * 2, load={hook: 1})
+    with setup.ctx.db.write() as conn:
+        set_load(conn, "never-beat", json.dumps({hook: 1}))
+        claims.reclaim_expired(conn, clock.now, dead_before=clock.now - DEAD_AFTER, alive="me")
+    assert loads_kept(setup) == {"me"}
+    with setup.ctx.db.write() as conn:
+        workers.forget(conn, "me")  # a worker that stops cleanly signs off
+    assert loads_kept(setup) == set()
+
+
+def loads_kept(setup: Setup) -> set[str]:
+    with setup.ctx.db.read() as conn:
+        return set(conn.execute(select(worker_loads.c.name)).scalars())
