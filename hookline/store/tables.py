@@ -316,6 +316,9 @@ workers = Table(
     Column("name", String(64), primary_key=True),
     Column("started_at", UTCDateTime, nullable=False),
     Column("heartbeat_at", UTCDateTime, nullable=False),
+    # Unused since migration 0015 (loads moved to worker_loads): kept so that workers of
+    # the version before, during a rolling upgrade, still claim. A later migration drops it.
+    Column("load", Text, nullable=True),
 )
 
 # Each worker's deliveries in flight per webhook as of its last claim (JSON: {webhook

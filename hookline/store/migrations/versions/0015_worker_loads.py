@@ -7,6 +7,11 @@ worker's heartbeat, an update of the same row, waited for it. A round slower tha
 peers, and its leases taken back while it still sent them. Loads are rewritten by
 every claim anyway, so none is carried over.
 
+``workers.load`` stays, unused by this version: workers of the previous one, still
+running during a rolling upgrade (deploying.md: migrate first, then restart), keep
+claiming with it. Until they are all restarted, each version counts only its own
+peers' loads, so the cap is looser by what the others hold. A later migration drops it.
+
 Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-01
@@ -30,10 +35,7 @@ def upgrade() -> None:
         sa.Column("load", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("name", name="pk_worker_loads"),
     )
-    with op.batch_alter_table("workers") as batch:
-        batch.drop_column("load")
 
 
 def downgrade() -> None:
-    op.add_column("workers", sa.Column("load", sa.Text(), nullable=True))
     op.drop_table("worker_loads")
