@@ -35,6 +35,9 @@ from tests.support.receiver import Receiver
 FRIEND_A = "U" + "a" * 32
 FRIEND_B = "U" + "b" * 32
 FRIEND_C = "U" + "c" * 32
+# httpx's default is 5 s: in CI a POST here once took longer, on a machine busy with a
+# benchmark's aftermath. The suite's other live servers' clients wait 30.
+HTTP_TIMEOUT = 30
 
 
 class MaacClient:
@@ -42,7 +45,9 @@ class MaacClient:
 
     def __init__(self, base: str, token: str) -> None:
         self.http = httpx.Client(
-            base_url=base + "/openapi/v1", headers={"Authorization": f"Bearer {token}"}
+            base_url=base + "/openapi/v1",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=HTTP_TIMEOUT,
         )
 
     def create_event(self, name: str) -> dict[str, Any]:
@@ -120,7 +125,7 @@ def live(ctx: Context, fake_line: FakeLine) -> Iterator[Live]:
         public_url=f"http://127.0.0.1:{port}",
     )
     app = create_app(settings, ctx, embedded_worker=True)
-    with serving(app, port) as base, httpx.Client(base_url=base) as http:
+    with serving(app, port) as base, httpx.Client(base_url=base, timeout=HTTP_TIMEOUT) as http:
         yield Live(base, fake_line, http)
 
 
