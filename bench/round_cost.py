@@ -197,6 +197,7 @@ class _IndexPages:
     OTHERS = (
         "SELECT count(*) FROM pg_stat_activity"
         " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        " AND backend_type = 'client backend'"
     )
 
     def __init__(self, db: Any, worker_db: Any) -> None:

@@ -29,7 +29,6 @@ from sqlalchemy import (
     bindparam,
     exists,
     func,
-    or_,
     select,
     true,
     update,
@@ -41,9 +40,9 @@ from hookline.domain.retry import RetryPolicy
 from hookline.domain.settlement import unknown_outcome
 from hookline.store import health, pg_batches, settles
 from hookline.store.db import chunks
-from hookline.store.tables import deliveries, events, platforms, webhooks, workers
+from hookline.store.tables import deliveries, events, platforms, webhooks
 from hookline.store.webhooks import RETRY_POLICY, active_secret_ciphertexts_of
-from hookline.store.workers import bury, silent
+from hookline.store.workers import bury, lease_void
 
 LOOKAHEAD = 2  # rows read per place to fill, so saturated webhooks can be skipped
 PENDING = DeliveryState.PENDING.value
@@ -261,11 +260,13 @@ def reclaim_expired(
     ``outcome_unknown`` attempt that counts against its retry schedule (a receiver
     that kills workers cannot loop for ever), and is due again now.
     """
-    lapsed = deliveries.c.lease_expires_at < now
-    stale = None if dead_before is None else silent(dead_before, alive=alive)
-    if stale is not None:
-        dead = select(workers.c.name).where(stale)
-        lapsed = or_(lapsed, deliveries.c.lease_owner.in_(dead.scalar_subquery()))
+    lapsed = lease_void(
+        deliveries.c.lease_owner,
+        deliveries.c.lease_expires_at,
+        now,
+        dead_before=dead_before,
+        alive=alive,
+    )
     query = (
         select(
             deliveries.c.id,

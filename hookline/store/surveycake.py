@@ -21,9 +21,8 @@ from hookline.store.tables import (
     surveycake_intakes,
     surveycake_notifications,
     surveycake_surveys,
-    workers,
 )
-from hookline.store.workers import silent
+from hookline.store.workers import lease_void
 
 PENDING = "pending"
 IN_FLIGHT = "in_flight"
@@ -191,10 +190,9 @@ def requeue_unknown(conn: Connection, platform_id: str, svid: str, now: datetime
 
 
 def _due(now: datetime, dead_before: datetime | None, alive: str | None) -> Any:
-    lapsed = N.c.lease_expires_at < now
-    if dead_before is not None:
-        dead = select(workers.c.name).where(silent(dead_before, alive=alive))
-        lapsed = or_(lapsed, N.c.lease_owner.in_(dead.scalar_subquery()))
+    lapsed = lease_void(
+        N.c.lease_owner, N.c.lease_expires_at, now, dead_before=dead_before, alive=alive
+    )
     return or_(
         and_(N.c.state == PENDING, N.c.next_attempt_at <= now),
         and_(N.c.state == IN_FLIGHT, lapsed),
@@ -238,7 +236,7 @@ def claim(
 ) -> list[NotificationRow]:
     """Lease up to ``limit`` due notifications: pending and due, or leased by the dead:
     their lease ran out or, with ``dead_before``, their worker stopped beating
-    (``workers.silent``, as for deliveries)."""
+    (``workers.lease_void``, as for deliveries)."""
     due = _due(now, dead_before, alive)
     query = select(N.c.id).where(due).order_by(N.c.next_attempt_at).limit(limit)
     if conn.dialect.name == "postgresql":

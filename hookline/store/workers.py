@@ -8,6 +8,7 @@ treats the leases of a worker silent for longer than a few beats as void, and
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -57,3 +59,20 @@ def silent(before: datetime, *, alive: str | None = None) -> ColumnElement[bool]
     caller, never is, even if its own beats failed lately."""
     stale = workers.c.heartbeat_at < before
     return stale if alive is None else and_(stale, workers.c.name != alive)
+
+
+def lease_void(
+    owner: ColumnElement[Any],
+    expires_at: ColumnElement[Any],
+    now: datetime,
+    *,
+    dead_before: datetime | None = None,
+    alive: str | None = None,
+) -> ColumnElement[bool]:
+    """A lease that ran out or, with ``dead_before``, whose owner is ``silent``: the
+    rule for deliveries (``claims.reclaim_expired``) and SurveyCake notifications."""
+    lapsed = expires_at < now
+    if dead_before is None:
+        return lapsed
+    dead = select(workers.c.name).where(silent(dead_before, alive=alive))
+    return or_(lapsed, owner.in_(dead.scalar_subquery()))
