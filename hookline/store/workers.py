@@ -23,7 +23,10 @@ from sqlalchemy import (
     update,
 )
 
-from hookline.store.tables import worker_loads, workers
+from hookline.store.tables import deliveries, worker_loads, workers
+from hookline.store.tables_surveycake import surveycake_notifications
+
+IN_FLIGHT = "in_flight"  # the state of a leased delivery and of a leased notification
 
 
 def beat(conn: Connection, name: str, now: datetime) -> None:
@@ -39,9 +42,25 @@ def forget(conn: Connection, name: str) -> None:
 
 
 def bury(conn: Connection, before: datetime, *, alive: str | None = None) -> None:
-    """The rows of workers ``silent`` since ``before`` deleted, and every load whose
-    worker has no row (theirs, and one a worker killed before its first beat left)."""
-    conn.execute(delete(workers).where(silent(before, alive=alive)))
+    """The rows of workers ``silent`` since ``before`` deleted, once they hold no lease,
+    and every load whose worker has no row (theirs, and one a worker killed before its
+    first beat left).
+
+    A silent worker's row is what tells a reclaim its leases are void. The delivery
+    reclaim (which calls this) has just taken back its deliveries, but SurveyCake's job
+    takes back notifications in its own time: a row deleted first left the dead
+    worker's notification to wait for its lease to end, minutes later. A delivery it
+    still holds (skipped because another reclaim had it locked) keeps the row too.
+    """
+    name = workers.c.name
+    holding = or_(
+        exists().where(deliveries.c.lease_owner == name, deliveries.c.state == IN_FLIGHT),
+        exists().where(
+            surveycake_notifications.c.lease_owner == name,
+            surveycake_notifications.c.state == IN_FLIGHT,
+        ),
+    )
+    conn.execute(delete(workers).where(silent(before, alive=alive), ~holding))
     orphan = ~exists().where(workers.c.name == worker_loads.c.name)
     conn.execute(delete(worker_loads).where(orphan))
 

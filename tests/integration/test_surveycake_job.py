@@ -316,6 +316,36 @@ async def test_a_silent_workers_notification_is_taken_over_before_its_lease_ends
         await job.fetch.close()  # type: ignore[attr-defined]
 
 
+async def test_a_silent_worker_is_not_forgotten_while_it_holds_a_notification(
+    ctx: Context, rig: Rig, clock: FakeClock
+) -> None:
+    """The delivery reclaim, which runs every worker round, deletes the rows of workers
+    silent for ``dead_after``; if it got there before SurveyCake's job, the dead
+    worker's notification waited for its lease to end (the kill test timed out now and
+    then). Its row stays while it holds a notification."""
+    answer_hash = rig.submit()
+    with ctx.db.write() as conn:
+        workers.beat(conn, "killed", clock.now)
+        store.claim(
+            conn,
+            owner="killed",
+            now=clock.now,
+            lease_until=clock.now + timedelta(seconds=60),
+            limit=1,
+        )
+    job = new_job(ctx, name="job-b", dead_after=timedelta(seconds=3))
+    try:
+        clock.advance(seconds=4)
+        ctx.queue.reclaim_expired(clock.now, dead_after=timedelta(seconds=3), alive="job-b")
+        assert await job.run_once() == 1  # 56 s before the lease would end
+        assert rig.row(answer_hash).state == "published"
+        ctx.queue.reclaim_expired(clock.now, dead_after=timedelta(seconds=3), alive="job-b")
+        with ctx.db.read() as conn:  # holding nothing now: forgotten
+            assert workers.alive(conn, clock.now - timedelta(days=1)) == 0
+    finally:
+        await job.fetch.close()  # type: ignore[attr-defined]
+
+
 async def test_the_query_api_is_fetched_behind_the_ssrf_guard(ctx: Context, rig: Rig) -> None:
     answer_hash = rig.submit()
     guarded = SurveyCakeFetcher(allowed_networks=(), total_timeout=5)  # loopback not allowed
