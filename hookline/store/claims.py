@@ -25,7 +25,6 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Integer,
-    Select,
     bindparam,
     exists,
     func,
@@ -38,7 +37,7 @@ from hookline.domain.deliveries import DeliveryState, DueDelivery, InFlight
 from hookline.domain.models import WebhookStatus
 from hookline.domain.retry import RetryPolicy
 from hookline.domain.settlement import unknown_outcome
-from hookline.store import health, pg_batches, settles
+from hookline.store import due_by_webhook, health, pg_batches, settles
 from hookline.store.db import chunks
 from hookline.store.tables import deliveries, events, platforms, webhooks
 from hookline.store.webhooks import RETRY_POLICY, active_secret_ciphertexts_of
@@ -96,7 +95,7 @@ def claim(
     if limit <= 0:
         return Claimed([])
     if conn.dialect.name == "postgresql":
-        found = pg_batches.claim(
+        rows, found = due_by_webhook.claim_postgresql(
             conn,
             owner=owner,
             now=now,
@@ -106,7 +105,7 @@ def claim(
             lookahead=LOOKAHEAD,
             in_flight=in_flight,
         )
-        leased = [_due_delivery(r, r.secrets or ()) for r in found.rows]
+        leased = [_due_delivery(r, r.secrets or ()) for r in rows]
         return Claimed(leased, found.fifo_webhooks, found.next_due_at, next_due_known=not leased)
     return Claimed(_claim_sqlite(conn, owner, now, lease_until, limit, per_webhook_cap))
 
@@ -119,32 +118,37 @@ def _claim_sqlite(
     limit: int,
     per_webhook_cap: int,
 ) -> list[DueDelivery]:
-    busy = in_flight_counts(conn)
-    saturated = [w for w, n in busy.items() if n >= per_webhook_cap]
-    query = _DUE[bool(saturated)]
-    params: dict[str, Any] = {"now": now, "take": limit * LOOKAHEAD}
-    if saturated:
-        params["saturated"] = saturated
-    taken: Counter[str] = Counter(busy)
+    """As PostgreSQL's claim: a bounded stretch of the due index with the cap applied
+    to it, and webhook by webhook when webhooks at their cap filled that stretch
+    (``due_by_webhook``)."""
+    taken: Counter[str] = Counter(in_flight_counts(conn))
+    take = limit * LOOKAHEAD
+    rows = conn.execute(_DUE, {"now": now, "take": take}).all()
     chosen: list[str] = []
-    for row in conn.execute(query, params):
+    for row in rows:
         if taken[row.webhook_id] >= per_webhook_cap:
             continue
         taken[row.webhook_id] += 1
         chosen.append(row.id)
         if len(chosen) >= limit:
             break
-    for ids in chunks(chosen):
-        conn.execute(
-            _LEASE, {"ids": list(ids), "owner": owner, "lease_until": lease_until, "now": now}
-        )
+    lease = {"owner": owner, "lease_until": lease_until, "now": now}
+    _lease(conn, chosen, lease)
+    if len(rows) >= take and len(chosen) < limit:
+        more = due_by_webhook.sqlite_ids(conn, now, taken, per_webhook_cap, limit - len(chosen))
+        _lease(conn, more, lease)
+        chosen += more
     return load_due(conn, chosen, now)
 
 
-def _due_query(*, skipping: bool) -> Select[Any]:
-    """Due deliveries (id, webhook), oldest due first; ``skipping`` leaves out webhooks
-    at their in-flight cap. Built once per form (``_DUE``), as the statements below."""
-    query = select(deliveries.c.id, deliveries.c.webhook_id).where(
+def _lease(conn: Connection, ids: list[str], lease: dict[str, Any]) -> None:
+    for chunk in chunks(ids):
+        conn.execute(_LEASE, {"ids": list(chunk), **lease})
+
+
+_DUE = (
+    select(deliveries.c.id, deliveries.c.webhook_id)
+    .where(
         IS_PENDING,
         deliveries.c.next_attempt_at <= bindparam("now", type_=deliveries.c.next_attempt_at.type),
         # a stopped or deleted webhook sends nothing, whatever row slipped back to pending.
@@ -157,12 +161,10 @@ def _due_query(*, skipping: bool) -> Select[Any]:
         .where(webhooks.c.id == deliveries.c.webhook_id, webhooks.c.status == WORKING)
         .is_(true()),
     )
-    if skipping:
-        query = query.where(deliveries.c.webhook_id.not_in(bindparam("saturated", expanding=True)))
-    return query.order_by(deliveries.c.next_attempt_at).limit(bindparam("take", type_=Integer))
-
-
-_DUE = {skipping: _due_query(skipping=skipping) for skipping in (False, True)}
+    .order_by(deliveries.c.next_attempt_at)
+    .limit(bindparam("take", type_=Integer))
+)
+"""Due deliveries (id, webhook), oldest due first: the stretch a SQLite claim reads."""
 
 # Built once: a claim round runs these many times a second, and building a statement
 # (not compiling it: SQLAlchemy caches that) cost more Python than running it.

@@ -1,19 +1,16 @@
-"""The worker's claim and settle as single PostgreSQL statements.
+"""The worker's claim as a single PostgreSQL statement (its settle: ``pg_settles``).
 
 Each statement is a round trip to the server, and on a busy machine each round trip
 waits for the server process and then for the client to be scheduled again: the
 worker's transaction spent far longer waiting between statements than in them. So the
-lease of a claim answers what the sends need (``UPDATE ... FROM ... RETURNING``) and a
-settle records its attempts in the same statement that moves its deliveries on
-(``WITH recorded AS (INSERT ...) UPDATE ...``). SQLite runs in-process, where a
+lease of a claim answers what the sends need (``UPDATE ... FROM ... RETURNING``), with
+what the rest of the round would have asked. SQLite runs in-process, where a
 statement costs no round trip: ``claims`` keeps its plain forms there.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +20,7 @@ from sqlalchemy import (
     CompoundSelect,
     Connection,
     Integer,
+    and_,
     bindparam,
     cast,
     exists,
@@ -35,16 +33,13 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.sql.dml import Update
-from sqlalchemy.sql.selectable import CTE
+from sqlalchemy.sql.selectable import CTE, Exists
 
-from hookline.domain.deliveries import Attempt, DeliveryState, InFlight
+from hookline.domain.deliveries import DeliveryState, InFlight
 from hookline.domain.models import WebhookStatus
 from hookline.store import loads
-from hookline.store.bulk import columns_of, id_rows, ids_of, unnest_of
 from hookline.store.ordering import IS_FIFO
 from hookline.store.tables import (
-    attempts,
     deliveries,
     events,
     platforms,
@@ -89,6 +84,9 @@ its own (``claim(in_flight=None)``: tests and tools). A bitmap scan of
 ``ix_deliveries_in_flight`` here reads every entry made since the last vacuum."""
 
 _CAP = bindparam("cap", type_=Integer)
+_LIMIT = bindparam("limit", type_=Integer)
+_TAKE = bindparam("take", type_=Integer)
+_NOW = bindparam("now", type_=deliveries.c.next_attempt_at.type)
 
 
 _SECRETS = (
@@ -133,25 +131,65 @@ def _hooks(due: CTE) -> CTE:
     )
 
 
-def _due(busy: CTE) -> CTE:
-    """The due rows of webhooks under their cap, oldest first and locked: ``limit *
-    LOOKAHEAD`` of them, so a webhook that fills its cap partway leaves room for the
-    others."""
+def _due() -> CTE:
+    """The first ``take`` due rows, oldest first and locked, whatever their webhook's
+    load (``_chosen`` applies the cap): a webhook that fills its cap partway leaves
+    room for the others among them (``take`` is ``limit * LOOKAHEAD``).
+
+    The scan stops at ``take``. Leaving out the webhooks at their cap here instead
+    made the scan walk every due row of theirs before it reached anyone else's: a slow
+    receiver's backlog of 100,000 deliveries made each claim 57-85 ms instead of 12.
+    When such rows fill the ``take`` (``blocked``), ``_due_by_webhook`` takes over."""
     return (
         select(deliveries.c.id, deliveries.c.webhook_id, deliveries.c.next_attempt_at)
         .where(
             IS_PENDING,
-            deliveries.c.next_attempt_at
-            <= bindparam("now", type_=deliveries.c.next_attempt_at.type),
-            # IS TRUE: see claims._due_query (a filter, not a join driven by webhooks)
+            deliveries.c.next_attempt_at <= _NOW,
+            # IS TRUE: see claims._DUE (a filter, not a join driven by webhooks)
             exists()
             .where(webhooks.c.id == deliveries.c.webhook_id, webhooks.c.status == WORKING)
             .is_(true()),
-            deliveries.c.webhook_id.not_in(select(busy.c.webhook_id).where(busy.c.n >= _CAP)),
         )
         .order_by(deliveries.c.next_attempt_at)
-        .limit(bindparam("take", type_=Integer))
+        .limit(_TAKE)
         .with_for_update(skip_locked=True)
+        .cte("due")
+    )
+
+
+def _due_by_webhook(busy: CTE) -> CTE:
+    """The due rows of each working webhook under its cap, oldest first, as many as it
+    has room for (``ix_deliveries_due_by_webhook``, one descent per webhook): the claim
+    when ``_due``'s stretch was ``blocked`` by webhooks at their cap. Its cost grows
+    with the working webhooks, not with the backlog of those at their cap."""
+    n = func.coalesce(busy.c.n, 0)
+    room = (
+        select(webhooks.c.id.label("hook"), (_CAP - n).label("room"))
+        .select_from(webhooks.outerjoin(busy, busy.c.webhook_id == webhooks.c.id))
+        .where(webhooks.c.status == WORKING, n < _CAP)
+        .subquery("room")
+    )
+    oldest = (
+        select(deliveries.c.id, deliveries.c.webhook_id, deliveries.c.next_attempt_at)
+        .where(
+            deliveries.c.webhook_id == room.c.hook,
+            IS_PENDING,
+            deliveries.c.next_attempt_at <= _NOW,
+        )
+        # id too: only ix_deliveries_due_by_webhook gives this order without a sort.
+        # Ordered by due time alone, the planner walked ix_deliveries_due instead and
+        # filtered it by webhook when one webhook held most pending rows (its
+        # statistics then say any webhook does): the very backlog this is to avoid.
+        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+        .limit(func.least(room.c.room, _LIMIT))
+        .with_for_update(skip_locked=True)
+        .lateral("oldest")
+    )
+    return (
+        select(oldest.c.id, oldest.c.webhook_id, oldest.c.next_attempt_at)
+        .select_from(room.join(oldest, true()))
+        .order_by(oldest.c.next_attempt_at)
+        .limit(_TAKE)
         .cte("due")
     )
 
@@ -174,7 +212,7 @@ def _chosen(due: CTE, busy: CTE, hooks: CTE) -> CTE:
         .join(hooks, hooks.c.hook_id == ranked.c.webhook_id)
         .where(ranked.c.place <= _CAP)
         .order_by(ranked.c.next_attempt_at)
-        .limit(bindparam("limit", type_=Integer))
+        .limit(_LIMIT)
         .cte("chosen")
     )
 
@@ -203,10 +241,35 @@ def _leased(chosen: CTE) -> CTE:
     )
 
 
-def _claim_and_look(busy: CTE, *, publish: bool) -> CompoundSelect[Any]:
+def _room_left(busy: CTE, leased: CTE) -> Exists:
+    """Some working webhook is under its cap even with what this claim leased: the
+    only case where looking webhook by webhook can find more. Without it, a round in
+    which every busy webhook sits at its cap (three webhooks at the default cap of 50,
+    under load) would ask again, each time, for nothing."""
+    taken = (
+        select(leased.c.webhook_id, func.count().label("n"))
+        .group_by(leased.c.webhook_id)
+        .subquery("taken")
+    )
+    return exists(
+        select(webhooks.c.id)
+        .select_from(
+            webhooks.outerjoin(busy, busy.c.webhook_id == webhooks.c.id).outerjoin(
+                taken, taken.c.webhook_id == webhooks.c.id
+            )
+        )
+        .where(
+            webhooks.c.status == WORKING,
+            func.coalesce(busy.c.n, 0) + func.coalesce(taken.c.n, 0) < _CAP,
+        )
+    )
+
+
+def _claim_and_look(busy: CTE, due: CTE, *, publish: bool) -> CompoundSelect[Any]:
     """The whole claim in one statement, built once per form (a worker runs it every
-    round); ``busy`` says what is in flight per webhook, ``publish`` writes the
-    claimer's load (``loads.published``).
+    round); ``busy`` says what is in flight per webhook, ``due`` which rows to rank
+    (``_due`` or ``_due_by_webhook``), ``publish`` writes the claimer's load
+    (``loads.published``).
 
     It was five statements, each a round trip: with two workers and a busy server
     those trips, not the SQL, were most of a claim's time. The leased rows come with one
@@ -218,8 +281,10 @@ def _claim_and_look(busy: CTE, *, publish: bool) -> CompoundSelect[Any]:
     (NULL otherwise). On PostgreSQL that read is not free: ``ix_deliveries_due`` keeps
     an entry for every delivery claimed since the table's last vacuum, at the low end
     the read starts from, and it passes them all (``bench.round_cost --churn``).
+    The same row says whether ``due`` was ``blocked``: it filled its ``take``, fewer than
+    ``limit`` rows were leased, and some webhook has room left (``_room_left``), so
+    webhooks at their cap may hide others' due rows further on.
     """
-    due = _due(busy)
     leased = _leased(_chosen(due, busy, _hooks(due)))
     fifo_webhooks = exists().where(IS_FIFO, webhooks.c.status == WORKING)  # ix_webhooks_fifo
     next_due = (
@@ -227,22 +292,34 @@ def _claim_and_look(busy: CTE, *, publish: bool) -> CompoundSelect[Any]:
         .where(IS_PENDING, ~exists(select(leased.c.id)))
         .scalar_subquery()
     )
+    blocked = and_(
+        select(func.count()).select_from(due).scalar_subquery() >= _TAKE,
+        select(func.count()).select_from(leased).scalar_subquery() < _LIMIT,
+        _room_left(busy, leased),
+    )
     statement = select(  # typed NULLs: the first SELECT's types process every row
         *leased.c,
         cast(null(), Boolean).label("fifo_webhooks"),
         cast(null(), deliveries.c.next_attempt_at.type).label("next_due_at"),
+        cast(null(), Boolean).label("blocked"),
     ).union_all(
         select(
             *(null() for _ in leased.c),
             fifo_webhooks.label("fifo_webhooks"),
             next_due.label("next_due_at"),
+            blocked.label("blocked"),
         )
     )
     return statement.add_cte(loads.published(leased)) if publish else statement
 
 
-_CLAIM_COUNTING = _claim_and_look(_BUSY_IN_DELIVERIES, publish=False)
-_CLAIM_PUBLISHING = _claim_and_look(loads.BUSY, publish=True)
+_CLAIMS = {
+    (publish, by_webhook): _claim_and_look(
+        busy, _due_by_webhook(busy) if by_webhook else _due(), publish=publish
+    )
+    for publish, busy in ((False, _BUSY_IN_DELIVERIES), (True, loads.BUSY))
+    for by_webhook in (False, True)
+}
 
 
 @dataclass(frozen=True)
@@ -255,6 +332,8 @@ class Claim:
     next_due_at: datetime | None
     """The earliest due time pending as the claim began (so only when ``rows`` is empty,
     the next due time after it)."""
+    blocked: bool = False
+    """Webhooks at their cap filled the due scan's stretch: claim again ``by_webhook``."""
 
 
 def claim(
@@ -267,11 +346,13 @@ def claim(
     per_webhook_cap: int,
     lookahead: int,
     in_flight: InFlight | None = None,
+    by_webhook: bool = False,
 ) -> Claim:
     """Lease up to ``limit`` due deliveries within ``per_webhook_cap``, with their
     ``DUE_COLUMNS`` and ``secrets``, oldest due first; and look (``_claim_and_look``).
     In flight counts ``in_flight`` and the peers' published loads, or, without it,
-    the deliveries themselves."""
+    the deliveries themselves. ``by_webhook``: the due rows are found webhook by
+    webhook (``_due_by_webhook``), after a claim that was ``blocked``."""
     params: dict[str, Any] = {
         "now": now,
         "take": limit * lookahead,
@@ -280,102 +361,13 @@ def claim(
         "owner": owner,
         "lease_until": lease_until,
     }
-    statement = _CLAIM_COUNTING
+    statement = _CLAIMS[in_flight is not None, by_webhook]
     if in_flight is not None:
-        statement = _CLAIM_PUBLISHING
         mine = {hook: n for hook, n in in_flight.mine.items() if n > 0}
         params["own_load"] = json.dumps(mine, separators=(",", ":"))
         params["peers_since"] = in_flight.peers_alive_since
     rows = conn.execute(statement, params).all()
     (look,) = [r for r in rows if r.id is None]
     leased = sorted((r for r in rows if r.id is not None), key=lambda r: r.next_attempt_at)
-    return Claim(leased, bool(look.fifo_webhooks), look.next_due_at)
-
-
-def attempt_rows(made: Sequence[tuple[str, Attempt]]) -> list[dict[str, Any]]:
-    """Attempt rows, one per (delivery id, attempt): every HTTP request made is kept."""
-    return [
-        {
-            "delivery_id": delivery_id,
-            "number": a.number,
-            "trigger": a.trigger.value,
-            "started_at": a.started_at,
-            "latency_ms": a.latency_ms,
-            "status_code": a.status_code,
-            "error": a.error,
-            "error_detail": a.error_detail,
-            "response_body": a.response_body,
-            "response_headers": a.response_headers,
-        }
-        for delivery_id, a in made
-    ]
-
-
-def settle_rows(
-    conn: Connection,
-    made: Sequence[tuple[str, Attempt]],
-    rows: Sequence[dict[str, Any]],
-    now: datetime,
-    *,
-    owner: str | None,
-    healed: Sequence[str] = (),
-) -> int:
-    """Record ``made``, write ``rows`` (new delivery states) and end the failing period
-    of the ``healed`` webhooks (``health.end_failing``), in one statement.
-
-    ``WITH recorded AS (INSERT INTO attempts ... unnest), healed AS (UPDATE webhooks
-    ...) UPDATE deliveries ... FROM unnest(...)``; answers how many deliveries changed.
-    With an ``owner``, only rows it still leases change; the attempts are recorded
-    either way. Ending a failing period was a statement of its own in every settle
-    that delivered anything, a round trip that nearly always changed nothing.
-    """
-    made_columns, made_params = columns_of(conn, attempts, attempt_rows(made))
-    columns, params = columns_of(conn, deliveries, rows)
-    statement = _settle_statement(
-        tuple(c.name for c in made_columns), tuple(c.name for c in columns), owned=owner is not None
-    )
-    params = {**made_params, **params, "settled_now": now, "healed_ids": ids_of(healed)}
-    if owner is not None:
-        params["settled_owner"] = owner
-    return int(conn.execute(statement, params).rowcount)
-
-
-_HEALED_ROWS = id_rows("healed")
-_HEALED = (
-    update(webhooks)
-    .where(webhooks.c.id == _HEALED_ROWS.c.id, webhooks.c.failing_since.is_not(None))
-    .values(failing_since=None)
-)
-
-
-@functools.cache
-def _settle_statement(made: tuple[str, ...], settled: tuple[str, ...], *, owned: bool) -> Update:
-    """The settle for these attempt and delivery columns, built once (see ``_LEASE_AND_READ``)."""
-    made_columns = [attempts.c[name] for name in made]
-    recorded = postgresql.insert(attempts).from_select(
-        made_columns, select(*unnest_of(made_columns).c)
-    )
-    rows = unnest_of([deliveries.c[name] for name in settled], "settled")
-    statement = (
-        update(deliveries)
-        .where(deliveries.c.id == rows.c.id)
-        .values(
-            state=rows.c.state,
-            attempts=rows.c.attempts,
-            next_attempt_at=rows.c.next_attempt_at,
-            lease_owner=None,
-            lease_expires_at=None,
-            last_status_code=rows.c.last_status_code,
-            last_error=rows.c.last_error,
-            updated_at=bindparam("settled_now", type_=deliveries.c.updated_at.type),
-            completed_at=rows.c.completed_at,
-        )
-        .add_cte(recorded.cte("recorded"))
-        .add_cte(_HEALED.cte("healed"))
-    )
-    if owned:
-        statement = statement.where(
-            deliveries.c.lease_owner == bindparam("settled_owner"),
-            deliveries.c.state == literal_column(f"'{IN_FLIGHT}'"),
-        )
-    return statement
+    blocked = bool(look.blocked) and not by_webhook
+    return Claim(leased, bool(look.fifo_webhooks), look.next_due_at, blocked)

@@ -2,7 +2,7 @@
 
 Every HTTP request made is kept (``attempts``), whether or not its lease still held;
 a delivery row changes only while its worker still leases it. On PostgreSQL one
-statement does both (``pg_batches.settle_rows``); SQLite binds its rows once and hands
+statement does both (``pg_settles.settle_rows``); SQLite binds its rows once and hands
 them to the driver's ``executemany`` (``_settle_sqlite``).
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from hookline.domain.deliveries import Attempt, DeliveryState, Settlement
-from hookline.store import health, pg_batches
+from hookline.store import health, pg_settles
 from hookline.store.bulk import bound_rows, insert_rows
 from hookline.store.tables import attempts, deliveries
 
@@ -26,7 +26,7 @@ FINAL = frozenset({DeliveryState.DELIVERED, DeliveryState.FAILED, DeliveryState.
 def insert_attempts(conn: Connection, made: Sequence[tuple[str, Attempt]]) -> None:
     """Attempt rows, one per (delivery id, attempt): every HTTP request made is kept."""
     if made:
-        insert_rows(conn, attempts, pg_batches.attempt_rows(made))
+        insert_rows(conn, attempts, pg_settles.attempt_rows(made))
 
 
 def write_settlements(
@@ -62,7 +62,7 @@ def write_settlements(
         for s in settlements
     ]
     if conn.dialect.name == "postgresql":
-        return pg_batches.settle_rows(conn, made, rows, now, owner=owner, healed=healed)
+        return pg_settles.settle_rows(conn, made, rows, now, owner=owner, healed=healed)
     health.end_failing(conn, healed)
     return _settle_sqlite(conn, rows, now, owner=owner)
 

@@ -262,6 +262,16 @@ deliveries = Table(
         postgresql_where=text("state = 'pending'"),
         sqlite_where=text("state = 'pending'"),
     ),
+    # Each webhook's due rows, for a claim whose due scan webhooks at their cap fill
+    # (store.due_by_webhook).
+    Index(
+        "ix_deliveries_due_by_webhook",
+        "webhook_id",
+        "next_attempt_at",
+        "id",
+        postgresql_where=text("state = 'pending'"),
+        sqlite_where=text("state = 'pending'"),
+    ),
     Index(
         "ix_deliveries_in_flight",
         "webhook_id",
