@@ -136,6 +136,12 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--backlog-pending", type=int, default=1_000_000)
     p.add_argument("--backlog-history", type=int, default=1_000_000)
+    p.add_argument(
+        "--backlog-churn",
+        type=int,
+        default=0,
+        help="Deliveries claimed and settled after loading, autovacuum off (dead entries).",
+    )
     p.add_argument("--backlog-due", type=int, default=30_000, help="Rows claimed per measure.")
 
 

@@ -8,7 +8,10 @@ Per backend, on a fresh database, in this process (no HTTP: the queue's own cost
    left: deliveries/s, on the empty database;
 2. ``--backlog-pending`` deliveries pending for tomorrow and ``--backlog-history``
    delivered ones (with their events and attempts, 40 days old) are added, statistics
-   refreshed; the same claim measure again: the ratio to (1) is the figure;
+   refreshed; with ``--backlog-churn N``, N more deliveries then go through the same
+   claims and settles with autovacuum off on ``deliveries`` (on PostgreSQL each leaves
+   dead index entries until a vacuum: the churn between two vacuums that loaded
+   history lacks); the same claim measure again: the ratio to (1) is the figure;
 3. a second thread ingests 20 events and claims every 20 ms, alone for 10 s (its own
    p50/p99), then while retention purges that history (30-day retention,
    ``DeliveryQueue.purge`` batch by batch): purge rate, p50/p99/max of those calls.
@@ -33,6 +36,7 @@ from hookline.domain.deliveries import (
     Attempt,
     AttemptTrigger,
     DeliveryState,
+    DueDelivery,
     InFlight,
     Settlement,
 )
@@ -53,6 +57,7 @@ class BacklogResult:
     backend: str
     pending: int
     history: int
+    churned: int = 0
     empty_rate: float = 0.0
     backlog_rate: float = 0.0
     load_seconds: float = 0.0
@@ -69,18 +74,18 @@ def claim_rate(db: Database, due: int, prefix: str) -> float:
     with db.write() as conn:
         rows.deliveries(conn, prefix, due, at=now, state="pending", due=now - timedelta(seconds=1))
     q = DeliveryQueue(db)
-    done, settle = 0, []
+    done, settle = 0, list[Settlement]()
     started = time.perf_counter()
     while True:
         got = _cycle(q, settle)
-        settle = [_delivered(d.id, d.webhook_id) for d in got]
+        settle = [delivered(d.id, d.webhook_id) for d in got]
         done += len(got)
         if not got:
             break
     return done / (time.perf_counter() - started)
 
 
-def _cycle(q: DeliveryQueue, settle: list[Settlement]) -> list:  # type: ignore[type-arg]
+def _cycle(q: DeliveryQueue, settle: list[Settlement]) -> list[DueDelivery]:
     """One worker round as ``hookline worker`` runs it: everything it leased last time is
     settled here, so it has nothing in flight as it claims (``InFlight``)."""
     now = datetime.now(UTC)
@@ -96,7 +101,7 @@ def _cycle(q: DeliveryQueue, settle: list[Settlement]) -> list:  # type: ignore[
     ).leased
 
 
-def _delivered(delivery_id: str, webhook_id: str) -> Settlement:
+def delivered(delivery_id: str, webhook_id: str) -> Settlement:
     now = datetime.now(UTC)
     attempt = Attempt(1, AttemptTrigger.WORKER, now, 1.0, 200, None, None, "")
     return Settlement(delivery_id, webhook_id, attempt, DeliveryState.DELIVERED, None)
@@ -113,7 +118,7 @@ class Traffic:
         self.calls = 0
 
     def run(self, stop: threading.Event, into: list[float]) -> None:
-        q, settle = DeliveryQueue(self.db), []
+        q, settle = DeliveryQueue(self.db), list[Settlement]()
         while not stop.is_set():
             self.calls += 1
             items = [
@@ -126,7 +131,7 @@ class Traffic:
             t = time.perf_counter()
             got = _cycle(q, settle)
             into.append((time.perf_counter() - t) * 1000)
-            settle = [_delivered(d.id, d.webhook_id) for d in got]
+            settle = [delivered(d.id, d.webhook_id) for d in got]
             stop.wait(0.02)
 
     def start(self, into: list[float]) -> tuple[threading.Event, threading.Thread]:
@@ -191,6 +196,9 @@ def run_backend(args: argparse.Namespace, name: str, workdir: Path) -> BacklogRe
         console.log(f"{name}: empty database, {result.empty_rate:,.0f} claimed+settled/s")
         result.load_seconds = load_backlog(db, args)
         console.log(f"{name}: backlog loaded in {result.load_seconds:.0f} s")
+        if args.backlog_churn:
+            churn(db, args.backlog_churn)
+            result.churned = args.backlog_churn
         result.backlog_rate = claim_rate(db, args.backlog_due, "b")
         console.log(f"{name}: behind the backlog, {result.backlog_rate:,.0f} claimed+settled/s")
         purge_under_load(db, result)
@@ -201,6 +209,20 @@ def run_backend(args: argparse.Namespace, name: str, workdir: Path) -> BacklogRe
         db.dispose()
         backend.cleanup()
     return result
+
+
+def churn(db: Database, total: int) -> None:
+    """``total`` deliveries claimed and settled, with autovacuum off on ``deliveries``
+    (PostgreSQL: it stays off for this database's life, which is the run's)."""
+    if db.dialect == "postgresql":
+        with db.write() as conn:
+            conn.exec_driver_sql("ALTER TABLE deliveries SET (autovacuum_enabled = false)")
+    started = time.perf_counter()
+    step = 200_000
+    for first in range(0, total, step):
+        claim_rate(db, min(step, total - first), f"c{first}_")
+        console.log(f"churned {min(first + step, total):,} of {total:,} deliveries")
+    console.log(f"churn took {time.perf_counter() - started:.0f} s")
 
 
 def load_backlog(db: Database, args: argparse.Namespace) -> float:
@@ -238,7 +260,8 @@ def percentile(values: list[float], q: float) -> float:
 def markdown(results: list[BacklogResult]) -> str:
     """The backlog table for docs/benchmarks.md."""
     lines = [
-        "| backend | pending-later / history rows | claimed+settled/s, empty | behind the backlog "
+        "| backend | pending-later / history / churned rows | claimed+settled/s, empty "
+        "| behind the backlog "
         "| ratio | purge: events/s, batch p99 | ingest/claim p50 / p99, no purge "
         "| during the purge p50 / p99 / max |",
         "|---|---|---|---|---|---|---|---|",
@@ -248,7 +271,7 @@ def markdown(results: list[BacklogResult]) -> str:
         purge_rate = r.purged_events / r.purge_seconds if r.purge_seconds else 0.0
         c, quiet = r.concurrent_ms, r.quiet_ms
         lines.append(
-            f"| {r.backend} | {r.pending:,} / {r.history:,} | {r.empty_rate:,.0f} "
+            f"| {r.backend} | {r.pending:,} / {r.history:,} / {r.churned:,} | {r.empty_rate:,.0f} "
             f"| {r.backlog_rate:,.0f} | {ratio:.2f} "
             f"| {purge_rate:,.0f}, {percentile(r.purge_batch_ms, 0.99):.0f} ms "
             f"| {percentile(quiet, 0.5):.1f} / {percentile(quiet, 0.99):.1f} ms "

@@ -81,7 +81,8 @@ DELIVERIES_SQL = (
     "INSERT INTO deliveries (id, event_id, webhook_id, platform_id, topic, idempotency_key, "
     "state, attempts, next_attempt_at, last_status_code, created_at, updated_at, "
     "completed_at) SELECT :prefix || 'd_' || g, :prefix || 'e_' || ((g - 1) / 3 + 1), "
-    "'whk_backlog' || ((g - 1) % 3), :platform, :topic, :prefix || 'k' || g, :state, "
+    "coalesce(:webhook, 'whk_backlog' || ((g - 1) % 3)), :platform, :topic, "
+    ":prefix || 'k' || g, :state, "
     ":attempts, :due, :status, :at, :at, :completed FROM {numbers}"
 )
 ATTEMPTS_SQL = (
@@ -108,11 +109,12 @@ def deliveries(
     state: str,
     due: datetime | None,
     attempts: bool = False,
+    webhook: str | None = None,
 ) -> None:
     """``count`` deliveries (and one event per three) stamped ``at``, in ``state``.
 
     ``due``: their next_attempt_at (pending rows). ``attempts``: one attempt each, as
-    a settled delivery has.
+    a settled delivery has. ``webhook``: all of them its (else the three in turn).
     """
     common = {"prefix": prefix, "at": at, "platform": PLATFORM, "topic": TOPIC}
     events = (count + WEBHOOKS - 1) // WEBHOOKS
@@ -129,6 +131,7 @@ def deliveries(
             "due": due,
             "status": 200 if final else None,
             "completed": at if final else None,
+            "webhook": webhook,
         },
     )
     if attempts:
